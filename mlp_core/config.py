@@ -1,0 +1,117 @@
+"""Typed, frozen configuration of a run: data, model, training.
+
+A run is a pure function of its ``RunConfig`` and the data set's content hash; ``to_dict``
+gives the canonical JSON form the run store hashes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+ACTIVATIONS = ("tanh", "sigmoid", "relu")
+INITS = ("kaiming", "zeros", "normal", "torch-default")
+
+# Valid ranges, shared by the CLI, the pages and validation (name: (low, high), inclusive).
+LIMITS = {
+    "block_size": (1, 16),
+    "n_embd": (1, 256),
+    "n_hidden": (1, 2048),
+    "n_layers": (1, 16),
+    "steps": (1, 1_000_000),
+    "batch_size": (1, 65_536),
+    "lr_decay_step": (0, 1_000_000),
+}
+
+
+class ConfigError(ValueError):
+    """A configuration value outside its valid range; the message names the field."""
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    block_size: int = 3  # context length: how many characters predict the next one
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    n_embd: int = 10  # dimensionality of the character embedding vectors
+    n_hidden: int = 100  # neurons in each hidden layer
+    n_layers: int = 5  # hidden Linear(+BN)+activation blocks, before the output Linear
+    activation: str = "tanh"  # one of ACTIVATIONS
+    batchnorm: bool = False  # BatchNorm1d after every Linear, the last one included (lecture)
+    init: str = "kaiming"  # one of INITS; "zeros" sets every Linear weight and bias to zero
+    init_scale: float = 0.01  # std of the "normal" init
+    zero_embedding: bool = False  # also zero the embedding table C (zero init only)
+    bn_eps: float = 1e-5  # BatchNorm epsilon; 0 shows the 0/0 of a zero-init BN
+    bn_momentum: float = 0.1  # BatchNorm running-statistics momentum
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 2000  # optimisation steps (minibatches)
+    batch_size: int = 32  # examples per minibatch
+    lr: float = 0.1  # SGD learning rate before the decay step
+    lr_decay_step: int = 150_000  # from this step on the lr is lr / 10 (lecture); 0 = never
+    seed: int = 42  # seeds the init and the minibatch order of this run
+    device: str = "cpu"  # "cpu" or "cuda"
+    dtype: str = "float32"  # "float32" or "float64"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> RunConfig:
+        return cls(
+            data=DataConfig(**d.get("data", {})),
+            model=ModelConfig(**d.get("model", {})),
+            train=TrainConfig(**d.get("train", {})),
+        )
+
+    def replace(self, **changes) -> RunConfig:
+        """Copy with fields changed by name, whichever part they live in."""
+        parts = {"data": self.data, "model": self.model, "train": self.train}
+        for key, value in changes.items():
+            part = next((p for p, obj in parts.items() if hasattr(obj, key)), None)
+            if part is None:
+                raise ConfigError(f"unknown setting {key!r}")
+            parts[part] = dataclasses.replace(parts[part], **{key: value})
+        return RunConfig(**parts)
+
+
+def _check_range(name: str, value: float) -> None:
+    low, high = LIMITS[name]
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low:,} and {high:,} (got {value:,})")
+
+
+def validate(cfg: RunConfig, n_train_rows: int | None = None) -> None:
+    """Raise ConfigError naming the first out-of-range setting."""
+    _check_range("block_size", cfg.data.block_size)
+    for name in ("n_embd", "n_hidden", "n_layers"):
+        _check_range(name, getattr(cfg.model, name))
+    _check_range("steps", cfg.train.steps)
+    _check_range("batch_size", cfg.train.batch_size)
+    _check_range("lr_decay_step", cfg.train.lr_decay_step)
+    if cfg.model.activation not in ACTIVATIONS:
+        raise ConfigError(f"activation must be one of {', '.join(ACTIVATIONS)}")
+    if cfg.model.init not in INITS:
+        raise ConfigError(f"init must be one of {', '.join(INITS)}")
+    if not cfg.train.lr > 0:
+        raise ConfigError(f"lr must be greater than 0 (got {cfg.train.lr})")
+    if not cfg.model.bn_eps >= 0 or not 0 <= cfg.model.bn_momentum <= 1:
+        raise ConfigError("bn_eps must be >= 0 and bn_momentum between 0 and 1")
+    if cfg.train.dtype not in ("float32", "float64"):
+        raise ConfigError("dtype must be float32 or float64")
+    if n_train_rows is not None and cfg.train.batch_size > n_train_rows:
+        raise ConfigError(
+            f"batch_size must be between 1 and {n_train_rows:,}, the training split's rows "
+            f"(got {cfg.train.batch_size:,})"
+        )

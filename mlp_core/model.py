@@ -1,0 +1,173 @@
+"""Build the lecture's MLP for K stacked runs, each with its own init, seed and activation.
+
+Layer list as in the lecture (names follow it: ``layers.10.bias`` is the output bias of the
+6-Linear net): [Linear, (BN), act] * n_layers + [Linear, (BN)]. Linears carry a bias only
+when no BatchNorm follows them (the BN's beta does that job).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .config import ModelConfig
+from .layers import BatchNorm1d, Linear, make_activation
+
+GAINS = {"tanh": 5 / 3, "sigmoid": 1.0, "relu": 2**0.5}  # torch.nn.init.calculate_gain
+TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def shape_key(cfg: ModelConfig) -> tuple:
+    """Runs whose configs share this key can be stacked in one MLP."""
+    return (cfg.n_embd, cfg.n_hidden, cfg.n_layers, cfg.batchnorm, cfg.bn_eps, cfg.bn_momentum)
+
+
+def linear_shapes(cfg: ModelConfig, vocab_size: int, block_size: int) -> list[tuple[int, int]]:
+    dims = [cfg.n_embd * block_size] + [cfg.n_hidden] * cfg.n_layers + [vocab_size]
+    return list(zip(dims[:-1], dims[1:]))
+
+
+def _init_linear(cfg: ModelConfig, fan_in: int, fan_out: int, last: bool, g: torch.Generator):
+    """One run's (W, b) in float32, following cfg.init."""
+    if cfg.init == "zeros":
+        return torch.zeros(fan_in, fan_out), torch.zeros(1, fan_out)
+    if cfg.init == "torch-default":
+        bound = fan_in**-0.5
+        w = (torch.rand(fan_in, fan_out, generator=g) * 2 - 1) * bound
+        return w, (torch.rand(1, fan_out, generator=g) * 2 - 1) * bound
+    if cfg.init == "normal":
+        return torch.randn(fan_in, fan_out, generator=g) * cfg.init_scale, torch.zeros(1, fan_out)
+    w = torch.randn(fan_in, fan_out, generator=g) / fan_in**0.5  # kaiming, lecture style
+    if last:
+        w = w if cfg.batchnorm else w * 0.1  # make the output less confident at init
+    else:
+        w = w * GAINS[cfg.activation]
+    return w, torch.zeros(1, fan_out)
+
+
+def init_run(cfg: ModelConfig, vocab_size: int, block_size: int, seed: int) -> dict:
+    """One run's parameters (no K dim), float32, drawn from its own generator."""
+    g = torch.Generator().manual_seed(seed)
+    C = torch.randn(vocab_size, cfg.n_embd, generator=g)
+    params = {"C": torch.zeros_like(C) if cfg.zero_embedding and cfg.init == "zeros" else C}
+    shapes = linear_shapes(cfg, vocab_size, block_size)
+    for i, (fan_in, fan_out) in enumerate(shapes):
+        last = i == len(shapes) - 1
+        params[f"W{i}"], params[f"b{i}"] = _init_linear(cfg, fan_in, fan_out, last, g)
+        if cfg.batchnorm:
+            gamma = torch.full((1, fan_out), 0.1 if last and cfg.init == "kaiming" else 1.0)
+            params[f"gamma{i}"], params[f"beta{i}"] = gamma, torch.zeros(1, fan_out)
+    return params
+
+
+class MLP:
+    """K stacked character-level MLPs: embedding C, then the layer list."""
+
+    def __init__(
+        self,
+        cfgs: list[ModelConfig],
+        vocab_size: int,
+        block_size: int,
+        seeds: list[int],
+        device: str = "cpu",
+        dtype: str = "float32",
+    ):
+        assert len({shape_key(c) for c in cfgs}) == 1, "stacked runs must share shapes"
+        cfg = cfgs[0]
+        tk = {"device": device, "dtype": TORCH_DTYPES[dtype]}
+        runs = [init_run(c, vocab_size, block_size, s) for c, s in zip(cfgs, seeds)]
+        stack = {name: torch.stack([r[name] for r in runs]).to(**tk) for name in runs[0]}
+        self.K, self.block_size, self.vocab_size = len(cfgs), block_size, vocab_size
+        self.activations = [c.activation for c in cfgs]
+        self.C = stack["C"]  # (K, vocab_size, n_embd)
+        self.layers = []
+        n_linear = cfg.n_layers + 1
+        for i in range(n_linear):
+            bias = None if cfg.batchnorm else stack[f"b{i}"]
+            self.layers.append(Linear(stack[f"W{i}"], bias))
+            if cfg.batchnorm:
+                bn = BatchNorm1d(self.K, stack[f"W{i}"].shape[2], cfg.bn_eps, cfg.bn_momentum, **tk)
+                bn.gamma, bn.beta = stack[f"gamma{i}"], stack[f"beta{i}"]
+                self.layers.append(bn)
+            if i < n_linear - 1:
+                self.layers.append(make_activation(self.activations))
+
+    def __call__(self, X: torch.Tensor) -> torch.Tensor:
+        """X (K, B, block_size) context indices -> logits (K, B, vocab_size)."""
+        K, B, T = X.shape
+        self.X = X
+        emb = self.C[torch.arange(K, device=X.device)[:, None, None], X]  # (K, B, T, n_embd)
+        x = emb.reshape(K, B, -1)  # (K, B, block_size * n_embd)
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def backward(self, dlogits: torch.Tensor) -> None:
+        dx = dlogits
+        for layer in reversed(self.layers):
+            dx = layer.backward(dx)
+        K, V, E = self.C.shape
+        flat = (self.X + torch.arange(K, device=dx.device)[:, None, None] * V).reshape(-1)
+        dC = torch.zeros(K * V, E, device=dx.device, dtype=dx.dtype)
+        self.C.grad = dC.index_add_(0, flat, dx.reshape(-1, E)).view(K, V, E)
+
+    def named_parameters(self) -> list[tuple[str, torch.Tensor]]:
+        out = [("C", self.C)]
+        for i, layer in enumerate(self.layers):
+            out += [(f"layers.{i}.{n}", p) for n, p in layer.named_parameters()]
+        return out
+
+    def parameters(self) -> list[torch.Tensor]:
+        return [p for _, p in self.named_parameters()]
+
+    def named_buffers(self) -> list[tuple[str, torch.Tensor]]:
+        return [
+            (f"layers.{i}.{n}", b)
+            for i, layer in enumerate(self.layers)
+            if isinstance(layer, BatchNorm1d)
+            for n, b in layer.buffers()
+        ]
+
+    def set_training(self, training: bool) -> None:
+        for layer in self.layers:
+            if isinstance(layer, BatchNorm1d):
+                layer.training = training
+
+    def state_dict(self, k: int) -> dict[str, torch.Tensor]:
+        """Run k's parameters and buffers, without the K dim, on the CPU."""
+        items = self.named_parameters() + self.named_buffers()
+        return {name: t[k].detach().cpu().clone() for name, t in items}
+
+    def load_state(self, k: int, state: dict[str, torch.Tensor]) -> None:
+        with torch.no_grad():
+            for name, t in self.named_parameters() + self.named_buffers():
+                t[k].copy_(state[name])
+
+
+def from_state(cfg: ModelConfig, state: dict, vocab_size: int, block_size: int) -> MLP:
+    """A K=1 model holding a stored run's weights, in eval mode."""
+    model = MLP([cfg], vocab_size, block_size, [0], dtype=_dtype_name(state["C"].dtype))
+    model.load_state(0, state)
+    model.set_training(False)
+    return model
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    return {v: k for k, v in TORCH_DTYPES.items()}[dtype]
+
+
+def cross_entropy(logits: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+    """Per-run mean loss (K,) of logits (K, B, V) against Y (K, B)."""
+    K, B, V = logits.shape
+    return (
+        F.cross_entropy(logits.reshape(K * B, V), Y.reshape(-1), reduction="none")
+        .view(K, B)
+        .mean(1)
+    )
+
+
+def cross_entropy_backward(logits: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+    """d(sum_k loss_k)/dlogits: (softmax - onehot) / B."""
+    d = torch.softmax(logits, dim=-1)
+    d.scatter_add_(2, Y.unsqueeze(2), torch.full_like(Y, -1, dtype=d.dtype).unsqueeze(2))
+    return d / logits.shape[1]
