@@ -31,8 +31,12 @@ def histogram(t: torch.Tensor, lo: float | None = None, hi: float | None = None)
     lo = -(m or 1e-12) if lo is None else lo
     hi = (m or 1e-12) if hi is None else max(hi, lo + 1e-12)
     counts = torch.histc(finite, bins=HIST_BINS, min=lo, max=hi)
-    return {"lo": lo, "hi": hi, "counts": [int(c) for c in counts],
-            "nonfinite": int(t.numel() - finite.numel())}
+    return {
+        "lo": lo,
+        "hi": hi,
+        "counts": [int(c) for c in counts],
+        "nonfinite": int(t.numel() - finite.numel()),
+    }
 
 
 def distinct_neurons(w: torch.Tensor, rtol: float = NEURON_RTOL) -> int:
