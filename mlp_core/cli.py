@@ -155,6 +155,22 @@ class Diverged(RuntimeError):
     pass
 
 
+def cmd_zero_init(a: argparse.Namespace) -> dict:
+    from .zero_init import zero_init_experiment
+
+    ds = data.load(a.names)
+    cfg = config_from_args(a)
+    return zero_init_experiment(cfg, ds, store_from_args(a), progress_printer(a.json))
+
+
+def cmd_fold(a: argparse.Namespace) -> dict:
+    from .fold import fold_experiment
+
+    ds = data.load(a.names)
+    cfg = config_from_args(a, batchnorm=True)
+    return fold_experiment(cfg, ds, store_from_args(a), progress_printer(a.json))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m mlp_core", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -167,6 +183,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init", choices=INITS, default="kaiming", help="weight init (default kaiming)")
     p.add_argument("--init-scale", type=float, default=0.01, help="std of --init normal")
     p.set_defaults(func=cmd_train)
+    p = sub.add_parser(
+        "zero-init",
+        help="question 1: train with every weight and bias zero "
+        "vs a kaiming init, and report what trained and why",
+    )
+    add_data_args(p)
+    add_model_args(p, layers=5, steps=3000)
+    p.set_defaults(func=cmd_zero_init)
+    p = sub.add_parser(
+        "fold",
+        help="question 2: train a BatchNorm MLP, fold every BN into the "
+        "Linear before it, and prove the inference outputs are the same",
+    )
+    add_data_args(p)
+    add_model_args(p, layers=2, steps=2000)
+    p.set_defaults(func=cmd_fold)
     return parser
 
 
