@@ -1,0 +1,104 @@
+import json
+
+import pytest
+
+from mlp_core import data
+from mlp_core.cli import main
+from mlp_core.zero_init import zero_init_experiment
+
+
+def run(small_ds, tiny_cfg, **changes):
+    return zero_init_experiment(tiny_cfg.replace(steps=800, **changes), small_ds)
+
+
+def trained(report) -> list[str]:
+    return [p["name"] for p in report["params"] if p["trained"]]
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_tanh_and_relu_train_only_the_last_bias_and_become_unigram(small_ds, tiny_cfg, activation):
+    r = run(small_ds, tiny_cfg, activation=activation)
+    assert trained(r) == ["layers.4.bias"]
+    assert r["facts"]["hidden_zero_at_start"]
+    unigram = data.baselines(small_ds, 3)["unigram_entropy"]
+    assert abs(r["train_loss"]["zero"] - unigram) < 0.02
+    assert r["val_loss"]["kaiming"] < r["val_loss"]["zero"] - 0.1
+    assert "`layers.4.bias`" in r["answer"] and "unigram model" in r["answer"]
+    assert f"{activation}(0) = 0" in r["answer"]
+
+
+def test_sigmoid_trains_more_but_keeps_one_neuron_per_layer(small_ds, tiny_cfg):
+    r = run(small_ds, tiny_cfg, activation="sigmoid")
+    assert len(trained(r)) > 1
+    hidden = [p for p in r["params"] if "distinct_neurons" in p][:-1]
+    assert len(hidden) == 2 and all(p["distinct_neurons"] == 1 for p in hidden)
+    assert r["facts"]["hidden_mean_at_start"] == [0.5, 0.5]
+    assert "sigmoid(0) = 0.5" in r["answer"] and "1 distinct neuron" in r["answer"]
+
+
+def test_batchnorm_moves_the_training_to_the_last_beta(small_ds, tiny_cfg):
+    r = run(small_ds, tiny_cfg, batchnorm=True)
+    assert trained(r) == ["layers.7.beta"]
+    assert "BatchNorm turns 0" in r["answer"] and "`layers.7.beta`" in r["answer"]
+
+
+def test_batchnorm_without_eps_is_reported_as_diverged(small_ds, tiny_cfg):
+    r = run(small_ds, tiny_cfg, batchnorm=True, bn_eps=0.0)
+    assert r["status"]["zero"] == "diverged" and r["diverged_at"]["zero"] == 0
+    assert r["status"]["kaiming"] == "ok"
+    assert "0/0 = NaN" in r["answer"] and r["draft_assessment"] == []
+
+
+def test_draft_assessment_follows_the_measurements(small_ds, tiny_cfg):
+    tanh = {c["claim"][:20]: c["verdict"] for c in run(small_ds, tiny_cfg)["draft_assessment"]}
+    sig = {
+        c["claim"][:20]: c["verdict"]
+        for c in run(small_ds, tiny_cfg, activation="sigmoid")["draft_assessment"]
+    }
+    assert tanh["With tanh, the gradi"] == "contradicted"  # the last bias does get one
+    assert tanh["The network does not"] == "contradicted"  # it learns the unigram
+    assert tanh["All the neurons emit"] == "supported"
+    assert tanh["Only the output laye"] == "partly supported"  # the bias, not the weights
+    assert sig["Only the output laye"] == "contradicted"
+    assert sig["Sigmoid behaves like"] == "contradicted"
+
+
+def test_cli_zero_init_json(small_ds, tmp_path, store_dir, capsys):
+    f = tmp_path / "names.txt"
+    f.write_text("\n".join(small_ds.words[:1000]))
+    args = [
+        "zero-init",
+        "--names",
+        str(f),
+        "--layers",
+        "2",
+        "--n-hidden",
+        "16",
+        "--steps",
+        "300",
+        "--json",
+    ]
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    for key in (
+        "params",
+        "train_loss",
+        "val_loss",
+        "curves",
+        "baselines",
+        "answer",
+        "draft_assessment",
+    ):
+        assert key in out
+    assert set(out["val_loss"]) == {"zero", "kaiming"}
+    assert set(out["baselines"]) == {"uniform", "unigram_entropy", "bigram"}
+    row = out["params"][1]
+    assert {
+        "name",
+        "shape",
+        "grad_norm_max",
+        "moved",
+        "trained",
+        "distinct_neurons",
+        "rank",
+    } <= set(row)
