@@ -1,0 +1,192 @@
+"""Question 2: train an MLP with BatchNorm, fold every BN away, and prove on the dev split
+that inference gives the same outputs, and the same folded weights as torch's own fusion.
+
+The algebra (fold_linear_bn, fold_bn_linear, fold_model) lives in folding.py and is
+re-exported here; this module measures a fold of a trained run.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from .config import RunConfig
+from .data import Dataset, make_splits
+from .folding import (
+    FoldedMLP,
+    FoldError,
+    bn_scale_shift,
+    count_params,
+    describe,
+    fold_bn_linear,
+    fold_layers,
+    fold_linear_bn,
+    fold_model,
+    linear_bn_pairs,
+    torch_reference_diff,
+)
+from .model import MLP, from_state
+from .runs import RunStore, get_or_train
+from .train import EVAL_CHUNK, DivergedError, ProgressFn, RunOutcome
+
+__all__ = [
+    "FoldError",
+    "FoldReport",
+    "FoldedMLP",
+    "fold_bn_linear",
+    "fold_experiment",
+    "fold_layers",
+    "fold_linear_bn",
+    "fold_model",
+    "fold_report",
+    "inference_seconds",
+    "models",
+]
+
+TIMING_REPEATS = 5  # best of this many dev-split passes per model: the machine is shared
+SCATTER_POINTS = 2000  # (row, class) pairs of dev logits kept for the page's scatter
+EXAMPLE_WEIGHTS = 4  # entries of the example neuron's W column shown
+
+
+@dataclass
+class FoldReport:
+    metrics: dict  # JSON-able: the CLI's output and the page's numbers
+    folded_state: dict[str, torch.Tensor]  # the folded model's weights, no K dim
+    scatter: dict[str, list[float]]  # "bn" and "folded": the same sampled dev logits
+
+
+def models(outcome: RunOutcome, ds: Dataset) -> tuple[MLP, FoldedMLP]:
+    """The trained run rebuilt in eval mode, and its folded copy."""
+    cfg = outcome.config
+    model = from_state(cfg.model, outcome.state, ds.vocab_size, cfg.data.block_size)
+    return model, fold_model(model)
+
+
+@torch.inference_mode()
+def logits(model, X: torch.Tensor, chunk: int = EVAL_CHUNK) -> torch.Tensor:
+    """Run 0's logits (N, vocab_size) for the rows of X (N, block_size), chunk rows a call."""
+    return torch.cat([model(X[i : i + chunk][None])[0] for i in range(0, len(X), chunk)])
+
+
+def inference_seconds(named: dict, X: torch.Tensor) -> dict[str, float]:
+    """Per model, the best wall time of TIMING_REPEATS passes over X; the models take
+    turns so that load from other processes hits them alike."""
+    best = dict.fromkeys(named, float("inf"))
+    for _ in range(TIMING_REPEATS):
+        for name, model in named.items():
+            t0 = time.perf_counter()
+            logits(model, X)
+            best[name] = min(best[name], time.perf_counter() - t0)
+    return best
+
+
+def train_mode_logits(outcome: RunOutcome, ds: Dataset, X: torch.Tensor) -> torch.Tensor:
+    """The wrong comparison: the BN model left in training mode, fed X in minibatches of
+    the run's batch size (a last partial batch is dropped), so every BN normalises with
+    its minibatch's statistics instead of the running ones."""
+    model, _ = models(outcome, ds)  # a fresh copy: training mode moves running stats
+    model.set_training(True)
+    B = min(outcome.config.train.batch_size, len(X))
+    return logits(model, X[: len(X) // B * B], chunk=B)
+
+
+def neuron_example(model: MLP, j: int = 0) -> dict | None:
+    """Neuron j of the first Linear→BN pair, folded by hand: the page's worked example."""
+    pairs = linear_bn_pairs(model.layers)
+    if not pairs:
+        return None
+    i, linear, bn = pairs[0]
+    folded = fold_linear_bn(linear, bn)
+
+    def at(t: torch.Tensor) -> float:  # t (K, 1, fan_out)
+        return float(t[0, 0, j])
+
+    return {
+        "linear": f"layers.{i}",
+        "bn": f"layers.{i + 1}",
+        "neuron": j,
+        "fan_in": linear.weight.shape[1],
+        "w": linear.weight[0, :EXAMPLE_WEIGHTS, j].tolist(),
+        "b": 0.0 if linear.bias is None else at(linear.bias),
+        "gamma": at(bn.gamma),
+        "beta": at(bn.beta),
+        "running_mean": at(bn.running_mean),
+        "running_var": at(bn.running_var),
+        "eps": bn.eps,
+        "s": at(bn_scale_shift(bn)[0]),
+        "w_folded": folded.weight[0, :EXAMPLE_WEIGHTS, j].tolist(),
+        "b_folded": at(folded.bias),
+    }
+
+
+def _scatter(a: torch.Tensor, b: torch.Tensor) -> dict[str, list[float]]:
+    idx = torch.randperm(a.numel(), generator=torch.Generator().manual_seed(0))
+    idx = idx[:SCATTER_POINTS]
+    return {"bn": a.flatten()[idx].tolist(), "folded": b.flatten()[idx].tolist()}
+
+
+def _loss(logits_: torch.Tensor, Y: torch.Tensor) -> float:
+    return float(F.cross_entropy(logits_.double(), Y))
+
+
+def _buffers(model) -> int:
+    return sum(b[0].numel() for _, b in model.named_buffers())
+
+
+def fold_report(outcome: RunOutcome, ds: Dataset) -> FoldReport:
+    """Fold a trained run and measure, over the whole dev split in eval mode, how far the
+    folded model's outputs are from the BN model's."""
+    model, folded = models(outcome, ds)
+    sp = make_splits(ds, outcome.config.data.block_size)
+    X, Y = sp.Xdev, sp.Ydev
+    bn_logits, folded_logits = logits(model, X), logits(folded, X)  # (N, vocab_size) each
+    wrong = train_mode_logits(outcome, ds, X)
+    seconds = inference_seconds({"bn": model, "folded": folded}, X)
+    metrics = {
+        "layers_folded": len(folded.folds),
+        "folds": folded.folds,
+        "not_folded": folded.kept,
+        "architecture_before": [describe(layer) for layer in model.layers],
+        "architecture_after": folded.architecture(),
+        "params_before": count_params(model),
+        "params_after": count_params(folded),
+        "buffers_before": _buffers(model),
+        "buffers_after": _buffers(folded),
+        "dev_rows": len(Y),
+        "max_abs_logit": float(bn_logits.abs().max()),
+        "max_abs_diff_logits": float((bn_logits - folded_logits).abs().max()),
+        "argmax_agreement": float((bn_logits.argmax(1) == folded_logits.argmax(1)).double().mean()),
+        "max_abs_diff_vs_torch_reference": torch_reference_diff(model.layers),
+        "val_loss_bn": _loss(bn_logits, Y),
+        "val_loss_folded": _loss(folded_logits, Y),
+        "eval_seconds_bn": seconds["bn"],
+        "eval_seconds_folded": seconds["folded"],
+        "train_mode_diff": float((wrong - bn_logits[: len(wrong)]).abs().max()),
+        "train_mode_batch_size": min(outcome.config.train.batch_size, len(Y)),
+        "neuron_example": neuron_example(model),
+    }
+    return FoldReport(metrics, folded.state_dict(), _scatter(bn_logits, folded_logits))
+
+
+def fold_experiment(
+    cfg: RunConfig,
+    ds: Dataset,
+    store: RunStore | None = None,
+    on_progress: ProgressFn | None = None,
+) -> dict:
+    """Train (or fetch from the store) the BN run of cfg, fold it, and report the proof."""
+    if not cfg.model.batchnorm:
+        raise FoldError("this model has no BatchNorm to fold (batchnorm is off)")
+    (outcome,) = get_or_train([cfg], ds, store, on_progress)
+    if outcome.status == "diverged":
+        raise DivergedError(
+            f"the BatchNorm run diverged at step {outcome.metrics['diverged_at']} "
+            "(loss not finite or exploding); try a smaller --lr"
+        )
+    m = outcome.metrics
+    head = {"config": cfg.to_dict(), "data_sha256": ds.sha256, "cached": outcome.cached}
+    head |= {"steps": m["steps"], "train_seconds": m["seconds"], "train_val_loss": m["val_loss"]}
+    return head | fold_report(outcome, ds).metrics

@@ -1,0 +1,197 @@
+import json
+
+import pytest
+import torch
+from torch.nn.utils.fusion import fuse_linear_bn_eval
+
+from mlp_core import data
+from mlp_core.cli import main
+from mlp_core.config import ModelConfig, RunConfig
+from mlp_core.fold import (
+    FoldError,
+    fold_bn_linear,
+    fold_experiment,
+    fold_linear_bn,
+    fold_model,
+    fold_report,
+    models,
+)
+from mlp_core.layers import BatchNorm1d, Linear, Tanh
+from mlp_core.model import MLP
+from mlp_core.runs import RunStore
+from mlp_core.train import evaluate, train_stack
+
+F64 = {"dtype": torch.float64}
+
+
+def random_linear(K, fan_in, fan_out, bias):
+    b = torch.randn(K, 1, fan_out, **F64) if bias else None
+    return Linear(torch.randn(K, fan_in, fan_out, **F64), b)
+
+
+def random_bn(K, dim, eps=1e-5):
+    """An eval-mode BN with trained-looking, non-trivial parameters and statistics."""
+    bn = BatchNorm1d(K, dim, eps=eps, **F64)
+    bn.gamma, bn.beta = torch.rand(K, 1, dim, **F64) + 0.5, torch.randn(K, 1, dim, **F64)
+    bn.running_mean = torch.randn(K, 1, dim, **F64)
+    bn.running_var = torch.rand(K, 1, dim, **F64) * 2 + 1e-3
+    bn.training = False
+    return bn
+
+
+def torch_modules(linear, bn, k):
+    _, fan_in, fan_out = linear.weight.shape
+    lin = torch.nn.Linear(fan_in, fan_out, bias=linear.bias is not None, **F64).eval()
+    ref = torch.nn.BatchNorm1d(fan_out, eps=bn.eps, **F64).eval()
+    with torch.no_grad():
+        lin.weight.copy_(linear.weight[k].T)  # torch keeps (out, in); we keep (in, out)
+        if linear.bias is not None:
+            lin.bias.copy_(linear.bias[k, 0])
+        ref.weight.copy_(bn.gamma[k, 0])
+        ref.bias.copy_(bn.beta[k, 0])
+        ref.running_mean.copy_(bn.running_mean[k, 0])
+        ref.running_var.copy_(bn.running_var[k, 0])
+    return lin, ref
+
+
+@pytest.mark.parametrize("bias", [False, True])
+@pytest.mark.parametrize("eps", [1e-5, 0.1])
+def test_fold_linear_bn_equals_torch_fuse_linear_bn_eval(bias, eps):
+    torch.manual_seed(0)
+    linear, bn = random_linear(2, 6, 5, bias), random_bn(2, 5, eps)
+    folded = fold_linear_bn(linear, bn)
+    for k in range(2):
+        ref = fuse_linear_bn_eval(*torch_modules(linear, bn, k))
+        torch.testing.assert_close(folded.weight[k], ref.weight.detach().T, rtol=0, atol=1e-15)
+        torch.testing.assert_close(folded.bias[k, 0], ref.bias.detach(), rtol=0, atol=1e-15)
+    x = torch.randn(2, 16, 6, **F64)
+    torch.testing.assert_close(folded(x), bn(linear(x)))
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_forward_fold_of_a_bn_before_a_linear_scales_rows(bias):
+    torch.manual_seed(1)
+    bn, linear = random_bn(2, 6, eps=1e-3), random_linear(2, 6, 4, bias)
+    folded = fold_bn_linear(bn, linear)
+    x = torch.randn(2, 16, 6, **F64)
+    torch.testing.assert_close(folded(x), linear(bn(x)))
+    s = bn.gamma / (bn.running_var + bn.eps).sqrt()  # (K, 1, fan_in)
+    torch.testing.assert_close(folded.weight, linear.weight * s.transpose(1, 2))
+
+
+def small_mlp(K=1, batchnorm=True, seed=0):
+    cfg = ModelConfig(n_embd=4, n_hidden=8, n_layers=2, batchnorm=batchnorm)
+    return MLP(
+        [cfg] * K, vocab_size=11, block_size=3, seeds=list(range(seed, seed + K)), dtype="float64"
+    )
+
+
+def test_fold_model_folds_forward_and_keeps_what_cannot_be_folded():
+    """Linear→tanh→BN→Linear→BN→tanh→BN→tanh→Linear: the first BN folds forward (rows), the
+    second back (columns), the third sits between two nonlinearities and stays."""
+    torch.manual_seed(2)
+    model = small_mlp(batchnorm=False)
+    model.layers = [
+        random_linear(1, 12, 8, True), Tanh(), random_bn(1, 8),
+        random_linear(1, 8, 8, False), random_bn(1, 8), Tanh(), random_bn(1, 8, eps=0.5),
+        Tanh(), random_linear(1, 8, 11, True),
+    ]  # fmt: skip
+    folded = fold_model(model)
+    assert len(folded.folds) == 2 and "forward" in folded.folds[0] and "back" in folded.folds[1]
+    assert len(folded.kept) == 1 and "layers.6" in folded.kept[0]
+    assert sum(isinstance(layer, BatchNorm1d) for layer in folded.layers) == 1
+    assert folded.architecture()[:3] == ["Linear(12→8, bias)", "tanh", "Linear'(8→8, bias)"]
+    X = torch.randint(0, 11, (1, 64, 3))
+    torch.testing.assert_close(folded(X), model(X))
+
+
+def test_fold_model_matches_every_run_of_a_stack_and_leaves_the_input_unchanged():
+    torch.manual_seed(3)
+    model = small_mlp(K=3)
+    for name, b in model.named_buffers():
+        b.copy_(torch.rand_like(b) + 0.5 if name.endswith("var") else torch.randn_like(b))
+    model.set_training(False)
+    before = [model.state_dict(k) for k in range(3)]
+    n_layers = len(model.layers)
+    folded = fold_model(model)
+    X = torch.randint(0, 11, (3, 64, 3))
+    torch.testing.assert_close(folded(X), model(X))
+    assert not any(isinstance(layer, BatchNorm1d) for layer in folded.layers)
+    assert len(model.layers) == n_layers
+    assert not any(getattr(layer, "training", False) for layer in model.layers)
+    for k in range(3):
+        after = model.state_dict(k)
+        assert all(torch.equal(before[k][n], after[n]) for n in after)
+
+
+def test_training_mode_batchnorm_is_refused():
+    model = small_mlp()  # a fresh MLP is in training mode
+    with pytest.raises(FoldError, match="training mode"):
+        fold_model(model)
+    linear, bn = model.layers[0], model.layers[1]
+    with pytest.raises(FoldError, match="training mode"):
+        fold_linear_bn(linear, bn)
+
+
+@pytest.mark.parametrize("eps", [1e-5, 1e-2])
+def test_a_trained_model_folds_to_the_same_inference(small_ds, tiny_cfg, eps):
+    cfg = tiny_cfg.replace(batchnorm=True, bn_eps=eps, steps=150)
+    (outcome,) = train_stack([cfg], small_ds)
+    report = fold_report(outcome, small_ds)
+    m = report.metrics
+    assert m["layers_folded"] == 3 and m["not_folded"] == []
+    assert m["max_abs_diff_logits"] < 1e-5 and m["argmax_agreement"] == 1.0
+    assert abs(m["val_loss_bn"] - m["val_loss_folded"]) < 1e-6
+    assert m["max_abs_diff_vs_torch_reference"] < 1e-6
+    assert m["train_mode_diff"] > 1e-2  # training mode is a different function
+    assert m["neuron_example"]["eps"] == eps
+    assert m["params_before"] - m["params_after"] == m["buffers_before"] // 2
+    assert m["buffers_after"] == 0 and not any("gamma" in n for n in report.folded_state)
+    # the folded net plugs into the trainer's evaluate like an MLP
+    sp = data.make_splits(small_ds, cfg.data.block_size)
+    folded = models(outcome, small_ds)[1]
+    assert evaluate(folded, sp.Xdev, sp.Ydev)[0] == pytest.approx(m["val_loss_bn"], abs=1e-5)
+
+
+def test_fold_experiment_refuses_a_model_without_batchnorm(small_ds, tiny_cfg):
+    with pytest.raises(FoldError, match="no BatchNorm"):
+        fold_experiment(tiny_cfg, small_ds)
+
+
+FOLD_KEYS = (
+    "layers_folded",
+    "params_before",
+    "params_after",
+    "max_abs_diff_logits",
+    "argmax_agreement",
+    "max_abs_diff_vs_torch_reference",
+    "val_loss_bn",
+    "val_loss_folded",
+    "eval_seconds_bn",
+    "eval_seconds_folded",
+    "train_mode_diff",
+)
+
+
+def test_cli_fold_json(tmp_path, store_dir, capsys):
+    words = tmp_path / "w.txt"
+    words.write_text("\n".join(f"n{a}{b}{c}" for a in "aeiou" for b in "lmnrst" for c in "ay"))
+    args = ["fold", "--names", str(words), "--layers", "1", "--n-hidden", "8"]
+    assert main([*args, "--steps", "100", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    for key in FOLD_KEYS:
+        assert key in out, key
+    assert out["layers_folded"] == 2 and out["config"]["model"]["batchnorm"] is True
+    assert out["max_abs_diff_logits"] < 1e-4 and out["argmax_agreement"] == 1.0
+
+
+@pytest.mark.slow
+def test_names_txt_fold_meets_the_issue_criteria(names_txt, store_dir):
+    ds = data.load(names_txt)
+    cfg = RunConfig().replace(n_layers=2, batchnorm=True, steps=1000)
+    m = fold_experiment(cfg, ds, RunStore())
+    assert m["layers_folded"] == 3 and m["dev_rows"] == 22_655
+    assert m["max_abs_diff_logits"] < 1e-4
+    assert abs(m["val_loss_bn"] - m["val_loss_folded"]) < 1e-5
+    assert m["max_abs_diff_vs_torch_reference"] < 1e-6
+    assert m["argmax_agreement"] > 0.999
