@@ -1,0 +1,63 @@
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+SMALL = {"layers": "2", "n_hidden": "16", "steps": "300"}
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches(store_dir):
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def open_page(**params) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    at.switch_page("pages/zero_init.py").run()
+    return at
+
+
+def table_names(at: AppTest, i: int) -> list[str]:
+    df = at.dataframe[i].value
+    df = getattr(df, "data", df)  # a Styler comes back as such
+    return list(df["name"]) if "name" in df else list(df["claim"])
+
+
+def test_defaults_show_the_table_and_the_answer():
+    at = open_page()
+    assert not at.exception
+    answer = at.success[0].value
+    assert "`layers.10.bias`" in answer and "unigram model" in answer
+    assert "layers.10.bias" in table_names(at, 1)
+    assert len(at.get("vega_lite_chart")) >= 5
+    assert any(m.label == "Unigram entropy" for m in at.metric)
+
+
+def test_try_sigmoid_changes_the_answer_with_the_facts():
+    at = open_page(**SMALL)
+    assert "tanh(0) = 0" in at.success[0].value
+    next(b for b in at.button if b.label == "Sigmoid").click().run()
+    assert not at.exception
+    assert "sigmoid(0) = 0.5" in at.success[0].value
+    assert at.query_params["activation"] in ("sigmoid", ["sigmoid"])
+
+
+def test_cached_result_shows_at_once_from_a_link():
+    at = open_page(**SMALL, activation="relu")
+    assert "relu(0) = 0" in at.success[0].value
+    again = open_page(**SMALL, activation="relu")  # a new session, same link
+    assert not again.exception and "relu(0) = 0" in again.success[0].value
+    assert not any(e.type == "progress" for e in again.main)
+
+
+def test_batchnorm_without_eps_reports_the_divergence():
+    at = open_page(**SMALL, batchnorm="1", bn_eps="0")
+    assert not at.exception
+    assert "diverged at step 0" in at.success[0].value
+    assert any(m.value == "diverged" for m in at.metric)
