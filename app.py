@@ -15,6 +15,7 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
+ui.set_page(page.url_path)
 ui.sidebar()
 ui.data_error()
 page.run()

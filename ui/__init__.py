@@ -1,0 +1,66 @@
+"""What every page shares: the data set in use, the run store, training with live progress,
+the session's run list, URL parameters and the demo-mode caps. Pages stay thin views and
+call these as ``ui.<name>``.
+
+Everything a visitor owns (their upload, their runs, their page settings) lives in
+``st.session_state``, never at module level: on a hosted server one process serves every
+visitor. Only content-addressed things (the default data, the run store) are shared.
+"""
+
+from .datasets import (
+    current_dataset,
+    data_error,
+    default_dataset,
+    sidebar,
+    take_upload,
+    upload_limit,
+    use_default,
+)
+from .settings import (
+    DEMO_CAPS,
+    DEMO_ENV,
+    cap,
+    check_caps,
+    demo_mode,
+    demo_note,
+    param,
+    seed,
+    set_page,
+    set_params,
+)
+from .training import (
+    baseline_rules,
+    baselines,
+    lookup,
+    record_run,
+    run_store,
+    session_runs,
+    train,
+)
+
+__all__ = [
+    "DEMO_CAPS",
+    "DEMO_ENV",
+    "baseline_rules",
+    "baselines",
+    "cap",
+    "check_caps",
+    "current_dataset",
+    "data_error",
+    "default_dataset",
+    "demo_mode",
+    "demo_note",
+    "lookup",
+    "param",
+    "record_run",
+    "run_store",
+    "seed",
+    "session_runs",
+    "set_page",
+    "set_params",
+    "sidebar",
+    "take_upload",
+    "train",
+    "upload_limit",
+    "use_default",
+]

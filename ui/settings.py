@@ -1,0 +1,118 @@
+"""Settings that outlive one widget: the demo-mode caps, the seed, and each page's
+configuration in the URL (``st.query_params``) so a copied link reproduces it."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import streamlit as st
+
+from mlp_core.config import ACTIVATIONS, INITS, LIMITS, ConfigError, RunConfig
+
+DEMO_ENV = "PRACTICE_BOARD_DEMO"  # "1" turns on the hosted-demo caps
+DEMO_CAPS = {
+    "steps": 5_000,
+    "n_hidden": 200,
+    "n_layers": 6,
+    "n_embd": 64,
+    "batch_size": 1024,
+    "upload_bytes": 1_000_000,
+}
+SEED_RANGE = (0, 2**31 - 1)
+CHOICES = {"activation": ACTIVATIONS, "init": INITS}  # URL values outside these are junk
+BOOLS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+
+
+def demo_mode() -> bool:
+    if os.environ.get(DEMO_ENV, "").lower() in ("1", "true", "yes"):
+        return True
+    try:
+        return bool(st.secrets.get("demo_mode", False))
+    except Exception:  # no secrets file: not a demo
+        return False
+
+
+def demo_note() -> str:
+    return (
+        f"**Demo mode**: at most {DEMO_CAPS['steps']:,} steps, {DEMO_CAPS['n_layers']} "
+        f"layers of {DEMO_CAPS['n_hidden']}, batch {DEMO_CAPS['batch_size']:,}, uploads up "
+        f"to {DEMO_CAPS['upload_bytes'] // 1000:,} kB; one training at a time on this server."
+    )
+
+
+def cap(name: str, high: int) -> int:
+    """The upper bound of a setting, lowered in demo mode."""
+    return min(high, DEMO_CAPS[name]) if demo_mode() and name in DEMO_CAPS else high
+
+
+def check_caps(cfg: RunConfig) -> None:
+    """Raise ConfigError if a run exceeds the demo caps (widgets cap too; this is the guard)."""
+    if not demo_mode():
+        return
+    d = cfg.to_dict()
+    for name, value in (d["data"] | d["model"] | d["train"]).items():
+        if name in DEMO_CAPS and value > DEMO_CAPS[name]:
+            raise ConfigError(f"{name} is at most {DEMO_CAPS[name]:,} in demo mode (got {value:,})")
+
+
+def seed() -> int:
+    return int(st.session_state.get("seed") or 42)
+
+
+def set_page(path: str) -> None:
+    """Called by app.py: which page this run shows (the key of its remembered settings)."""
+    st.session_state["page"] = path
+
+
+def _remembered() -> dict:
+    """This session's last settings of the current page: the URL loses them on a page
+    switch, the visitor should not."""
+    pages = st.session_state.setdefault("params", {})
+    return pages.setdefault(st.session_state.get("page"), {})
+
+
+def _parse(raw: str, cast):
+    if cast is bool:
+        return BOOLS.get(raw.lower())
+    try:
+        value = cast(raw)
+    except (TypeError, ValueError):
+        return None
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def _allowed(name: str, value, low, high, choices) -> bool:
+    choices = choices if choices is not None else CHOICES.get(name)
+    if choices is not None:
+        return value in choices
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return True
+    lo, hi = LIMITS.get(name, (None, None))
+    lo, hi = lo if low is None else low, hi if high is None else high
+    hi = None if hi is None else cap(name, hi)
+    return (lo is None or value >= lo) and (hi is None or value <= hi)
+
+
+def param(name: str, default, cast=None, *, low=None, high=None, choices=None):
+    """An experiment setting from the URL, else this session's last value on this page,
+    else default. Junk falls back to default: a value that does not parse (as cast, by
+    default the default's type), is not finite, lies outside [low, high] (by default the
+    config LIMITS, lowered by the demo caps) or is not one of choices."""
+    raw = st.query_params.get(name)
+    if raw is None:
+        raw = _remembered().get(name)
+    if raw is None:
+        return default
+    value = _parse(str(raw), cast or type(default))
+    ok = value is not None and _allowed(name, value, low, high, choices)
+    return value if ok else default
+
+
+def set_params(values: dict) -> None:
+    """Write the page's configuration (and the seed) into the URL, never any data."""
+    clean = {k: (int(v) if isinstance(v, bool) else v) for k, v in values.items()}
+    clean["seed"] = seed()
+    _remembered().update(clean)
+    if {k: str(v) for k, v in clean.items()} != st.query_params.to_dict():
+        st.query_params.from_dict(clean)

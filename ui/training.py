@@ -1,0 +1,147 @@
+"""Training with live progress, the results already computed, and this session's run
+list (what the compare page reads), plus the loss charts' reference lines."""
+
+from __future__ import annotations
+
+import time
+from typing import NoReturn
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from mlp_core import data
+from mlp_core.config import ConfigError, RunConfig
+from mlp_core.runs import RunStore, get_or_train, run_key
+from mlp_core.train import Progress, RunOutcome
+
+from .settings import check_caps
+
+MAX_REMEMBERED = 30  # results kept in a session when the cache cannot be written
+
+
+@st.cache_resource
+def run_store() -> RunStore:
+    return RunStore()
+
+
+def _remember(key: str, outcome: RunOutcome) -> None:
+    mem = st.session_state.setdefault("results", {})
+    mem[key] = outcome
+    while len(mem) > MAX_REMEMBERED:
+        mem.pop(next(iter(mem)))
+
+
+def lookup(cfgs: list[RunConfig], ds: data.Dataset) -> list[RunOutcome] | None:
+    """The runs' results if all are already computed (store or this session), else None."""
+    mem = st.session_state.get("results", {})
+    out = []
+    for c in cfgs:
+        hit = mem.get(run_key(c, ds.sha256)) or run_store().get(c, ds.sha256)
+        if hit is None:
+            return None
+        out.append(hit)
+    return out
+
+
+def _curve_chart(curve: dict, labels: list[str]) -> alt.Chart:
+    rows = [
+        {"step": s, "run": labels[k], "loss": v}
+        for s, vals in zip(curve["step"], curve["train"])
+        for k, v in enumerate(vals)
+    ]
+    return (
+        alt.Chart(pd.DataFrame(rows))
+        .mark_line()
+        .encode(x="step:Q", y=alt.Y("loss:Q", scale=alt.Scale(zero=False)), color="run:N")
+        .properties(height=220)
+    )
+
+
+def _refuse(error: Exception) -> NoReturn:
+    """An expected error (bad config, bad data) ends the page's run with a message, not a
+    traceback."""
+    st.error(str(error))
+    st.stop()
+
+
+def train(
+    cfgs: list[RunConfig], ds: data.Dataset, labels: list[str], page: str
+) -> list[RunOutcome]:
+    """Train (or fetch) the runs with a progress bar, a live loss chart and a stop button;
+    every run lands in this session's run list. A config refused by the core or by the demo
+    caps shows an error and stops the page's run."""
+    try:
+        for c in cfgs:
+            check_caps(c)
+        outcomes = _train_with_progress(cfgs, ds, labels, page)
+    except (ConfigError, data.DataError) as e:
+        _refuse(e)
+    if run_store().error and not st.session_state.get("cache_warned"):
+        st.warning(run_store().error + " — the app works on, without a cache.")
+        st.session_state["cache_warned"] = True
+    for c, o, label in zip(cfgs, outcomes, labels):
+        if o.status == "ok":
+            _remember(run_key(c, ds.sha256), o)
+            record_run(o, label, page, ds)
+    return outcomes
+
+
+def _train_with_progress(cfgs, ds, labels, page) -> list[RunOutcome]:
+    st.button("Stop", key=f"stop-{page}", help="Stops the training; nothing is stored")
+    bar, chart = st.progress(0.0, text="Starting…"), st.empty()
+    last = {"t": 0.0}
+
+    def on_progress(p: Progress) -> None:
+        bar.progress(p.step / p.steps, text=f"Step {p.step:,} of {p.steps:,} · {p.seconds:.1f} s")
+        if time.monotonic() - last["t"] > 0.4 and p.curve["step"]:
+            chart.altair_chart(_curve_chart(p.curve, labels), width="stretch")
+            last["t"] = time.monotonic()
+
+    def on_wait() -> None:  # the process-wide lock: another visitor is training
+        bar.progress(0.0, text="Another training is running on this server; yours is queued…")
+
+    outcomes = get_or_train(cfgs, ds, run_store(), on_progress, on_wait)
+    bar.empty()
+    chart.empty()
+    return outcomes
+
+
+def record_run(o: RunOutcome, label: str, page: str, ds: data.Dataset) -> None:
+    """Add a run to this session's run list (the compare page reads it), with the reference
+    losses of its data so any page can draw them."""
+    runs = st.session_state.setdefault("runs", {})
+    key = run_key(o.config, ds.sha256)
+    runs[key] = {
+        "key": key,
+        "label": label,
+        "page": page,
+        "config": o.config,
+        "data": ds.source,
+        "data_sha256": ds.sha256,
+        "metrics": o.metrics,
+        "baselines": baselines(ds, ds.sha256, o.config.data.block_size),
+    }
+
+
+def session_runs() -> list[dict]:
+    return list(st.session_state.get("runs", {}).values())
+
+
+def baseline_rules(baselines: dict[str, float]) -> alt.Chart:
+    """Horizontal reference lines (uniform, unigram, bigram) for loss charts."""
+    df = pd.DataFrame([{"baseline": k, "loss": v} for k, v in baselines.items()])
+    return (
+        alt.Chart(df)
+        .mark_rule(strokeDash=[4, 4])
+        .encode(
+            y="loss:Q",
+            color=alt.Color("baseline:N", scale=alt.Scale(scheme="greys")),
+            tooltip=["baseline", alt.Tooltip("loss:Q", format=".4f")],
+        )
+    )
+
+
+@st.cache_data(show_spinner=False)
+def baselines(_ds: data.Dataset, sha256: str, block_size: int) -> dict[str, float]:
+    return data.baselines(_ds, block_size)
