@@ -37,3 +37,20 @@ def store_dir(tmp_path, monkeypatch) -> Path:
     d = tmp_path / "cache"
     monkeypatch.setenv("PRACTICE_BOARD_CACHE", str(d))
     return d
+
+
+@pytest.fixture(autouse=True)
+def navigation_not_pages_dir(monkeypatch):
+    """AppTest (streamlit 1.67) resets PagesManager.uses_pages_directory before every run,
+    and with a pages/ folder beside app.py every run after the first then takes the legacy
+    (v1) path that runs the page file alone, skipping app.py and its sidebar. A server sets
+    the flag False for good at the first st.navigation call; do the same here."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    init = PagesManager.__init__
+
+    def init_v2(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init_v2)
