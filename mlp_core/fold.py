@@ -110,6 +110,7 @@ def neuron_example(model: MLP, j: int = 0) -> dict | None:
         "neuron": j,
         "fan_in": linear.weight.shape[1],
         "w": linear.weight[0, :EXAMPLE_WEIGHTS, j].tolist(),
+        "has_bias": linear.bias is not None,  # the lecture's Linears before a BN have none
         "b": 0.0 if linear.bias is None else at(linear.bias),
         "gamma": at(bn.gamma),
         "beta": at(bn.beta),

@@ -1,4 +1,264 @@
-import streamlit as st
+"""Question 2: train an MLP with BatchNorm, fold every BN into the Linear before it, and prove
+that the inference forward pass is unchanged (and equal to torch's own fusion)."""
 
-st.title("batchnorm_fold")
-st.info("Coming soon.")
+import io
+from itertools import zip_longest
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+import torch
+
+import ui
+from mlp_core.config import RunConfig
+from mlp_core.data import make_splits
+from mlp_core.fold import FoldError, FoldReport, fold_report, inference_seconds, models
+from mlp_core.runs import run_key
+
+PAGE = "batchnorm-fold"
+DEFAULTS = {"layers": 2, "n_hidden": 100, "steps": 2000}
+LOGITS_TOL, LOSS_TOL = 1e-4, 1e-5  # what "the same forward pass" has to meet (float32)
+WIDGETS = {  # URL name: label, demo-cap name, upper bound, help
+    "layers": (
+        "Hidden layers",
+        "n_layers",
+        8,
+        "Linear→BN→tanh blocks, then the output Linear→BN: 2 gives the 3-layer MLP",
+    ),
+    "n_hidden": ("Width", "n_hidden", 512, "neurons per hidden layer"),
+    "steps": ("Steps", "steps", 200_000, "SGD steps, batch 32"),
+}
+
+
+def controls() -> RunConfig:
+    with st.container(border=True):
+        for col, (name, (label, cap, high, help_)) in zip(st.columns(3), WIDGETS.items()):
+            high, key = ui.cap(cap, high), f"bf_{name}"
+            if key not in st.session_state:  # first visit: from the URL, else the default
+                st.session_state[key] = ui.param(name, DEFAULTS[name], low=1, high=high)
+            step = 500 if name == "steps" else 1
+            col.number_input(label, 1, high, step=step, key=key, help=help_)
+    values = {n: int(st.session_state[f"bf_{n}"]) for n in DEFAULTS}
+    ui.set_params(values)
+    return RunConfig().replace(
+        n_layers=values["layers"],
+        n_hidden=values["n_hidden"],
+        steps=values["steps"],
+        batchnorm=True,
+        seed=ui.seed(),
+    )
+
+
+def trained_run(cfg: RunConfig, ds):
+    """The run of cfg if already computed, or trained now on request; else None."""
+    found = ui.lookup([cfg], ds)
+    if found:
+        return found[0]
+    if st.button("Train and fold", type="primary", key="bf_train"):
+        return ui.train([cfg], ds, ["with BatchNorm"], page=PAGE)[0]
+    return None
+
+
+@st.cache_data(max_entries=16, show_spinner="Folding, and checking on the dev split…")
+def cached_report(key: str, _outcome, _ds) -> FoldReport:
+    """key (the run's content hash) stands for the unhashable outcome and data set."""
+    return fold_report(_outcome, _ds)
+
+
+def _blocks(arch: list[str]) -> list[str]:
+    """A layer list as one 'Linear → … ' string per Linear."""
+    out: list[list[str]] = []
+    for name in arch:
+        if name.startswith("Linear") or not out:
+            out.append([])
+        out[-1].append(name)
+    return [" → ".join(b) for b in out]
+
+
+def show_answer(m: dict) -> None:
+    same = m["max_abs_diff_logits"] < LOGITS_TOL
+    same &= abs(m["val_loss_bn"] - m["val_loss_folded"]) < LOSS_TOL
+    text = (
+        f"Folding erased {m['layers_folded']} BatchNorm layers. Over all "
+        f"{m['dev_rows']:,} dev rows in eval mode, the logits differ by at most "
+        f"{m['max_abs_diff_logits']:.1e} (logits reach ±{m['max_abs_logit']:.1f}), the "
+        f"predicted character agrees on {100 * m['argmax_agreement']:.2f}% of rows, and the "
+        f"dev loss is {m['val_loss_bn']:.6f} with BN vs {m['val_loss_folded']:.6f} folded."
+    )
+    (st.success if same else st.warning)(("Same forward pass. " if same else "") + text)
+    for note in m["not_folded"]:
+        st.warning(f"Not folded — {note}")
+
+
+def show_architecture(m: dict) -> None:
+    st.subheader("The network, before and after")
+    rows = zip_longest(_blocks(m["architecture_before"]), _blocks(m["architecture_after"]))
+    df = pd.DataFrame(rows, columns=["with BatchNorm", "folded (W', b')"]).fillna("")
+    st.dataframe(df, hide_index=True, width="stretch")
+    c = st.columns(2)
+    c[0].metric("Parameters with BN", f"{m['params_before']:,}")
+    delta = f"{m['params_after'] - m['params_before']:,}"
+    c[1].metric("Parameters folded", f"{m['params_after']:,}", delta, delta_color="off")
+    st.caption(
+        "' marks a Linear that absorbed a BN: the weights keep their shape, and each BN's γ, β "
+        f"and running mean, var ({m['buffers_before']:,} buffers with BN, "
+        f"{m['buffers_after']:,} folded) become one bias b' per neuron. Not foldable: a BN in "
+        "training mode, or a BN with a nonlinearity on both sides (no Linear to absorb it); a "
+        "BN after an activation folds forward into the next Linear's rows."
+    )
+
+
+def _scatter(rep: FoldReport) -> alt.LayerChart:
+    df = pd.DataFrame({"with BatchNorm": rep.scatter["bn"], "folded": rep.scatter["folded"]})
+    lo, hi = float(df.min().min()), float(df.max().max())
+    points = (
+        alt.Chart(df)
+        .mark_circle(size=12, opacity=0.5)
+        .encode(x="with BatchNorm:Q", y="folded:Q", tooltip=["with BatchNorm", "folded"])
+    )
+    diagonal = (
+        alt.Chart(pd.DataFrame({"x": [lo, hi], "y": [lo, hi]}))
+        .mark_line(color="gray", strokeDash=[4, 4])
+        .encode(x="x:Q", y="y:Q")
+    )
+    return (diagonal + points).properties(height=320, title="Dev logits, folded vs with BN")
+
+
+def show_proof(m: dict, rep: FoldReport) -> None:
+    st.subheader("The proof, on the dev split (eval mode)")
+    c = st.columns(4)
+    c[0].metric("Max |logit difference|", f"{m['max_abs_diff_logits']:.2e}")
+    c[1].metric("Argmax agreement", f"{100 * m['argmax_agreement']:.2f}%")
+    c[2].metric("Dev loss with BN", f"{m['val_loss_bn']:.6f}")
+    c[3].metric(
+        "Dev loss folded",
+        f"{m['val_loss_folded']:.6f}",
+        delta=f"{m['val_loss_folded'] - m['val_loss_bn']:+.1e}",
+        delta_color="off",
+    )
+    left, right = st.columns([3, 2])
+    left.altair_chart(_scatter(rep), width="stretch")
+    ref = m["max_abs_diff_vs_torch_reference"]
+    shown = "n/a" if ref is None else "0 (bit-identical)" if ref == 0 else f"{ref:.1e}"
+    right.metric("Ours vs torch's fuse_linear_bn_eval", shown)
+    right.caption(
+        "Max |W', b' difference| against `torch.nn.utils.fusion.fuse_linear_bn_eval` on the "
+        "same weights. torch stores W as (out, in), we as (in, out): we compare W' with the "
+        "transpose of torch's."
+    )
+    right.metric("If the BN were left in training mode", f"{m['train_mode_diff']:.2f}")
+    right.caption(
+        f"Max |logit difference| when the BN model runs in training mode (minibatches of "
+        f"{m['train_mode_batch_size']}): it normalises with each batch's own mean and "
+        "variance, so its output depends on the other rows. Only the eval-mode BN — a fixed "
+        "affine map — can be folded; fold_model refuses a BN in training mode."
+    )
+
+
+def _tex(x: float) -> str:
+    """A small number as LaTeX, 1e-05 -> 1 \\times 10^{-5}."""
+    mantissa, exponent = f"{x:.2e}".split("e")
+    return rf"{float(mantissa):g} \times 10^{{{int(exponent)}}}"
+
+
+def show_math(ex: dict | None) -> None:
+    st.subheader("The math, on one real neuron")
+    if ex is None:
+        st.info("No Linear→BN pair to show.")
+        return
+    st.latex(
+        r"s = \frac{\gamma}{\sqrt{\mathrm{var} + \varepsilon}},\quad W' = W \cdot s,"
+        r"\quad b' = (b - \mu)\, s + \beta"
+    )
+    w = ", ".join(f"{x:+.4f}" for x in ex["w"])
+    wf = ", ".join(f"{x:+.4f}" for x in ex["w_folded"])
+    j = ex["neuron"]
+    st.markdown(
+        f"Neuron {j} of `{ex['linear']}` (fan-in {ex['fan_in']}) and its BN `{ex['bn']}`: "
+        f"γ = {ex['gamma']:.4f}, β = {ex['beta']:+.4f}, μ = {ex['running_mean']:+.4f}, "
+        f"var = {ex['running_var']:.4f}, ε = {ex['eps']:g}, "
+        + (f"b = {ex['b']:+.4f}." if ex["has_bias"] else "b = 0 (no bias: β does its job).")
+    )
+    st.latex(
+        rf"s = \frac{{{ex['gamma']:.4f}}}{{\sqrt{{{ex['running_var']:.4f} + {_tex(ex['eps'])}}}}}"
+        rf" = {ex['s']:.4f}"
+    )
+    st.latex(rf"W'_{{:, {j}}} = [{w}, \dots] \times {ex['s']:.4f} = [{wf}, \dots]")
+    st.latex(
+        rf"b'_{{{j}}} = ({ex['b']:+.4f} - ({ex['running_mean']:+.4f})) \times {ex['s']:.4f}"
+        rf" + ({ex['beta']:+.4f}) = {ex['b_folded']:+.4f}"
+    )
+    st.caption(
+        "Why it works: in eval mode BN(h) = γ (h − μ)/√(var + ε) + β uses fixed μ and "
+        "var, so it is h·s + (β − μ s), and h = xW + b makes that x(W s) + (b − μ)s + β."
+    )
+
+
+def show_timing(m: dict, outcome, ds, key: str) -> None:
+    st.subheader("Inference time, with and without BN")
+    if st.button("Measure again", key="bf_time"):
+        sp = make_splits(ds, outcome.config.data.block_size)
+        model, folded = models(outcome, ds)
+        t = inference_seconds({"bn": model, "folded": folded}, sp.Xdev)
+        st.session_state[f"bf_timing_{key}"] = t
+    t = st.session_state.get(f"bf_timing_{key}") or {
+        "bn": m["eval_seconds_bn"],
+        "folded": m["eval_seconds_folded"],
+    }
+    c = st.columns(3)
+    c[0].metric("With BN", f"{1000 * t['bn']:.1f} ms")
+    c[1].metric("Folded", f"{1000 * t['folded']:.1f} ms")
+    c[2].metric("Speed-up", f"{t['bn'] / t['folded']:.2f}×")
+    st.caption(
+        f"One eval pass over the {m['dev_rows']:,} dev rows on this server, best of 5, "
+        "the two models taking turns."
+    )
+
+
+def show_download(cfg: RunConfig, rep: FoldReport, key: str) -> None:
+    buf = io.BytesIO()
+    arch = rep.metrics["architecture_after"]
+    torch.save({"config": cfg.to_dict(), "architecture": arch, "state_dict": rep.folded_state}, buf)
+    st.download_button(
+        "Download the folded weights (.pt)",
+        buf.getvalue(),
+        file_name=f"folded-{key[:12]}.pt",
+        mime="application/octet-stream",
+    )
+    st.caption(
+        "`torch.load(f)['state_dict']`: C, then layers.i.weight (fan_in, fan_out) and "
+        "layers.i.bias (1, fan_out); forward x @ W + b, tanh between, no BatchNorm."
+    )
+
+
+st.title("BatchNorm folding: the same forward pass, without the BNs")
+st.markdown(
+    "*Set up a small 3-layer MLP with batchnorms, train it, then fold each BatchNorm's γ/β "
+    "into the preceding Linear's W, b (a new W', b') and erase the BatchNorm. Does inference "
+    "give the same forward pass?* Below: measured on the dev split of the data in use."
+)
+dataset = ui.current_dataset()
+config = controls()
+outcome = trained_run(config, dataset)
+if outcome is None:
+    st.info("Press **Train and fold** (a few seconds at the defaults).")
+    st.stop()
+if outcome.status != "ok":
+    at = outcome.metrics.get("diverged_at") or outcome.metrics.get("steps")
+    st.error(
+        f"The run {outcome.status} at step {at}: nothing to fold. Train it again, or "
+        "try fewer steps or a smaller net."
+    )
+    st.stop()
+run = run_key(config, dataset.sha256)
+try:
+    report = cached_report(run, outcome, dataset)
+except (FoldError, RuntimeError) as e:
+    st.error(f"Could not fold this run: {e}")
+    st.stop()
+show_answer(report.metrics)
+show_architecture(report.metrics)
+show_proof(report.metrics, report)
+show_math(report.metrics["neuron_example"])
+show_timing(report.metrics, outcome, dataset, run)
+show_download(config, report, run)

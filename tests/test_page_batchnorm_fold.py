@@ -1,0 +1,67 @@
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
+PROOF = (
+    "Max |logit difference|",
+    "Argmax agreement",
+    "Dev loss with BN",
+    "Dev loss folded",
+    "Ours vs torch's fuse_linear_bn_eval",
+    "If the BN were left in training mode",
+)
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches(store_dir):
+    """A run store in a tmp folder, and no results cached by an earlier test."""
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def open_page(**params) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    for name, value in params.items():
+        at.query_params[name] = value
+    at.run()
+    at.switch_page("pages/batchnorm_fold.py")
+    return at.run()
+
+
+def settings(at: AppTest) -> list[int]:
+    return [at.number_input(key=f"bf_{n}").value for n in ("layers", "n_hidden", "steps")]
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_defaults_train_fold_and_show_the_proof():
+    at = open_page()
+    assert not at.exception
+    assert settings(at) == [2, 100, 2000]
+    at.button(key="bf_train").click().run()
+    assert not at.exception, at.exception
+    shown = metrics(at)
+    for label in PROOF:
+        assert label in shown, label
+    assert float(shown["Max |logit difference|"]) < 1e-4
+    assert shown["Argmax agreement"] == "100.00%"
+    assert any("Same forward pass" in s.value for s in at.success)
+    assert len(at.get("vega_lite_chart")) >= 1 and len(at.latex) >= 3
+
+
+def test_url_settings_and_a_cached_run_render_without_training():
+    at = open_page(layers="1", n_hidden="16", steps="200")
+    assert settings(at) == [1, 16, 200]
+    at.button(key="bf_train").click().run()
+    assert not at.exception
+    at.run()  # a rerun finds the run stored: no button press, no training
+    assert not at.exception
+    assert not [b for b in at.button if b.key == "bf_train"]
+    assert "Max |logit difference|" in metrics(at)
+    at.button(key="bf_time").click().run()
+    assert not at.exception and "Speed-up" in metrics(at)
