@@ -59,7 +59,7 @@ def _apply(settings: dict) -> None:
 def controls() -> RunConfig:
     _init_state()
     with st.container(border=True):
-        c1, c2, c3, c4, c5 = st.columns([1.2, 1, 1, 1, 1])
+        c1, c2, c3, c4, c5 = st.columns([1.7, 1, 1, 1, 1])
         c1.radio("Activation", ACTIVATIONS, key="zi_activation", horizontal=True)
         c2.toggle("BatchNorm", key="zi_batchnorm", help="BatchNorm1d after every Linear")
         c3.number_input("Hidden layers", 1, ui.cap("n_layers", 8), key="zi_layers")
@@ -96,15 +96,17 @@ def controls() -> RunConfig:
 def results(cfgs: list[RunConfig], ds) -> list | None:
     """This config's two runs: kept from this session, from the store, or trained now."""
     keys = [run_key(c, ds.sha256) for c in cfgs]
+    autorun = st.session_state.pop("zi_autorun", False)  # a "try this" click
     last = st.session_state.get("zi_last")
     if last and last[0] == keys:
         return last[1]
     outcomes = ui.lookup(cfgs, ds)
     first_visit = not st.session_state.get("zi_seen")
     st.session_state["zi_seen"] = True
-    run = st.button("Run zero init vs kaiming", type="primary")
-    if outcomes is None and (run or first_visit or st.session_state.pop("zi_autorun", False)):
-        outcomes = ui.train(cfgs, ds, ["zero init", "kaiming init"], page=PAGE)
+    if outcomes is None:
+        run = st.button("Run zero init vs kaiming", type="primary")
+        if run or first_visit or autorun:
+            outcomes = ui.train(cfgs, ds, ["zero init", "kaiming init"], page=PAGE)
     if outcomes is not None:
         st.session_state["zi_last"] = (keys, outcomes)
     return outcomes
