@@ -9,12 +9,14 @@ cache (``store.error`` says why) instead of failing the run.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,6 +30,7 @@ CACHE_VERSION = "1"  # bump when training or metrics change meaning: old entries
 CACHE_ENV = "PRACTICE_BOARD_CACHE"  # overrides the default cache folder
 FILES = ("config.json", "metrics.json", "model.pt")
 TRAIN_LOCK = threading.Lock()  # one training at a time per process (the hosted demo)
+STALE_TMP_SECONDS = 3600  # a temp folder this old was left by a killed writer
 
 
 def default_root() -> Path:
@@ -80,18 +83,22 @@ class RunStore:
         if outcome.status != "ok":
             return False  # diverged or stopped runs are never results
         entry = self.path(run_key(outcome.config, data_sha256))
+        tmp = None
         try:
             entry.parent.mkdir(parents=True, exist_ok=True)
+            _sweep_stale(entry.parent)
             tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=entry.parent))
             self._write(tmp, outcome, data_sha256)
-            try:
-                os.rename(tmp, entry)
-            except OSError:  # someone stored the same run first: theirs is as good
-                shutil.rmtree(tmp, ignore_errors=True)
+            os.rename(tmp, entry)  # fails if someone stored the same run first: theirs is as good
             return True
         except OSError as e:
+            if entry.is_dir():
+                return True
             self.error = f"results are not cached: cannot write {self.root} ({e.strerror or e})"
             return False
+        finally:
+            if tmp is not None and tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
 
     def _write(self, tmp: Path, outcome: RunOutcome, data_sha256: str) -> None:
         config = {"config": outcome.config.to_dict(), "data_sha256": data_sha256}
@@ -103,6 +110,15 @@ class RunStore:
         for name in (*FILES, "manifest.json"):
             with open(tmp / name, "rb") as f:
                 os.fsync(f.fileno())
+
+
+def _sweep_stale(folder: Path) -> None:
+    """Remove temp folders of writers that died (SIGKILL, power loss) long ago."""
+    now = time.time()
+    for tmp in folder.glob(".tmp-*"):
+        with contextlib.suppress(OSError):
+            if now - tmp.stat().st_mtime > STALE_TMP_SECONDS:
+                shutil.rmtree(tmp, ignore_errors=True)
 
 
 def get_or_train(

@@ -1,0 +1,145 @@
+"""What a killed writer, a second visitor or a broken cache must not break."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from mlp_core import runs
+from mlp_core.runs import RunStore, get_or_train, run_key
+
+ROOT = Path(__file__).resolve().parents[1]
+
+WRITER = textwrap.dedent(
+    """
+    import sys, torch
+    from mlp_core.config import RunConfig
+    from mlp_core.runs import RunStore
+    from mlp_core.train import RunOutcome
+    store = RunStore(sys.argv[1])
+    state = {"C": torch.randn(4_000_000)}  # 16 MB: each write takes a while
+    for seed in range(10_000):
+        cfg = RunConfig().replace(seed=seed)
+        metrics = {"status": "ok", "seed": seed}
+        store.put(RunOutcome(cfg, "ok", metrics, state), "data")
+        print(seed, flush=True)
+    """
+)
+
+
+def test_sigkill_while_writing_leaves_no_corrupt_entry(tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    proc.stdout.readline()  # at least one entry is complete
+    time.sleep(0.3)  # now it is in the middle of another write
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    store = RunStore(tmp_path)
+    found = [store.get(runs.RunConfig().replace(seed=s), "data") for s in range(200)]
+    complete = [o for o in found if o is not None]
+    assert complete, "the first entry should have landed"
+    for o in complete:
+        assert o.metrics["status"] == "ok" and o.state["C"].numel() == 4_000_000
+    assert all(o is None for o in found[len(complete) :])  # no half-written entry is read
+
+
+def test_sigkill_mid_training_then_the_next_run_recomputes(tmp_path, small_ds):
+    words = tmp_path / "w.txt"
+    words.write_text("\n".join(small_ds.words))
+    cache = tmp_path / "cache"
+    args = [
+        sys.executable,
+        "-m",
+        "mlp_core",
+        "train",
+        "--names",
+        str(words),
+        "--layers",
+        "1",
+        "--n-hidden",
+        "8",
+        "--cache-dir",
+        str(cache),
+        "--json",
+    ]
+    proc = subprocess.Popen(
+        [*args, "--steps", "200000"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    proc.stderr.readline()  # the first progress line: training is under way
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = subprocess.run(
+        [*args, "--steps", "100"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0 and '"cached": false' in done.stdout
+    again = subprocess.run(
+        [*args, "--steps", "100"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert '"cached": true' in again.stdout
+
+
+def test_stale_temp_folders_are_swept(tmp_path, small_ds, tiny_cfg, monkeypatch):
+    store = RunStore(tmp_path)
+    parent = store.path(run_key(tiny_cfg, small_ds.sha256)).parent
+    parent.mkdir(parents=True)
+    stale, fresh = parent / ".tmp-old", parent / ".tmp-new"
+    stale.mkdir()
+    fresh.mkdir()
+    os.utime(stale, (time.time() - 2 * runs.STALE_TMP_SECONDS,) * 2)
+    get_or_train([tiny_cfg], small_ds, store)
+    assert not stale.exists() and fresh.exists()
+
+
+def test_concurrent_trainings_run_one_at_a_time(small_ds, tiny_cfg, tmp_path, monkeypatch):
+    active, peak, waited = [0], [0], []
+    real = runs.train_stack
+
+    def counting(*args, **kwargs):
+        active[0] += 1
+        peak[0] = max(peak[0], active[0])
+        try:
+            time.sleep(0.3)
+            return real(*args, **kwargs)
+        finally:
+            active[0] -= 1
+
+    monkeypatch.setattr(runs, "train_stack", counting)
+    results = {}
+
+    def visitor(i):
+        cfg = tiny_cfg.replace(seed=100 + i)
+        results[i] = get_or_train(
+            [cfg], small_ds, RunStore(tmp_path), None, on_wait=lambda: waited.append(i)
+        )
+
+    threads = [threading.Thread(target=visitor, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert peak[0] == 1 and len(waited) >= 1
+    assert all(results[i][0].status == "ok" for i in range(3))
+
+
+@pytest.mark.skipif(not hasattr(os, "statvfs"), reason="needs a POSIX file system")
+def test_a_full_disk_still_returns_the_run(small_ds, tiny_cfg, tmp_path, monkeypatch):
+    def full(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(runs.torch, "save", full)
+    store = RunStore(tmp_path)
+    (run,) = get_or_train([tiny_cfg], small_ds, store)
+    assert run.status == "ok" and "No space left" in store.error
+    assert store.get(tiny_cfg, small_ds.sha256) is None
+    assert not list(tmp_path.rglob(".tmp-*"))  # the half-written folder is cleaned up
