@@ -1,4 +1,185 @@
+"""Compare runs: every run of this session side by side (curves overlaid, final metrics,
+the settings that differ), a form to train more without leaving the page, and an export."""
+
+import itertools
+
 import streamlit as st
 
-st.title("compare")
-st.info("Coming soon.")
+import charts
+import runview
+import ui
+from mlp_core.config import ACTIVATIONS, INITS, RunConfig
+from mlp_core.runs import run_key
+
+PAGE = "compare"
+MAX_NEW = 8  # runs one submit may train; runs of the same shape train stacked, at once
+SHOWN_AT_FIRST = 6  # the newest runs selected when the page opens
+FORM = {  # setting: default, also the URL parameter's name
+    "n_layers": 2,
+    "n_hidden": 64,
+    "steps": 1000,
+    "batch_size": 32,
+    "lr": 0.1,
+    "batchnorm": False,
+    "activations": "tanh",
+    "inits": "kaiming",
+    "seeds": 1,
+}
+
+
+def _picked(name: str, options: tuple[str, ...]) -> list[str]:
+    """A comma-separated choice from the URL; junk entries are dropped."""
+    picked = [v for v in str(ui.param(name, FORM[name])).split(",") if v in options]
+    return picked or [FORM[name]]
+
+
+def _init_form() -> None:
+    """Seed the form's widgets from the link (or this session's last values) once."""
+    if "cmp_n_layers" in st.session_state:
+        return
+    for name in ("n_layers", "n_hidden", "steps", "batch_size", "lr", "batchnorm"):
+        st.session_state[f"cmp_{name}"] = ui.param(name, FORM[name])
+    st.session_state["cmp_seeds"] = ui.param("seeds", 1, low=1, high=4)
+    st.session_state["cmp_activations"] = _picked("activations", ACTIVATIONS)
+    st.session_state["cmp_inits"] = _picked("inits", INITS)
+
+
+def _form_fields() -> None:
+    c = st.columns(5)
+    c[0].number_input("Hidden layers", 1, ui.cap("n_layers", 8), key="cmp_n_layers")
+    c[1].number_input("Width", 1, ui.cap("n_hidden", 512), key="cmp_n_hidden")
+    c[2].number_input("Steps", 1, ui.cap("steps", 200_000), step=500, key="cmp_steps")
+    c[3].number_input("Batch", 1, ui.cap("batch_size", 4096), key="cmp_batch_size")
+    c[4].number_input("Learning rate", 1e-4, 10.0, key="cmp_lr", format="%.4f")
+    c = st.columns([2, 2, 1, 1])
+    c[0].multiselect("Activations", ACTIVATIONS, key="cmp_activations")
+    c[1].multiselect("Inits", INITS, key="cmp_inits")
+    c[2].number_input("Seeds", 1, 4, key="cmp_seeds", help="Seed, seed + 1, … from the sidebar")
+    c[3].checkbox("BatchNorm", key="cmp_batchnorm")
+
+
+def form_configs() -> list[RunConfig]:
+    """Every combination the form asks for (activation x init x seed), written to the URL."""
+    s = {name: st.session_state[f"cmp_{name}"] for name in FORM}
+    ui.set_params(s | {k: ",".join(s[k]) for k in ("activations", "inits")})
+    base = RunConfig().replace(
+        n_layers=s["n_layers"],
+        n_hidden=s["n_hidden"],
+        steps=s["steps"],
+        batch_size=s["batch_size"],
+        lr=s["lr"],
+        batchnorm=s["batchnorm"],
+    )
+    seeds = range(ui.seed(), ui.seed() + s["seeds"])
+    combos = itertools.product(s["activations"], s["inits"], seeds)
+    return [base.replace(activation=a, init=i, seed=sd) for a, i, sd in combos]
+
+
+def train_new(cfgs: list[RunConfig]) -> None:
+    if not cfgs or len(cfgs) > MAX_NEW:
+        st.error(f"Pick at least one activation and init, and at most {MAX_NEW} runs in all.")
+        return
+    ds = ui.current_dataset()
+    outcomes = ui.train(cfgs, ds, [runview.short_label(c) for c in cfgs], PAGE)
+    for o in outcomes:
+        if o.status != "ok":
+            st.warning(f"{runview.short_label(o.config)} {o.status} at step {o.metrics['steps']:,}")
+    _select_also([run_key(o.config, ds.sha256) for o in outcomes if o.status == "ok"])
+
+
+def new_run_form(expanded: bool) -> None:
+    with st.expander("Train new runs here", expanded=expanded):
+        with st.form("cmp_form", border=False):
+            _form_fields()
+            submitted = st.form_submit_button("Train", type="primary")
+        cfgs = form_configs()
+        st.caption(
+            f"{len(cfgs)} run(s): every activation × init × seed; data and seed as in the sidebar."
+        )
+        if submitted:
+            train_new(cfgs)
+
+
+def from_link(cfgs: list[RunConfig]) -> None:
+    """Opening a link whose runs are already computed shows them at once."""
+    ds = ui.current_dataset()
+    for o in ui.lookup(cfgs, ds) or []:
+        ui.record_run(o, runview.short_label(o.config), PAGE, ds)
+
+
+def _select_also(keys: list[str]) -> None:
+    chosen = st.session_state.get("cmp_selected", [])
+    st.session_state["cmp_selected"] = chosen + [k for k in keys if k not in chosen]
+
+
+def pick(runs: list[dict], shown: list[str]) -> list[int]:
+    """The multiselect over the session's runs; returns the indices picked."""
+    keys = [r["key"] for r in runs]
+    if "cmp_selected" not in st.session_state:
+        st.session_state["cmp_selected"] = keys[-SHOWN_AT_FIRST:]
+    st.session_state["cmp_selected"] = [k for k in st.session_state["cmp_selected"] if k in keys]
+    label = dict(zip(keys, shown))
+    picked = st.multiselect("Compare", keys, format_func=label.get, key="cmp_selected")
+    return [keys.index(k) for k in picked]
+
+
+def reference_lines(runs: list[dict]) -> dict[str, float]:
+    """The yardsticks of the runs' data; named by data set when runs use several."""
+    by_data = {r["data"]: r["baselines"] for r in runs}
+    if len(by_data) == 1:
+        return next(iter(by_data.values()))
+    return {f"{k.split('_')[0]} · {d}": v for d, b in by_data.items() for k, v in b.items()}
+
+
+def compare(runs: list[dict], shown: list[str]) -> None:
+    st.altair_chart(
+        charts.loss_curves(runview.curves(runs, shown), reference_lines(runs)), width="stretch"
+    )
+    st.caption("Solid: train (minibatch average); dashed: val (4,096 dev rows). Grey: yardsticks.")
+    st.subheader("Metrics")
+    st.dataframe(runview.metrics(runs, shown), width="stretch")
+    st.subheader("What differs")
+    diff = runview.config_diff(runs, shown)
+    if len(runs) < 2:
+        st.caption("Pick two or more runs to see the settings that differ.")
+    elif diff.empty:
+        st.caption("Same settings and data: these are the same run.")
+    else:
+        st.dataframe(diff, width="stretch")
+    export(runs, shown)
+
+
+def export(runs: list[dict], shown: list[str]) -> None:
+    c = st.columns(3)
+    for col, (name, make, mime) in zip(
+        c,
+        [
+            ("metrics.csv", runview.metrics_csv, "text/csv"),
+            ("curves.csv", runview.curves_csv, "text/csv"),
+            ("runs.json", runview.export_json, "application/json"),
+        ],
+    ):
+        col.download_button(f"Download {name}", make(runs, shown), file_name=name, mime=mime)
+
+
+st.title("Compare runs")
+opened_by_link = "cmp_n_layers" not in st.session_state and "n_layers" in st.query_params
+_init_form()
+if opened_by_link:
+    from_link(form_configs())
+runs = ui.session_runs()
+if not runs:
+    st.info(
+        "No runs yet in this session. Every run you train on any page (zero init, BatchNorm "
+        "folding, or the form below) appears here, to overlay curves, compare final losses "
+        "and see which settings differ. Runs are yours alone: another visitor never sees them."
+    )
+new_run_form(expanded=not runs)
+runs = ui.session_runs()
+if runs:
+    shown = runview.names(runs)
+    st.subheader("Runs in this session")
+    st.dataframe(runview.run_list(runs, shown), hide_index=True, width="stretch")
+    idx = pick(runs, shown)
+    if idx:
+        compare([runs[i] for i in idx], [shown[i] for i in idx])
