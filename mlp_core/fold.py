@@ -48,7 +48,7 @@ __all__ = [
 
 TIMING_REPEATS = 5  # best of this many dev-split passes per model: the machine is shared
 SCATTER_POINTS = 2000  # (row, class) pairs of dev logits kept for the page's scatter
-EXAMPLE_WEIGHTS = 4  # entries of the example neuron's W column shown
+EXAMPLE_WEIGHTS = 3  # entries of the example neuron's W column shown
 
 
 @dataclass

@@ -109,19 +109,13 @@ def show_architecture(m: dict) -> None:
 
 
 def _scatter(rep: FoldReport) -> alt.LayerChart:
-    df = pd.DataFrame({"with BatchNorm": rep.scatter["bn"], "folded": rep.scatter["folded"]})
-    lo, hi = float(df.min().min()), float(df.max().max())
-    points = (
-        alt.Chart(df)
-        .mark_circle(size=12, opacity=0.5)
-        .encode(x="with BatchNorm:Q", y="folded:Q", tooltip=["with BatchNorm", "folded"])
-    )
-    diagonal = (
-        alt.Chart(pd.DataFrame({"x": [lo, hi], "y": [lo, hi]}))
-        .mark_line(color="gray", strokeDash=[4, 4])
-        .encode(x="x:Q", y="y:Q")
-    )
-    return (diagonal + points).properties(height=320, title="Dev logits, folded vs with BN")
+    x, y = "logit with BatchNorm", "logit folded"
+    df = pd.DataFrame({x: rep.scatter["bn"], y: rep.scatter["folded"]})
+    ends = pd.DataFrame({x: [df[x].min(), df[x].max()], y: [df[x].min(), df[x].max()]})
+    points = alt.Chart(df).mark_circle(size=12, opacity=0.5).encode(x=x, y=y, tooltip=[x, y])
+    diagonal = alt.Chart(ends).mark_line(color="gray", strokeDash=[4, 4]).encode(x=x, y=y)
+    title = f"{len(df):,} sampled dev logits: on the diagonal y = x"
+    return (diagonal + points).properties(height=320, title=title)
 
 
 def show_proof(m: dict, rep: FoldReport) -> None:
@@ -172,12 +166,12 @@ def show_math(ex: dict | None) -> None:
     )
     w = ", ".join(f"{x:+.4f}" for x in ex["w"])
     wf = ", ".join(f"{x:+.4f}" for x in ex["w_folded"])
-    j = ex["neuron"]
+    j, b = ex["neuron"], f"{ex['b']:+.4f}" if ex["has_bias"] else "0"
     st.markdown(
         f"Neuron {j} of `{ex['linear']}` (fan-in {ex['fan_in']}) and its BN `{ex['bn']}`: "
         f"γ = {ex['gamma']:.4f}, β = {ex['beta']:+.4f}, μ = {ex['running_mean']:+.4f}, "
-        f"var = {ex['running_var']:.4f}, ε = {ex['eps']:g}, "
-        + (f"b = {ex['b']:+.4f}." if ex["has_bias"] else "b = 0 (no bias: β does its job).")
+        f"var = {ex['running_var']:.4f}, ε = {ex['eps']:g}, b = {b}"
+        + ("." if ex["has_bias"] else " (the Linear has no bias: β does its job).")
     )
     st.latex(
         rf"s = \frac{{{ex['gamma']:.4f}}}{{\sqrt{{{ex['running_var']:.4f} + {_tex(ex['eps'])}}}}}"
@@ -185,7 +179,7 @@ def show_math(ex: dict | None) -> None:
     )
     st.latex(rf"W'_{{:, {j}}} = [{w}, \dots] \times {ex['s']:.4f} = [{wf}, \dots]")
     st.latex(
-        rf"b'_{{{j}}} = ({ex['b']:+.4f} - ({ex['running_mean']:+.4f})) \times {ex['s']:.4f}"
+        rf"b'_{{{j}}} = ({b} - ({ex['running_mean']:+.4f})) \times {ex['s']:.4f}"
         rf" + ({ex['beta']:+.4f}) = {ex['b_folded']:+.4f}"
     )
     st.caption(
