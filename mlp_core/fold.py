@@ -72,14 +72,19 @@ def logits(model, X: torch.Tensor, chunk: int = EVAL_CHUNK) -> torch.Tensor:
 
 
 def inference_seconds(named: dict, X: torch.Tensor) -> dict[str, float]:
-    """Per model, the best wall time of TIMING_REPEATS passes over X; the models take
-    turns so that load from other processes hits them alike."""
+    """Per model, the best wall time of TIMING_REPEATS passes over X on one thread; the
+    models take turns so that load from other processes hits them alike."""
     best = dict.fromkeys(named, float("inf"))
-    for _ in range(TIMING_REPEATS):
-        for name, model in named.items():
-            t0 = time.perf_counter()
-            logits(model, X)
-            best[name] = min(best[name], time.perf_counter() - t0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as in training: more threads are slower and erratic (DESIGN §6)
+    try:
+        for _ in range(TIMING_REPEATS):
+            for name, model in named.items():
+                t0 = time.perf_counter()
+                logits(model, X)
+                best[name] = min(best[name], time.perf_counter() - t0)
+    finally:
+        torch.set_num_threads(threads)
     return best
 
 

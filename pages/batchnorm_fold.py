@@ -204,7 +204,7 @@ def show_timing(m: dict, outcome, ds, key: str) -> None:
     c[1].metric("Folded", f"{1000 * t['folded']:.1f} ms")
     c[2].metric("Speed-up", f"{t['bn'] / t['folded']:.2f}×")
     st.caption(
-        f"One eval pass over the {m['dev_rows']:,} dev rows on this server, best of 5, "
+        f"One eval pass over the {m['dev_rows']:,} dev rows on this server, one thread, best of 5, "
         "the two models taking turns."
     )
 
