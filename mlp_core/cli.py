@@ -11,10 +11,19 @@ import json
 import sys
 
 from . import data
-from .config import ACTIVATIONS, INITS, ConfigError, DataConfig, ModelConfig, RunConfig, TrainConfig
+from .config import (
+    ACTIVATIONS,
+    INITS,
+    ConfigError,
+    DataConfig,
+    ModelConfig,
+    RunConfig,
+    TrainConfig,
+    validate,
+)
 from .runs import RunStore, get_or_train
 from .sample import sample_names
-from .train import Progress
+from .train import DivergedError, Progress
 
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3
@@ -113,8 +122,18 @@ def progress_printer(quiet: bool):
     return report
 
 
-def cmd_data(a: argparse.Namespace) -> dict:
+def load_data(a: argparse.Namespace) -> data.Dataset:
+    """The word list of --names (or the built-in one), with --block-size checked; what is
+    allowed but worth knowing goes to stderr as a note."""
+    validate(RunConfig(DataConfig(a.block_size)))
     ds = data.load(a.names)
+    for note in data.warnings(ds, a.block_size):
+        print(f"note: {note}", file=sys.stderr)
+    return ds
+
+
+def cmd_data(a: argparse.Namespace) -> dict:
+    ds = load_data(a)
     sp = data.make_splits(ds, a.block_size)
     rows = sp.rows()
     return {
@@ -126,11 +145,12 @@ def cmd_data(a: argparse.Namespace) -> dict:
         "sha256": ds.sha256,
         "chars": "".join(ds.chars),
         "baselines": data.baselines(ds, a.block_size),
+        "warnings": data.warnings(ds, a.block_size),
     }
 
 
 def cmd_train(a: argparse.Namespace) -> dict:
-    ds = data.load(a.names)
+    ds = load_data(a)
     cfg = config_from_args(a)
     (run,) = get_or_train([cfg], ds, store_from_args(a), progress_printer(a.json))
     m = run.metrics
@@ -158,7 +178,7 @@ class Diverged(RuntimeError):
 def cmd_zero_init(a: argparse.Namespace) -> dict:
     from .zero_init import zero_init_experiment
 
-    ds = data.load(a.names)
+    ds = load_data(a)
     cfg = config_from_args(a)
     return zero_init_experiment(cfg, ds, store_from_args(a), progress_printer(a.json))
 
@@ -166,7 +186,7 @@ def cmd_zero_init(a: argparse.Namespace) -> dict:
 def cmd_fold(a: argparse.Namespace) -> dict:
     from .fold import fold_experiment
 
-    ds = data.load(a.names)
+    ds = load_data(a)
     cfg = config_from_args(a, batchnorm=True)
     return fold_experiment(cfg, ds, store_from_args(a), progress_printer(a.json))
 
@@ -213,12 +233,12 @@ def main(argv: list[str] | None = None) -> int:
         result = a.func(a)
     except (data.DataError, ConfigError, ValueError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
-        return EXIT_DIVERGED if isinstance(e, Diverged) else EXIT_BAD_INPUT
+        return EXIT_DIVERGED if isinstance(e, (Diverged, DivergedError)) else EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     if a.json:
-        print(json.dumps(result, indent=1))
+        print(json.dumps(result, indent=1, ensure_ascii=False))
     else:
         _print_human(result)
     return 0

@@ -201,3 +201,15 @@ def baselines(ds: Dataset, block_size: int = 3) -> dict[str, float]:
     nz = pairs > 0
     bigram = -(pairs[nz] * cond[nz].log()).sum() / pairs.sum()
     return {"uniform": math.log(V), "unigram_entropy": float(unigram), "bigram": float(bigram)}
+
+
+def warnings(ds: Dataset, block_size: int) -> list[str]:
+    """Things that are allowed but worth saying about this data set and context length."""
+    longest = max(len(w) for w in ds.words)
+    out = []
+    if block_size > longest:
+        out.append(
+            f"block_size {block_size} is longer than every word (the longest has "
+            f"{longest} characters): every context still starts with '.' padding"
+        )
+    return out

@@ -98,3 +98,62 @@ def test_help_explains_every_option():
         "--no-cache",
     ):
         assert opt in r.stdout
+
+
+ACCEPTED = "\n".join(["anne-marie", "zoë", "o'neil", "mary ann", "r2d2", "JOSÉ"] * 3)
+WORD_LISTS = {  # case: (bytes, exit code, text expected on stderr or in the JSON)
+    "empty file": (b"", 2, "no words"),
+    "only blank lines": (b"\n  \n\t\n", 2, "no words"),
+    "binary (png)": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", 2, "binary"),
+    "utf-16 with bom": ("\n".join(["anna"] * 12).encode("utf-16"), 0, '"n_words": 12'),
+    "digits, spaces, punctuation, accents": (ACCEPTED.encode(), 0, '"vocab_size": 20'),
+    "uppercase is lower-cased": (b"ANNA\n" * 12, 0, '"chars": "an"'),
+    "a single 1-letter name": (b"a\n", 2, "only 1 words; the 80/10/10 split needs at least 10"),
+    "fewer words than the split needs": (b"ann\nbob\ncy\n", 2, "needs at least 10"),
+    "not utf-8": (b"anna\n\xff\xfe\xfa\n" * 6, 2, "line 2: not UTF-8"),
+}
+
+
+@pytest.mark.parametrize("case", WORD_LISTS)
+def test_word_list_cases(case, tmp_path, capsys):
+    raw, code, expected = WORD_LISTS[case]
+    f = tmp_path / "words.txt"
+    f.write_bytes(raw)
+    assert main(["data", "--names", str(f), "--json"]) == code
+    out, err = capsys.readouterr()
+    assert expected in (out if code == 0 else err)
+    if code:
+        assert err.count("\n") == 1 and err.startswith("error: ")
+
+
+def test_too_large_file_is_refused(tmp_path, capsys, monkeypatch):
+    from mlp_core import data
+
+    monkeypatch.setattr(data, "MAX_BYTES", 1000)
+    f = tmp_path / "big.txt"
+    f.write_bytes(b"anna\n" * 1000)
+    assert main(["data", "--names", str(f)]) == 2
+    assert "limit is 1,000 bytes" in capsys.readouterr().err
+
+
+def test_block_size_longer_than_every_word_is_allowed_with_a_note(tmp_path, capsys):
+    f = tmp_path / "short.txt"
+    f.write_text("\n".join(["ab", "ba", "abb"] * 5))
+    assert main(["data", "--names", str(f), "--block-size", "8", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert "note: block_size 8 is longer than every word" in err
+    assert json.loads(out)["splits"]["train"]["rows"] > 0
+
+
+def test_block_size_out_of_range(capsys):
+    assert main(["data", "--block-size", "0"]) == 2
+    assert "block_size must be between 1 and 16" in capsys.readouterr().err
+
+
+def test_a_diverged_run_exits_3_and_says_at_which_step(tmp_path, store_dir, capsys):
+    f = tmp_path / "w.txt"
+    f.write_text("\n".join(f"n{a}{b}" for a in "aeiou" for b in "lmnrst"))
+    args = ["train", "--names", str(f), "--layers", "1", "--n-hidden", "8", "--steps", "50"]
+    assert main([*args, "--lr", "1e6"]) == 3
+    err = capsys.readouterr().err
+    assert "diverged at step" in err and err.count("\n") == 1
