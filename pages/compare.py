@@ -14,6 +14,12 @@ from mlp_core.runs import run_key
 PAGE = "compare"
 MAX_NEW = 8  # runs one submit may train; runs of the same shape train stacked, at once
 SHOWN_AT_FIRST = 6  # the newest runs selected when the page opens
+METRIC_COLUMNS = {
+    "train_loss": st.column_config.NumberColumn("train loss", format="%.4f"),
+    "val_loss": st.column_config.NumberColumn("val loss", format="%.4f"),
+    "seconds": st.column_config.NumberColumn("seconds", format="%.1f"),
+    "steps_per_second": st.column_config.NumberColumn("steps/s", format="%.0f"),
+}
 FORM = {  # setting: default, also the URL parameter's name
     "n_layers": 2,
     "n_hidden": 64,
@@ -76,15 +82,20 @@ def form_configs() -> list[RunConfig]:
 
 
 def train_new(cfgs: list[RunConfig]) -> None:
+    """Train the form's runs, select them, and draw the page again around them (notes on
+    runs that did not finish survive that rerun)."""
     if not cfgs or len(cfgs) > MAX_NEW:
         st.error(f"Pick at least one activation and init, and at most {MAX_NEW} runs in all.")
         return
     ds = ui.current_dataset()
     outcomes = ui.train(cfgs, ds, [runview.short_label(c) for c in cfgs], PAGE)
-    for o in outcomes:
-        if o.status != "ok":
-            st.warning(f"{runview.short_label(o.config)} {o.status} at step {o.metrics['steps']:,}")
+    st.session_state["cmp_notes"] = [
+        f"{runview.short_label(o.config)}: {o.status} at step {o.metrics['steps']:,}, not added"
+        for o in outcomes
+        if o.status != "ok"
+    ]
     _select_also([run_key(o.config, ds.sha256) for o in outcomes if o.status == "ok"])
+    st.rerun()
 
 
 def new_run_form(expanded: bool) -> None:
@@ -92,6 +103,8 @@ def new_run_form(expanded: bool) -> None:
         with st.form("cmp_form", border=False):
             _form_fields()
             submitted = st.form_submit_button("Train", type="primary")
+        for note in st.session_state.pop("cmp_notes", []):
+            st.warning(note)
         cfgs = form_configs()
         st.caption(
             f"{len(cfgs)} run(s): every activation × init × seed; data and seed as in the sidebar."
@@ -135,9 +148,12 @@ def compare(runs: list[dict], shown: list[str]) -> None:
     st.altair_chart(
         charts.loss_curves(runview.curves(runs, shown), reference_lines(runs)), width="stretch"
     )
-    st.caption("Solid: train (minibatch average); dashed: val (4,096 dev rows). Grey: yardsticks.")
+    st.caption(
+        "Solid: val (4,096 dev rows); dashed: train (minibatch losses, averaged between points)."
+        " Grey: the data's yardsticks (see the Dataset page)."
+    )
     st.subheader("Metrics")
-    st.dataframe(runview.metrics(runs, shown), width="stretch")
+    st.dataframe(runview.metrics(runs, shown), column_config=METRIC_COLUMNS, width="stretch")
     st.subheader("What differs")
     diff = runview.config_diff(runs, shown)
     if len(runs) < 2:
@@ -179,7 +195,12 @@ runs = ui.session_runs()
 if runs:
     shown = runview.names(runs)
     st.subheader("Runs in this session")
-    st.dataframe(runview.run_list(runs, shown), hide_index=True, width="stretch")
+    st.dataframe(
+        runview.run_list(runs, shown),
+        column_config={"val loss": st.column_config.NumberColumn(format="%.4f")},
+        hide_index=True,
+        width="stretch",
+    )
     idx = pick(runs, shown)
     if idx:
         compare([runs[i] for i in idx], [shown[i] for i in idx])

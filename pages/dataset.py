@@ -12,6 +12,10 @@ from mlp_core import data
 
 MAX_BLOCK = 8  # contexts longer than this are unreadable in the examples
 MAX_EXAMPLE_WORDS = 20
+COUNT_COLUMNS = {
+    name: st.column_config.NumberColumn(format="localized") for name in ("words", "rows (contexts)")
+}
+LETTER_AXIS = {"labelAngle": 0, "labelOverlap": False, "labelFontSize": 12}  # every letter
 YARDSTICKS = {
     "uniform": (
         "Uniform",
@@ -93,7 +97,11 @@ def char_chart(df: pd.DataFrame) -> alt.Chart:
     return (
         alt.Chart(df, title="Character frequencies")
         .mark_bar()
-        .encode(x=alt.X("char:N", sort="-y"), y="count:Q", tooltip=["char", "count"])
+        .encode(
+            x=alt.X("char:N", sort="-y", axis=alt.Axis(labelAngle=0, labelOverlap=False)),
+            y="count:Q",
+            tooltip=["char", "count"],
+        )
         .properties(height=260)
     )
 
@@ -101,15 +109,15 @@ def char_chart(df: pd.DataFrame) -> alt.Chart:
 def bigram_chart(df: pd.DataFrame, chars: list[str]) -> alt.Chart:
     order = [data.BOUNDARY, *chars]
     return (
-        alt.Chart(df, title="Bigram counts: row = character, column = the next one")
+        alt.Chart(df, title="Bigram counts: row = a character, column = the one after it")
         .mark_rect()
         .encode(
-            x=alt.X("next:N", sort=order, axis=alt.Axis(orient="top", labelAngle=0)),
-            y=alt.Y("first:N", sort=order),
+            x=alt.X("next:N", sort=order, axis=alt.Axis(orient="top", **LETTER_AXIS)),
+            y=alt.Y("first:N", sort=order, axis=alt.Axis(**LETTER_AXIS)),
             color=alt.Color("count:Q", scale=alt.Scale(type="log", scheme="blues")),
             tooltip=["first", "next", "count"],
         )
-        .properties(width=540, height=540)
+        .properties(width=620, height=620)
     )
 
 
@@ -128,10 +136,9 @@ def splits(ds: data.Dataset, block_size: int) -> None:
         "`random.seed(42); random.shuffle(words)`, then 80 / 10 / 10 of the words; one row "
         "per character, the closing '.' included."
     )
-    st.dataframe(table, width="content")
-    st.caption(
-        f"Xtr {tuple(sp.Xtr.shape)} · Ytr {tuple(sp.Ytr.shape)} — the model's input and targets"
-    )
+    st.dataframe(table, column_config=COUNT_COLUMNS, width="content")
+    n, bs = sp.Xtr.shape
+    st.caption(f"Xtr ({n:,}, {bs}) · Ytr ({n:,},): the model's inputs and targets")
 
 
 def contexts(ds: data.Dataset, block_size: int, n_words: int) -> None:
@@ -156,6 +163,7 @@ left, right = st.columns(2)
 left.altair_chart(length_chart(c["lengths"]), width="stretch")
 right.altair_chart(char_chart(c["chars"]), width="stretch")
 st.altair_chart(bigram_chart(c["bigrams"], ds.chars), width="content")
+st.caption("'.' starts and ends every word. White: a pair that never occurs (log colour scale).")
 left, right = st.columns(2)
 with left:
     splits(ds, block_size)

@@ -54,6 +54,7 @@ def test_with_no_runs_it_explains_and_offers_the_form():
 def test_two_runs_trained_here_are_compared(small_ds):
     at = train_two(open_page(small_ds))
     assert not at.exception and not at.error
+    assert not at.info and not [b for b in at.button if b.label == "Stop"]  # drawn again
     listed = at.dataframe[0].value
     assert list(listed["run"]) == ["#1 tanh kaiming 1×8 s42", "#2 relu kaiming 1×8 s42"]
     assert len(at.multiselect(key="cmp_selected").value) == 2

@@ -7,6 +7,10 @@ Everything a visitor owns (their upload, their runs, their page settings) lives 
 visitor. Only content-addressed things (the default data, the run store) are shared.
 """
 
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
 from .datasets import (
     current_dataset,
     data_error,
@@ -64,3 +68,17 @@ __all__ = [
     "upload_limit",
     "use_default",
 ]
+
+
+def _leave_legacy_pages_mode() -> None:
+    """Streamlit 1.67 treats a pages/ folder beside app.py as a legacy (v1) multipage app
+    until the first st.navigation call; so a fresh server whose first request is a link to
+    a page runs that page file alone (no app.py: no sidebar, no page config) and stays so.
+    Every page imports ui: on that first import, turn the legacy mode off and run again,
+    through app.py this time (same page, same query string)."""
+    if PagesManager.uses_pages_directory and get_script_run_ctx() is not None:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_leave_legacy_pages_mode()

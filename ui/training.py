@@ -88,7 +88,8 @@ def train(
 
 
 def _train_with_progress(cfgs, ds, labels, page) -> list[RunOutcome]:
-    st.button("Stop", key=f"stop-{page}", help="Stops the training; nothing is stored")
+    stop = st.empty()  # a placeholder, so the button goes when the training is over
+    stop.button("Stop", key=f"stop-{page}", help="Stops the training; nothing is stored")
     bar, chart = st.progress(0.0, text="Starting…"), st.empty()
     last = {"t": 0.0}
 
@@ -102,8 +103,8 @@ def _train_with_progress(cfgs, ds, labels, page) -> list[RunOutcome]:
         bar.progress(0.0, text="Another training is running on this server; yours is queued…")
 
     outcomes = get_or_train(cfgs, ds, run_store(), on_progress, on_wait)
-    bar.empty()
-    chart.empty()
+    for placeholder in (stop, bar, chart):
+        placeholder.empty()
     return outcomes
 
 
