@@ -60,6 +60,29 @@ def neuron_spread(w: torch.Tensor) -> float:
     return float((cols - cols.mean(0)).norm(dim=1).max()) / top if top > 0 else 0.0
 
 
+def neuron_spreads(w: torch.Tensor) -> list[float]:
+    """neuron_spread of each run's matrix in w (K, fan_in, fan_out), in one pass."""
+    cols = w.detach().double().transpose(1, 2)  # (K, fan_out, fan_in)
+    top = cols.norm(dim=2).amax(1)
+    spread = (cols - cols.mean(1, keepdim=True)).norm(dim=2).amax(1)
+    return torch.where(top > 0, spread / top.clamp_min(1e-300), 0.0).tolist()
+
+
+def update_ratios(p: torch.Tensor, lr: torch.Tensor) -> list[float | None]:
+    """log10(std(lr * grad) / std(data)) of each run's slice of p (K, ...); None where it is
+    not a finite number (a 1-element parameter, a zero gradient, NaN)."""
+    if p[0].numel() < 2:
+        return [None] * len(lr)
+    g, d = p.grad.flatten(1).double(), p.detach().flatten(1).double()
+    ratio = lr.abs() * g.std(1).cpu() / d.std(1).cpu()
+    return [_finite(math.log10(r)) if r > 0 else None for r in ratio.tolist()]
+
+
+def _per_run(t: torch.Tensor, stat: str) -> list[float]:
+    """mean or std of each run's slice of t (K, ...)."""
+    return getattr(t.flatten(1), stat)(1).tolist()
+
+
 def matrix_rank(w: torch.Tensor) -> int:
     return int(torch.linalg.matrix_rank(w.detach().double()))
 
@@ -99,50 +122,60 @@ class Recorder:
 
     @torch.no_grad()
     def capture(self, step: int, lr: torch.Tensor) -> None:
-        """Call after backward, before the update: grads and activations are in place."""
+        """Call after backward, before the update: grads and activations are in place.
+        Statistics are computed for all K runs at once, then split per run."""
         self.steps.append(step)
         with_hist = step % self.hist_every == 0
         if with_hist:
             self.hist_steps.append(step)
-        for k, st in enumerate(self.stats):
-            self._capture_activations(k, st, with_hist)
-            self._capture_params(k, st, float(lr[k]), with_hist)
+        self._capture_activations(with_hist)
+        self._capture_params(lr.detach().double().cpu(), with_hist)
 
-    def _capture_activations(self, k: int, st: dict, with_hist: bool) -> None:
-        kind = self.model.activations[k]
-        acts, grads = {}, {}
+    def _capture_activations(self, with_hist: bool) -> None:
+        kinds = self.model.activations
+        hists: list[tuple[dict, dict]] = [({}, {}) for _ in kinds]
         for i in self.act_layers:
             layer = self.model.layers[i]
-            out, dout = layer.out[k], layer.dout[k]
-            name = f"layers.{i} ({kind})"
-            row = st["activations"].setdefault(
-                name, {"mean": [], "std": [], "saturation": [], "grad_mean": [], "grad_std": []}
-            )
-            row["mean"].append(float(out.mean()))
-            row["std"].append(float(out.std()))
-            row["saturation"].append(float(saturation(kind, out.unsqueeze(0))[0]))
-            row["grad_mean"].append(float(dout.mean()))
-            row["grad_std"].append(float(dout.std()))
-            if with_hist:
-                lo, hi = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}.get(kind, (0.0, None))
-                acts[name] = histogram(out, lo, hi)
-                grads[name] = histogram(dout)
+            out, dout = layer.out, layer.dout  # (K, B, n_hidden)
+            sat = torch.zeros(len(kinds), dtype=out.dtype)
+            for kind in set(kinds):
+                sat = torch.where(
+                    torch.tensor([x == kind for x in kinds]), saturation(kind, out), sat
+                )
+            cols = {
+                "mean": _per_run(out, "mean"),
+                "std": _per_run(out, "std"),
+                "saturation": sat.tolist(),
+                "grad_mean": _per_run(dout, "mean"),
+                "grad_std": _per_run(dout, "std"),
+            }
+            for k, (st, kind) in enumerate(zip(self.stats, kinds)):
+                name = f"layers.{i} ({kind})"
+                row = st["activations"].setdefault(name, {key: [] for key in cols})
+                for key, values in cols.items():
+                    row[key].append(values[k])
+                if with_hist:
+                    lo, hi = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}.get(kind, (0.0, None))
+                    hists[k][0][name] = histogram(out[k], lo, hi)
+                    hists[k][1][name] = histogram(dout[k])
         if with_hist:
-            st["act_hist"].append(acts)
-            st["grad_hist"].append(grads)
+            for st, (acts, grads) in zip(self.stats, hists):
+                st["act_hist"].append(acts)
+                st["grad_hist"].append(grads)
 
-    def _capture_params(self, k: int, st: dict, lr: float, with_hist: bool) -> None:
+    def _capture_params(self, lr: torch.Tensor, with_hist: bool) -> None:
         for name, p in self.model.named_parameters():
-            g, d = p.grad[k], p[k]
-            ratio = (lr * g).std() / d.std() if d.numel() > 1 else torch.tensor(float("nan"))
-            value = _finite(math.log10(float(ratio))) if float(ratio) > 0 else None
-            st["update_ratio"].setdefault(name, []).append(value)
+            ratios = update_ratios(p, lr)
+            for st, value in zip(self.stats, ratios):
+                st["update_ratio"].setdefault(name, []).append(value)
         for name, layer in self.weights[:-1]:
-            st["neuron_spread"].setdefault(name, []).append(neuron_spread(layer.weight[k]))
+            for st, value in zip(self.stats, neuron_spreads(layer.weight)):
+                st["neuron_spread"].setdefault(name, []).append(value)
         if with_hist:
-            st["wgrad_hist"].append(
-                {name: histogram(layer.weight.grad[k]) for name, layer in self.weights}
-            )
+            for k, st in enumerate(self.stats):
+                st["wgrad_hist"].append(
+                    {name: histogram(layer.weight.grad[k]) for name, layer in self.weights}
+                )
 
     def result(self, k: int) -> dict:
         return {"steps": self.steps, "hist_steps": self.hist_steps} | self.stats[k]
@@ -171,8 +204,3 @@ def param_table(model, init: dict[str, torch.Tensor], grad_max: torch.Tensor, k:
 
 def _owner(model, name: str):
     return model.layers[int(name.split(".")[1])] if name.startswith("layers.") else None
-
-
-def grad_norms(model) -> torch.Tensor:
-    """(n_params, K) gradient norms of every parameter of every run, without a sync."""
-    return torch.stack([p.grad.flatten(1).norm(dim=1) for p in model.parameters()])

@@ -5,11 +5,18 @@ so K independent runs train in one loop with batched matmuls. Each layer has a f
 (``__call__``, autograd-friendly: no in-place ops on saved tensors) and a hand-written
 ``backward(dout) -> dx`` that fills ``.grad`` of its parameters; tests check it against
 autograd and against torch.nn.
+
+For training, ``plan(tape, x)`` and ``plan_backward(tape, dout)`` write the same maths as a
+fixed list of ``out=`` torch calls over buffers allocated once (see engine.py): no
+allocation and little Python per step. Layers without a fast form fall back to their
+readable forward/backward inside the tape (``tape.plan_eager``).
 """
 
 from __future__ import annotations
 
 import torch
+
+from .tape import plan_eager, plan_eager_backward, to_batch_major, to_run_major
 
 
 class Linear:
@@ -26,10 +33,27 @@ class Linear:
         return self.out
 
     def backward(self, dout: torch.Tensor) -> torch.Tensor:
-        self.weight.grad = torch.bmm(self.x.transpose(1, 2), dout)
+        _set_grad(self.weight, torch.bmm(self.x.transpose(1, 2), dout))
         if self.bias is not None:
-            self.bias.grad = dout.sum(1, keepdim=True)
+            _set_grad(self.bias, dout.sum(1, keepdim=True))
         return torch.bmm(dout, self.weight.transpose(1, 2))
+
+    def plan(self, tape, x: torch.Tensor) -> torch.Tensor:
+        self.x = x
+        self.out = x.new_empty(*x.shape[:2], self.weight.shape[2])
+        if self.bias is None:
+            tape.add(torch.bmm, x, self.weight, out=self.out)
+        else:
+            tape.add(torch.baddbmm, self.bias, x, self.weight, out=self.out)
+        return self.out
+
+    def plan_backward(self, tape, dout: torch.Tensor) -> torch.Tensor:
+        tape.add(torch.bmm, self.x.transpose(1, 2), dout, out=self.weight.grad)
+        if self.bias is not None:
+            tape.add(torch.sum, dout, 1, keepdim=True, out=self.bias.grad)
+        dx = torch.empty_like(self.x)
+        tape.add(torch.bmm, dout, self.weight.transpose(1, 2), out=dx)
+        return dx
 
     def named_parameters(self) -> list[tuple[str, torch.Tensor]]:
         return [("weight", self.weight)] + ([("bias", self.bias)] if self.bias is not None else [])
@@ -68,11 +92,64 @@ class BatchNorm1d:
 
     def backward(self, dout: torch.Tensor) -> torch.Tensor:
         n = dout.shape[1]
-        self.gamma.grad = (dout * self.xhat).sum(1, keepdim=True)
-        self.beta.grad = dout.sum(1, keepdim=True)
+        _set_grad(self.gamma, (dout * self.xhat).sum(1, keepdim=True))
+        _set_grad(self.beta, dout.sum(1, keepdim=True))
         dxhat = dout * self.gamma
         proj = (dxhat * self.xhat).sum(1, keepdim=True)
         return self.rstd / n * (n * dxhat - dxhat.sum(1, keepdim=True) - self.xhat * proj)
+
+    def plan(self, tape, x: torch.Tensor) -> torch.Tensor:
+        """Training mode: ATen's fused batch norm over a (B, K*dim) layout, one call instead
+        of ~12 (plus a copy in and out when K > 1). Eval mode: x * scale + shift with the
+        running statistics folded in once. With eps == 0 ATen returns 0 where the lecture's
+        formula gives 0/0 = NaN, so that case runs the readable form."""
+        if self.eps == 0:
+            return plan_eager(self, tape, x)
+        if not self.training:
+            scale = self.gamma * torch.rsqrt(self.running_var + self.eps)  # (K, 1, dim)
+            self.out = torch.empty_like(x)
+            tape.add(torch.addcmul, self.beta - self.running_mean * scale, x, scale, out=self.out)
+            return self.out
+        K, B, D = x.shape
+        self._xt = to_batch_major(tape, x)
+        self._save = (x.new_empty(K * D), x.new_empty(K * D))
+        out_t = x.new_empty(B, K * D)
+        stats = (self.running_mean.view(-1), self.running_var.view(-1))
+        tape.add(
+            torch.native_batch_norm,
+            self._xt,
+            self.gamma.view(-1),
+            self.beta.view(-1),
+            *stats,
+            True,
+            self.momentum,
+            self.eps,
+            out=(out_t, *self._save),
+        )
+        self.out = to_run_major(tape, out_t, K)
+        return self.out
+
+    def plan_backward(self, tape, dout: torch.Tensor) -> torch.Tensor:
+        if self.eps == 0:
+            return plan_eager_backward(self, tape, dout)
+        K, B, D = dout.shape
+        dx_t = dout.new_empty(B, K * D)
+        tape.add(
+            torch.ops.aten.native_batch_norm_backward.out,
+            to_batch_major(tape, dout),
+            self._xt,
+            self.gamma.view(-1),
+            self.running_mean.view(-1),
+            self.running_var.view(-1),
+            *self._save,
+            True,
+            self.eps,
+            [True, True, True],
+            out0=dx_t,
+            out1=self.gamma.grad.view(-1),
+            out2=self.beta.grad.view(-1),
+        )
+        return to_run_major(tape, dx_t, K)
 
     def named_parameters(self) -> list[tuple[str, torch.Tensor]]:
         return [("gamma", self.gamma), ("beta", self.beta)]
@@ -94,6 +171,16 @@ class _Activation:
         self.dout = dout  # kept for the diagnostics (activation-gradient histograms)
         return dout * self.df(self.out)
 
+    def plan(self, tape, x: torch.Tensor) -> torch.Tensor:
+        self.out = torch.empty_like(x)
+        tape.add(self.f_out[0], x, *self.f_out[1:], out=self.out)
+        return self.out
+
+    def plan_backward(self, tape, dout: torch.Tensor) -> torch.Tensor:
+        self.dout, dx = dout, torch.empty_like(dout)
+        tape.add(self.fused_df, dout, self.out, *self.fused_args, grad_input=dx)
+        return dx
+
     def named_parameters(self) -> list:
         return []
 
@@ -101,6 +188,8 @@ class _Activation:
 class Tanh(_Activation):
     name = "tanh"
     f = staticmethod(torch.tanh)
+    f_out = (torch.tanh,)  # the same with an out= argument
+    fused_df, fused_args = torch.ops.aten.tanh_backward.grad_input, ()  # dout * (1 - out^2)
 
     @staticmethod
     def df(out):
@@ -110,6 +199,8 @@ class Tanh(_Activation):
 class Sigmoid(_Activation):
     name = "sigmoid"
     f = staticmethod(torch.sigmoid)
+    f_out = (torch.sigmoid,)
+    fused_df, fused_args = torch.ops.aten.sigmoid_backward.grad_input, ()  # dout*out*(1-out)
 
     @staticmethod
     def df(out):
@@ -119,6 +210,8 @@ class Sigmoid(_Activation):
 class ReLU(_Activation):
     name = "relu"
     f = staticmethod(torch.relu)
+    f_out = (torch.clamp_min, 0.0)  # torch.relu has no out=
+    fused_df, fused_args = torch.ops.aten.threshold_backward.grad_input, (0,)  # dout*(out>0)
 
     @staticmethod
     def df(out):
@@ -153,8 +246,42 @@ class MixedActivation:
             dx[idx] = self.acts[k].backward(dout[idx])
         return dx
 
+    def _ranges(self) -> list[tuple[str, slice]] | None:
+        """Each kind's runs as one slice of K, or None when a kind's runs are not adjacent."""
+        out = [(k, slice(idx[0], idx[-1] + 1)) for k, idx in self.groups.items()]
+        return out if all(s.stop - s.start == len(self.groups[k]) for k, s in out) else None
+
+    def plan(self, tape, x: torch.Tensor) -> torch.Tensor:
+        ranges = self._ranges()
+        if ranges is None:
+            return plan_eager(self, tape, x)
+        self.out = torch.empty_like(x)
+        for kind, r in ranges:
+            act = self.acts[kind]
+            tape.add(act.f_out[0], x[r], *act.f_out[1:], out=self.out[r])
+            act.out = self.out[r]
+        return self.out
+
+    def plan_backward(self, tape, dout: torch.Tensor) -> torch.Tensor:
+        ranges = self._ranges()
+        if ranges is None:
+            return plan_eager_backward(self, tape, dout)
+        self.dout, dx = dout, torch.empty_like(dout)
+        for kind, r in ranges:
+            act = self.acts[kind]
+            tape.add(act.fused_df, dout[r], self.out[r], *act.fused_args, grad_input=dx[r])
+        return dx
+
     def named_parameters(self) -> list:
         return []
+
+
+def _set_grad(p: torch.Tensor, g: torch.Tensor) -> None:
+    """Store a gradient, into the existing .grad buffer when the training step owns one."""
+    if p.grad is None:
+        p.grad = g
+    else:
+        p.grad.copy_(g)
 
 
 def make_activation(kinds: list[str]):

@@ -117,6 +117,14 @@ class MLP:
             out += [(f"layers.{i}.{n}", p) for n, p in layer.named_parameters()]
         return out
 
+    def set_parameter(self, name: str, t: torch.Tensor) -> None:
+        """Replace the parameter called ``name`` (as in named_parameters) by t."""
+        if name == "C":
+            self.C = t
+        else:
+            _, i, attr = name.split(".")
+            setattr(self.layers[int(i)], attr, t)
+
     def parameters(self) -> list[torch.Tensor]:
         return [p for _, p in self.named_parameters()]
 

@@ -4,27 +4,37 @@ Each run has its own init, seed (init and minibatches), lr and decay step, so a 
 numbers do not depend on what it was stacked with. A run whose loss turns NaN/inf, or
 exceeds DIVERGED_FACTOR x ln(vocab) (far worse than guessing uniformly), is frozen and
 reported as diverged at that step; the others go on.
+
+Speed (DESIGN §6, README "Speed"): the step is engine.Step (a planned list of ``out=`` ops
+over preallocated buffers); minibatch indices are drawn CHUNK_STEPS at a time from each
+run's own generator (the same numbers as one draw per step); losses stay in a history and
+divergence is checked once per chunk, still naming the exact first bad step. A stack of
+K >= 2 runs can be split over ``workers`` threads, one core each.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import torch
 
 from .config import RunConfig, validate
-from .data import Dataset, make_splits
-from .diagnostics import Recorder, grad_norms, param_table
-from .model import MLP, TORCH_DTYPES, cross_entropy, cross_entropy_backward, shape_key
+from .data import Dataset, Splits, make_splits
+from .diagnostics import Recorder, param_table
+from .engine import Step, evaluate
+from .model import MLP, TORCH_DTYPES, shape_key
 
-EVAL_CHUNK = 8192  # rows per eval forward: chunks beat one big batch on this CPU (DESIGN §6)
+EVAL_CHUNK = 8192  # rows per forward where a caller evaluates with plain model calls
 CURVE_POINTS = 40  # points of the live loss curve
 CURVE_VAL_ROWS = 4096  # dev rows behind each live val point (a sample: full splits are slow)
 DIVERGED_FACTOR = 10.0  # a loss this many times the uniform baseline counts as diverged
 GRAD_TRACK_EVERY = 10  # after the first 100 steps, gradient norms are sampled this often
+CHUNK_STEPS = 200  # minibatches drawn at once; divergence is checked at this pace
 
 
 class DivergedError(RuntimeError):
@@ -60,19 +70,6 @@ def stack_key(cfg: RunConfig) -> tuple:
     return (cfg.data, shape_key(cfg.model), t.steps, t.batch_size, t.device, t.dtype)
 
 
-@torch.inference_mode()
-def evaluate(model: MLP, X: torch.Tensor, Y: torch.Tensor) -> list[float]:
-    """Mean loss per run over all rows of (X, Y), eval mode, in chunks."""
-    model.set_training(False)
-    total = torch.zeros(model.K, dtype=torch.float64, device=X.device)
-    for i in range(0, len(Y), EVAL_CHUNK):
-        xb, yb = X[i : i + EVAL_CHUNK], Y[i : i + EVAL_CHUNK]
-        logits = model(xb.expand(model.K, *xb.shape))
-        total += cross_entropy(logits, yb.expand(model.K, -1)).double() * len(yb)
-    model.set_training(True)
-    return (total / len(Y)).tolist()
-
-
 def _device(name: str) -> str:
     if name == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("device cuda was asked for, but torch sees no CUDA device")
@@ -82,13 +79,10 @@ def _device(name: str) -> str:
 class _Loop:
     """State of one stacked training loop (kept apart so train_stack stays readable)."""
 
-    def __init__(self, cfgs: list[RunConfig], ds: Dataset):
+    def __init__(self, cfgs: list[RunConfig], ds: Dataset, sp: Splits):
         c0 = cfgs[0]
         self.cfgs, self.K, self.steps = cfgs, len(cfgs), c0.train.steps
-        self.dev = _device(c0.train.device)
-        sp = make_splits(ds, c0.data.block_size)
-        for c in cfgs:
-            validate(c, len(sp.Ytr))
+        self.B, self.dev = c0.train.batch_size, _device(c0.train.device)
         self.Xtr, self.Ytr = sp.Xtr.to(self.dev), sp.Ytr.to(self.dev)
         self.Xdev, self.Ydev = sp.Xdev.to(self.dev), sp.Ydev.to(self.dev)
         self.model = MLP(
@@ -99,60 +93,120 @@ class _Loop:
             self.dev,
             c0.train.dtype,
         )
-        self.params = self.model.parameters()
         self.init = {n: p.clone() for n, p in self.model.named_parameters()}
+        self.step = Step(self.model, self.B)
+        self.offsets = torch.arange(self.K, device=self.dev).view(-1, 1, 1, 1) * ds.vocab_size
         self.gens = [torch.Generator().manual_seed(c.train.seed) for c in cfgs]
         dt = TORCH_DTYPES[c0.train.dtype]
-        self.lr0 = torch.tensor([c.train.lr for c in cfgs], dtype=dt, device=self.dev)
+        self.lr0 = torch.tensor([c.train.lr for c in cfgs], dtype=dt)
         self.decay = torch.tensor([c.train.lr_decay_step or self.steps + 1 for c in cfgs])
+        self.lr_changes = {int(d) for d in self.decay if d < self.steps}
         self.alive = torch.ones(self.K, dtype=torch.bool)
         self.diverged_above = DIVERGED_FACTOR * math.log(ds.vocab_size)
         self.diverged_at: list[int | None] = [None] * self.K
-        self.losses = torch.full((self.steps, self.K), float("nan"))
-        self.grad_max = torch.zeros(len(self.params), self.K, dtype=dt, device=self.dev)
+        self.losses = torch.full((self.steps, self.K), float("nan"), dtype=dt, device=self.dev)
+        self.grad_max = torch.zeros(len(self.init), self.K, dtype=dt, device=self.dev)
         self.curve = {"step": [], "train": [], "val": []}
-        self.val_rows = torch.randperm(len(self.Ydev), generator=torch.Generator().manual_seed(0))
-        self.val_rows = self.val_rows[:CURVE_VAL_ROWS].to(self.dev)
+        val_rows = torch.randperm(len(self.Ydev), generator=torch.Generator().manual_seed(0))
+        val_rows = val_rows[:CURVE_VAL_ROWS].to(self.dev)
+        self.Xval, self.Yval = self.Xdev[val_rows], self.Ydev[val_rows]
+        self.set_lr(0)
 
-    def lr(self, step: int) -> torch.Tensor:
-        factor = torch.where(torch.tensor(step) >= self.decay, 0.1, 1.0).to(self.lr0)
-        return self.lr0 * factor * self.alive.to(self.lr0)  # (K,)
+    def set_lr(self, step: int) -> None:
+        factor = torch.where(step >= self.decay, 0.1, 1.0).to(self.lr0)
+        self.lr = self.lr0 * factor * self.alive.to(self.lr0)  # (K,)
+        self.step.set_lr(self.lr)
 
-    def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
-        B = self.cfgs[0].train.batch_size
-        ix = torch.stack([torch.randint(0, len(self.Ytr), (B,), generator=g) for g in self.gens])
-        ix = ix.to(self.dev)
-        return self.Xtr[ix], self.Ytr[ix]  # (K, B, block_size), (K, B)
+    def batches(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The next n minibatches: contexts offset by k * vocab_size, flattened per step
+        (n, K*B*block_size), and targets (n, K, B, 1)."""
+        ix = torch.stack(
+            [torch.randint(0, len(self.Ytr), (n, self.B), generator=g) for g in self.gens]
+        )
+        ix = ix.to(self.dev)  # (K, n, B)
+        X = (self.Xtr[ix] + self.offsets).transpose(0, 1).reshape(n, -1)
+        Y = self.Ytr[ix].transpose(0, 1).unsqueeze(-1).contiguous()
+        return X, Y
 
-    def step(self, i: int, recorder: Recorder | None) -> torch.Tensor:
-        Xb, Yb = self.batch()
-        logits = self.model(Xb)
-        loss = cross_entropy(logits, Yb)  # (K,)
-        self.model.backward(cross_entropy_backward(logits, Yb))
-        lr = self.lr(i)
+    def run(self, a: int, b: int, recorder: Recorder) -> None:
+        """Steps a .. b-1, a chunk of minibatches at a time; stops early once every run
+        has diverged."""
+        while a < b and self.alive.any():
+            n = min(CHUNK_STEPS, b - a)
+            X, Y = self.batches(n)
+            for j in range(n):
+                self.one_step(a + j, X[j], Y[j], recorder)
+            self.check(a, a + n)
+            a += n
+
+    def one_step(self, i: int, X: torch.Tensor, Y: torch.Tensor, recorder: Recorder) -> None:
+        self.step(X, Y, self.losses[i])
         if i < 100 or i % GRAD_TRACK_EVERY == 0:
-            norms = grad_norms(self.model).nan_to_num(0.0)
+            norms = self.step.grad_norms().nan_to_num_(0.0)
             torch.maximum(self.grad_max, norms, out=self.grad_max)
-        if recorder is not None and recorder.due(i):
-            recorder.capture(i, lr)
-        lr3 = lr.view(-1, 1, 1)
-        for p in self.params:
-            p.sub_(p.grad * lr3)
-        return loss
+        if recorder.due(i):
+            self.step.bind()
+            recorder.capture(i, self.lr)
+        self.step.update()
+        if i + 1 in self.lr_changes:
+            self.set_lr(i + 1)
 
-    def check(self, i: int, loss: torch.Tensor) -> None:
-        loss = loss.cpu()
+    def check(self, a: int, b: int) -> None:
+        """Freeze the runs whose loss went bad in steps a .. b-1, noting the first bad step."""
+        loss = self.losses[a:b].cpu()
         bad = ~(torch.isfinite(loss) & (loss < self.diverged_above)) & self.alive
-        for k in bad.nonzero().flatten().tolist():
-            self.diverged_at[k] = i
-        self.alive &= ~bad
+        for k in bad.any(0).nonzero().flatten().tolist():
+            self.diverged_at[k] = a + int(bad[:, k].nonzero()[0])
+        if bad.any():
+            self.alive &= ~bad.any(0)
+            self.set_lr(b)
+
+    def last_step(self, planned: int) -> int:
+        """Steps that count as done: all of them, or up to the last divergence."""
+        if self.alive.any():
+            return planned
+        return max(d for d in self.diverged_at if d is not None) + 1
 
     def add_curve_point(self, i: int) -> None:
         done = self.losses[max(0, i - max(self.steps // CURVE_POINTS, 1)) : i + 1]
-        val = evaluate(self.model, self.Xdev[self.val_rows], self.Ydev[self.val_rows])
         self.curve["step"].append(i + 1)
         self.curve["train"].append(done.nanmean(0).tolist())
-        self.curve["val"].append(val)
+        self.curve["val"].append(evaluate(self.model, self.Xval, self.Yval))
+
+
+def _split(cfgs: list[RunConfig], workers: int | None) -> list[list[RunConfig]]:
+    """Contiguous groups of runs, one per worker thread."""
+    w = max(1, min(len(cfgs), workers if workers else _auto_workers(cfgs)))
+    size = -(-len(cfgs) // w)
+    return [cfgs[i : i + size] for i in range(0, len(cfgs), size)]
+
+
+def _auto_workers(cfgs: list[RunConfig]) -> int:
+    return min(2, len(cfgs), os.cpu_count() or 1)
+
+
+class _Workers:
+    """Runs a function on every loop at once, one thread each (torch ops drop the GIL)."""
+
+    def __init__(self, n: int, threads: int | None):
+        self.threads = threads
+        self.pool = ThreadPoolExecutor(n - 1) if n > 1 else None
+
+    def _call(self, fn, arg):
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        with torch.no_grad():
+            return fn(*arg)
+
+    def map(self, fn, args: list[tuple]) -> list:
+        if self.pool is None:
+            return [self._call(fn, a) for a in args]
+        futures = [self.pool.submit(self._call, fn, a) for a in args[1:]]
+        return [self._call(fn, args[0])] + [f.result() for f in futures]
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
 
 
 def train_stack(
@@ -162,35 +216,56 @@ def train_stack(
     diag_every: int | None = None,
     hist_points: int = 5,
     threads: int | None = 1,
+    workers: int | None = None,
 ) -> list[RunOutcome]:
-    """Train runs that share a stack_key together; one RunOutcome per config, in order."""
+    """Train runs that share a stack_key together; one RunOutcome per config, in order.
+    ``threads``: torch threads per worker; ``workers``: threads the stack is split over
+    (default: up to 2, one per core)."""
     assert len({stack_key(c) for c in cfgs}) == 1, "these runs cannot share one stack"
     if threads:
         torch.set_num_threads(threads)
     t0 = time.perf_counter()
-    loop = _Loop(cfgs, ds)
-    every = diag_every or max(1, loop.steps // 50)
-    recorder = Recorder(loop.model, every, every * max(1, loop.steps // (every * hist_points)))
-    curve_every = max(1, loop.steps // CURVE_POINTS)
+    sp = make_splits(ds, cfgs[0].data.block_size)
+    for c in cfgs:
+        validate(c, len(sp.Ytr))
+    loops = [_Loop(part, ds, sp) for part in _split(cfgs, workers)]
+    steps = loops[0].steps
+    every = diag_every or max(1, steps // 50)
+    hist_every = every * max(1, steps // (every * hist_points))
+    recorders = [Recorder(loop.model, every, hist_every) for loop in loops]
+    curve_every = max(1, steps // CURVE_POINTS)
+    pool = _Workers(len(loops), threads)
     stopped, done = False, 0
-    with torch.no_grad():
-        for i in range(loop.steps):
-            loss = loop.step(i, recorder)
-            loop.losses[i] = loss.cpu()
-            loop.check(i, loss)
-            done = i + 1
-            if (i + 1) % curve_every == 0 or i + 1 == loop.steps:
-                loop.add_curve_point(i)
-                if on_progress and on_progress(
-                    Progress(i + 1, loop.steps, time.perf_counter() - t0, loss.tolist(), loop.curve)
-                ):
-                    stopped = True
-            if stopped or not loop.alive.any():
+    try:
+        for a in range(0, steps, curve_every):
+            b = min(a + curve_every, steps)
+            pool.map(_Loop.run, [(loop, a, b, r) for loop, r in zip(loops, recorders)])
+            done = max(loop.last_step(b) for loop in loops)
+            if done < b:
                 break
-    return _outcomes(loop, recorder, done, stopped, time.perf_counter() - t0)
+            pool.map(_Loop.add_curve_point, [(loop, b - 1) for loop in loops])
+            if on_progress and on_progress(_progress(loops, b, time.perf_counter() - t0)):
+                stopped = True
+                break
+        seconds = time.perf_counter() - t0
+        args = [(loop, r, done, stopped, seconds, len(cfgs)) for loop, r in zip(loops, recorders)]
+        parts = pool.map(_outcomes, args)
+    finally:
+        pool.close()
+    return [o for part in parts for o in part]
 
 
-def _outcomes(loop: _Loop, recorder: Recorder, done: int, stopped: bool, seconds: float):
+def _progress(loops: list[_Loop], step: int, seconds: float) -> Progress:
+    curve = {"step": loops[0].curve["step"], "train": [], "val": []}
+    for key in ("train", "val"):
+        curve[key] = [
+            sum((loop.curve[key][j] for loop in loops), []) for j in range(len(curve["step"]))
+        ]
+    last = [x for loop in loops for x in loop.losses[step - 1].tolist()]
+    return Progress(step, loops[0].steps, seconds, last, curve)
+
+
+def _outcomes(loop: _Loop, recorder: Recorder, done: int, stopped: bool, seconds: float, K: int):
     sp_tr = evaluate(loop.model, loop.Xtr, loop.Ytr)
     sp_val = evaluate(loop.model, loop.Xdev, loop.Ydev)
     out = []
@@ -204,7 +279,7 @@ def _outcomes(loop: _Loop, recorder: Recorder, done: int, stopped: bool, seconds
             "val_loss": sp_val[k],
             "seconds": seconds,
             "steps_per_second": done / seconds if seconds else None,
-            "stacked_with": loop.K,
+            "stacked_with": K,
             "curve": {
                 "step": loop.curve["step"],
                 "train": [row[k] for row in loop.curve["train"]],
