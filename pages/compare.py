@@ -43,24 +43,37 @@ def _init_form() -> None:
     """Seed the form's widgets from the link (or this session's last values) once."""
     if "cmp_n_layers" in st.session_state:
         return
-    for name in ("n_layers", "n_hidden", "steps", "batch_size", "lr", "batchnorm"):
-        st.session_state[f"cmp_{name}"] = ui.param(name, FORM[name])
-    st.session_state["cmp_seeds"] = ui.param("seeds", 1, low=1, high=4)
+    for name, (low, high) in bounds().items():
+        st.session_state[f"cmp_{name}"] = ui.param(name, FORM[name], low=low, high=high)
+    st.session_state["cmp_batchnorm"] = ui.param("batchnorm", False)
     st.session_state["cmp_activations"] = _picked("activations", ACTIVATIONS)
     st.session_state["cmp_inits"] = _picked("inits", INITS)
 
 
+def bounds() -> dict[str, tuple]:
+    """The form's numeric ranges (demo caps applied); a link outside them is junk."""
+    return {
+        "n_layers": (1, ui.cap("n_layers", 8)),
+        "n_hidden": (1, ui.cap("n_hidden", 512)),
+        "steps": (1, ui.cap("steps", 200_000)),
+        "batch_size": (1, ui.cap("batch_size", 4096)),
+        "lr": (1e-4, 10.0),
+        "seeds": (1, 4),
+    }
+
+
 def _form_fields() -> None:
+    b = bounds()
     c = st.columns(5)
-    c[0].number_input("Hidden layers", 1, ui.cap("n_layers", 8), key="cmp_n_layers")
-    c[1].number_input("Width", 1, ui.cap("n_hidden", 512), key="cmp_n_hidden")
-    c[2].number_input("Steps", 1, ui.cap("steps", 200_000), step=500, key="cmp_steps")
-    c[3].number_input("Batch", 1, ui.cap("batch_size", 4096), key="cmp_batch_size")
-    c[4].number_input("Learning rate", 1e-4, 10.0, key="cmp_lr", format="%.4f")
+    c[0].number_input("Hidden layers", *b["n_layers"], key="cmp_n_layers")
+    c[1].number_input("Width", *b["n_hidden"], key="cmp_n_hidden")
+    c[2].number_input("Steps", *b["steps"], step=500, key="cmp_steps")
+    c[3].number_input("Batch", *b["batch_size"], key="cmp_batch_size")
+    c[4].number_input("Learning rate", *b["lr"], key="cmp_lr", format="%.4f")
     c = st.columns([2, 2, 1, 1])
     c[0].multiselect("Activations", ACTIVATIONS, key="cmp_activations")
     c[1].multiselect("Inits", INITS, key="cmp_inits")
-    c[2].number_input("Seeds", 1, 4, key="cmp_seeds", help="Seed, seed + 1, … from the sidebar")
+    c[2].number_input("Seeds", *b["seeds"], key="cmp_seeds", help="Seed, seed + 1, … (sidebar)")
     c[3].checkbox("BatchNorm", key="cmp_batchnorm")
 
 

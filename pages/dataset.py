@@ -88,7 +88,11 @@ def length_chart(df: pd.DataFrame) -> alt.Chart:
     return (
         alt.Chart(df, title="Word lengths")
         .mark_bar()
-        .encode(x=alt.X("length:O", title="characters"), y="words:Q", tooltip=["length", "words"])
+        .encode(
+            x=alt.X("length:O", title="characters", axis=alt.Axis(labelAngle=0)),
+            y="words:Q",
+            tooltip=["length", "words"],
+        )
         .properties(height=260)
     )
 

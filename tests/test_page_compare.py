@@ -123,6 +123,16 @@ def test_more_runs_than_one_submit_allows_are_refused(small_ds):
     assert "at most 8 runs" in at.error[0].value
 
 
+def test_junk_in_a_link_falls_back_to_the_form_defaults():
+    at = open_page(n_layers="12", lr="100", steps="0", activations="softmax,relu", seeds="x")
+    assert not at.exception
+    assert at.number_input(key="cmp_n_layers").value == 2
+    assert at.number_input(key="cmp_lr").value == 0.1
+    assert at.number_input(key="cmp_steps").value == 1000
+    assert at.multiselect(key="cmp_activations").value == ["relu"]
+    assert at.number_input(key="cmp_seeds").value == 1
+
+
 def test_demo_caps_hold_for_links_too(monkeypatch):
     monkeypatch.setenv(ui.DEMO_ENV, "1")
     at = open_page(steps="100000", n_hidden="4096")
