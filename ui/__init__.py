@@ -1,6 +1,7 @@
 """What every page shares: the data set in use, the run store, training with live progress,
 the session's run list, URL parameters and the demo-mode caps. Pages stay thin views and
-call these as ``ui.<name>``.
+call these as ``ui.<name>``: ``settings`` (demo caps, seed, URL parameters), ``datasets``
+(the data in use, uploads, the sidebar), ``training`` (train, lookup, the run list).
 
 Everything a visitor owns (their upload, their runs, their page settings) lives in
 ``st.session_state``, never at module level: on a hosted server one process serves every
