@@ -29,10 +29,10 @@ TRY = {  # the "try this" list: label -> settings
     "BatchNorm without eps": {"activation": "tanh", "batchnorm": True, "bn_eps": 0.0},
 }
 VERDICT = {
-    "supported": "✅ supported",
-    "contradicted": "❌ contradicted",
+    "supported": "✔ supported",
+    "contradicted": "✘ contradicted",
     "partly supported": "◐ partly supported",
-    "not tested": "➖ not tested",
+    "not tested": "– not tested",
 }
 
 
