@@ -41,6 +41,8 @@ def _init_state() -> None:
         "layers": (1, ui.cap("n_layers", 8)),
         "n_hidden": (1, ui.cap("n_hidden", 512)),
         "steps": (1, ui.cap("steps", 200_000)),
+        "lr": (1e-4, 100.0),
+        "bn_eps": (0.0, 1.0),
     }
     for name, default in DEFAULTS.items():
         key = f"zi_{name}"
@@ -67,7 +69,7 @@ def controls() -> RunConfig:
         c5.number_input("Steps", 1, ui.cap("steps", 200_000), step=500, key="zi_steps")
         with st.expander("More settings"):
             a, b = st.columns(2)
-            a.number_input("Learning rate", 1e-4, 10.0, key="zi_lr", format="%.4f")
+            a.number_input("Learning rate", 1e-4, 100.0, key="zi_lr", format="%.4f")
             b.number_input(
                 "BatchNorm eps",
                 0.0,
@@ -124,6 +126,16 @@ def show_answer(report: dict) -> None:
     ]
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+def show_divergence(report: dict) -> None:
+    for run, step in report["diverged_at"].items():
+        if step is not None:
+            st.error(
+                f"The {run}-init run diverged at step {step:,}: its loss became NaN, "
+                "infinite or absurdly large, so it was stopped and nothing of it was cached."
+                + ("" if run == "zero" else " Try a smaller learning rate.")
+            )
 
 
 def show_losses(report: dict) -> None:
@@ -243,6 +255,7 @@ if outcomes is None:
     st.info("Press **Run** to train both nets (a few seconds at the defaults).")
     st.stop()
 rep = zero_init_report(outcomes[0], outcomes[1], dataset)
+show_divergence(rep)
 show_answer(rep)
 show_losses(rep)
 show_params(rep)
