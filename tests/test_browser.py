@@ -28,9 +28,9 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-PAGES = [  # url path, text that proves the page rendered
+PAGES = [  # url path, text that proves the page rendered; the first is a fresh server's
+    ("dataset?block_size=4", "Reference losses"),  # first request: a shared link
     ("", "Practice Board"),
-    ("dataset", "Reference losses"),
     ("zero_init", "What trained, and why"),
     ("batchnorm_fold", "BatchNorm"),
     ("compare", "Compare"),
@@ -111,11 +111,19 @@ def test_every_page_renders_and_zero_init_answers(server):
             for path, text in PAGES:
                 page.goto(f"{server}/{path}")
                 _settle(page, text, 180_000 if path == "zero_init" else 60_000)
-                page.screenshot(path=SHOTS / f"{path or 'home'}.png", full_page=True)
+                name = path.split("?")[0] or "home"
+                page.screenshot(path=SHOTS / f"{name}.png", full_page=True)
                 assert page.locator("[data-testid='stException']").count() == 0, path
+                assert "In use" in page.locator("[data-testid='stSidebar']").inner_text(), path
             page.goto(f"{server}/zero_init")
             _settle(page, "What trained, and why", 60_000)
             answer = page.locator("[data-testid='stAlertContentSuccess']").first.inner_text()
             assert "layers.10.bias" in answer and "unigram" in answer
+            page.goto(f"{server}/batchnorm_fold?layers=1&n_hidden=32&steps=300")
+            _settle(page, "Train and fold", 60_000)
+            page.get_by_role("button", name="Train and fold").click()
+            _settle(page, "Same forward pass", 120_000)
+            page.screenshot(path=SHOTS / "batchnorm_fold_proof.png", full_page=True)
+            assert page.locator("[data-testid='stException']").count() == 0
         finally:
             browser.close()
