@@ -97,10 +97,9 @@ class _Loop:
         self.step = Step(self.model, self.B)
         self.offsets = torch.arange(self.K, device=self.dev).view(-1, 1, 1, 1) * ds.vocab_size
         self.gens = [torch.Generator().manual_seed(c.train.seed) for c in cfgs]
-        dt = TORCH_DTYPES[c0.train.dtype]
-        self.lr0 = torch.tensor([c.train.lr for c in cfgs], dtype=dt)
-        self.decay = torch.tensor([c.train.lr_decay_step or self.steps + 1 for c in cfgs])
-        self.lr_changes = {int(d) for d in self.decay if d < self.steps}
+        self.dtype = dt = TORCH_DTYPES[c0.train.dtype]
+        self.decay = [c.train.lr_decay_step or self.steps + 1 for c in cfgs]
+        self.lr_changes = {d for d in self.decay if d < self.steps}
         self.alive = torch.ones(self.K, dtype=torch.bool)
         self.diverged_above = DIVERGED_FACTOR * math.log(ds.vocab_size)
         self.diverged_at: list[int | None] = [None] * self.K
@@ -113,8 +112,10 @@ class _Loop:
         self.set_lr(0)
 
     def set_lr(self, step: int) -> None:
-        factor = torch.where(step >= self.decay, 0.1, 1.0).to(self.lr0)
-        self.lr = self.lr0 * factor * self.alive.to(self.lr0)  # (K,)
+        """Each run's lr from this step on: lr, a tenth of it after the decay step (in
+        Python floats, as the lecture computes it), 0 once the run has diverged."""
+        lrs = [c.train.lr / (10 if step >= d else 1) for c, d in zip(self.cfgs, self.decay)]
+        self.lr = torch.tensor(lrs, dtype=self.dtype) * self.alive  # (K,)
         self.step.set_lr(self.lr)
 
     def batches(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,0 +1,235 @@
+"""The training engine against a plain autograd loop written here, the lecture's way.
+
+The reference shares only the initial parameters (model.init_run) and the minibatch
+indices (one torch.randint per step from the run's own generator) with the engine; its
+forward, loss, gradients (autograd) and SGD update are independent.
+"""
+
+import dataclasses
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mlp_core import data, train
+from mlp_core.config import RunConfig
+from mlp_core.diagnostics import neuron_spread, neuron_spreads
+from mlp_core.engine import Step, evaluate
+from mlp_core.model import MLP, init_run
+
+STEPS, DECAY = 24, 15  # the lr is divided by ten from step DECAY on
+
+
+def reference_run(cfg: RunConfig, ds: data.Dataset) -> dict:
+    """Train cfg with autograd; returns the final parameters and buffers (named like
+    MLP.state_dict), the per-step minibatch losses and the full-split losses."""
+    m, t = cfg.model, cfg.train
+    dt = torch.float64 if t.dtype == "float64" else torch.float32
+    sp = data.make_splits(ds, cfg.data.block_size)
+    init = init_run(m, ds.vocab_size, cfg.data.block_size, t.seed)
+    P = {k: v.to(dt).clone().requires_grad_(True) for k, v in init.items()}
+    names, bufs = _names(cfg, P)
+    g = torch.Generator().manual_seed(t.seed)
+    losses = []
+    for i in range(t.steps):
+        ix = torch.randint(0, len(sp.Ytr), (t.batch_size,), generator=g)
+        loss = F.cross_entropy(_forward(cfg, P, bufs, sp.Xtr[ix], True), sp.Ytr[ix])
+        for p in P.values():
+            p.grad = None
+        loss.backward()
+        lr = t.lr if not t.lr_decay_step or i < t.lr_decay_step else t.lr / 10
+        with torch.no_grad():
+            for p in P.values():
+                p -= lr * p.grad
+        losses.append(loss.item())
+    with torch.no_grad():
+        split_loss = {
+            split: F.cross_entropy(_forward(cfg, P, bufs, X, False), Y).item()
+            for split, X, Y in (("train", sp.Xtr, sp.Ytr), ("val", sp.Xdev, sp.Ydev))
+        }
+    state = {names[k]: v.detach() for k, v in P.items()} | bufs
+    return {"state": state, "losses": losses, "split_loss": split_loss}
+
+
+def _names(cfg: RunConfig, P: dict) -> tuple[dict, dict]:
+    """MLP's parameter names for the reference's keys, and zeroed running buffers."""
+    names, bufs, pos = {"C": "C"}, {}, 0
+    for i in range(cfg.model.n_layers + 1):
+        names[f"W{i}"] = f"layers.{pos}.weight"
+        if cfg.model.batchnorm:
+            names[f"gamma{i}"], names[f"beta{i}"] = (
+                f"layers.{pos + 1}.gamma",
+                f"layers.{pos + 1}.beta",
+            )
+            n = P[f"W{i}"].shape[1]
+            bufs[f"layers.{pos + 1}.running_mean"] = torch.zeros(1, n, dtype=P["C"].dtype)
+            bufs[f"layers.{pos + 1}.running_var"] = torch.ones(1, n, dtype=P["C"].dtype)
+            P.pop(f"b{i}")
+            pos += 1
+        else:
+            names[f"b{i}"] = f"layers.{pos}.bias"
+        pos += 2
+    return names, bufs
+
+
+def _forward(cfg: RunConfig, P: dict, bufs: dict, X: torch.Tensor, training: bool):
+    m = cfg.model
+    act = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu}[m.activation]
+    x = P["C"][X].view(len(X), -1)
+    pos = 0
+    for i in range(m.n_layers + 1):
+        x = x @ P[f"W{i}"] + (0 if m.batchnorm else P[f"b{i}"])
+        if m.batchnorm:
+            x = _batchnorm(
+                x, P[f"gamma{i}"], P[f"beta{i}"], bufs, f"layers.{pos + 1}.", m, training
+            )
+            pos += 1
+        if i < m.n_layers:
+            x = act(x)
+        pos += 2
+    return x
+
+
+def _batchnorm(x, gamma, beta, bufs, prefix, m, training):
+    """The lecture's BatchNorm1d; biased variance to normalise, unbiased for running_var."""
+    rm, rv = bufs[prefix + "running_mean"], bufs[prefix + "running_var"]
+    if training:
+        mean, var = x.mean(0, keepdim=True), x.var(0, keepdim=True, unbiased=False)
+        with torch.no_grad():
+            rm.mul_(1 - m.bn_momentum).add_(m.bn_momentum * mean)
+            rv.mul_(1 - m.bn_momentum).add_(m.bn_momentum * var * len(x) / (len(x) - 1))
+    else:
+        mean, var = rm, rv
+    return gamma * (x - mean) / torch.sqrt(var + m.bn_eps) + beta
+
+
+def _base(dtype: str = "float64") -> RunConfig:
+    return RunConfig().replace(
+        n_embd=3, n_hidden=8, n_layers=2, steps=STEPS, batch_size=16, lr_decay_step=DECAY,
+        lr=0.2, dtype=dtype,
+    )  # fmt: skip
+
+
+def _assert_state_close(ours: dict, ref: dict, rtol: float, atol: float) -> None:
+    assert set(ours) == set(ref)
+    for name, t in ref.items():
+        torch.testing.assert_close(ours[name], t, rtol=rtol, atol=atol, msg=name)
+
+
+def _curve_from(losses: list[float]) -> list[float]:
+    """The engine's curve points for STEPS < CURVE_POINTS: mean of steps i-1 and i."""
+    windows = [losses[max(0, i - 1) : i + 1] for i in range(len(losses))]
+    return [sum(w) / len(w) for w in windows]
+
+
+@pytest.mark.parametrize("init", ["kaiming", "zeros", "normal", "torch-default"])
+@pytest.mark.parametrize("batchnorm", [False, True])
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu"])
+def test_engine_matches_autograd_reference(small_ds, activation, batchnorm, init):
+    cfg = _base().replace(activation=activation, batchnorm=batchnorm, init=init)
+    (run,) = train.train_stack([cfg], small_ds)
+    ref = reference_run(cfg, small_ds)
+    _assert_state_close(run.state, ref["state"], rtol=1e-9, atol=1e-11)
+    assert run.metrics["curve"]["train"] == pytest.approx(_curve_from(ref["losses"]), abs=1e-10)
+    assert run.metrics["train_loss"] == pytest.approx(ref["split_loss"]["train"], abs=1e-10)
+    assert run.metrics["val_loss"] == pytest.approx(ref["split_loss"]["val"], abs=1e-10)
+
+
+@pytest.mark.parametrize("batchnorm", [False, True])
+def test_a_mixed_stack_matches_each_reference_in_float32(small_ds, batchnorm):
+    """(Not sigmoid + zero init + BN here: BN blows its ~1e-7 rounding noise up to O(1), so
+    float32 runs agree only in float64; the test above covers it.)"""
+    base = _base("float32").replace(batchnorm=batchnorm)
+    cfgs = [
+        base.replace(activation="sigmoid", seed=3),
+        base.replace(activation="tanh", init="zeros"),
+        base.replace(activation="relu", lr=0.05, lr_decay_step=0, init="torch-default"),
+        base.replace(activation="tanh", init="normal", seed=9),  # tanh runs not adjacent
+    ]
+    for run, cfg in zip(train.train_stack(cfgs, small_ds, workers=1), cfgs):
+        ref = reference_run(cfg, small_ds)
+        _assert_state_close(run.state, ref["state"], rtol=1e-4, atol=1e-5)
+        assert run.metrics["curve"]["train"] == pytest.approx(_curve_from(ref["losses"]), abs=1e-5)
+        assert run.metrics["val_loss"] == pytest.approx(ref["split_loss"]["val"], abs=1e-5)
+
+
+def test_zero_init_bn_without_eps_gives_nan_at_step_zero_like_the_lecture(small_ds):
+    cfg = _base().replace(init="zeros", batchnorm=True, bn_eps=0.0)
+    (run,) = train.train_stack([cfg], small_ds)
+    assert math.isnan(reference_run(cfg, small_ds)["losses"][0])
+    assert run.status == "diverged" and run.metrics["diverged_at"] == 0
+
+
+def test_divergence_is_found_at_its_exact_step_across_chunks(small_ds, monkeypatch):
+    cfg = _base().replace(lr=40.0, lr_decay_step=0, steps=60)
+    ref_losses = reference_run(cfg, small_ds)["losses"]
+    limit = train.DIVERGED_FACTOR * math.log(small_ds.vocab_size)
+    first_bad = next(i for i, x in enumerate(ref_losses) if not x < limit)
+    assert first_bad > 0
+    monkeypatch.setattr(train, "CHUNK_STEPS", 7)
+    bad, good = train.train_stack([cfg, cfg.replace(lr=0.1)], small_ds)
+    assert bad.status == "diverged" and bad.metrics["diverged_at"] == first_bad
+    assert good.status == "ok"
+
+
+def test_chunking_and_workers_do_not_change_the_numbers(small_ds, monkeypatch):
+    cfgs = [
+        _base("float32").replace(seed=s, activation=a) for s, a in enumerate(["tanh", "relu"] * 2)
+    ]
+    ref = train.train_stack(cfgs, small_ds, workers=1)
+    monkeypatch.setattr(train, "CHUNK_STEPS", 5)
+    chunked = train.train_stack(cfgs, small_ds, workers=1)
+    split = train.train_stack(cfgs, small_ds, workers=2)
+    for a, b, c in zip(ref, chunked, split):
+        assert a.metrics["curve"] == b.metrics["curve"]
+        _assert_state_close(b.state, a.state, rtol=0, atol=0)
+        _assert_state_close(c.state, a.state, rtol=1e-5, atol=1e-6)
+        assert c.metrics["stacked_with"] == 4
+        assert c.metrics["diagnostics"]["steps"] == a.metrics["diagnostics"]["steps"]
+
+
+def test_step_gradients_and_norms_match_autograd():
+    for mc in (_base().model, dataclasses.replace(_base().model, batchnorm=True)):
+        ours = MLP([mc, mc], 9, 3, seeds=[1, 2], dtype="float64")
+        ref = MLP([mc, mc], 9, 3, seeds=[1, 2], dtype="float64")
+        step = Step(ours, batch_size=16)
+        X, Y = torch.randint(0, 9, (2, 16, 3)), torch.randint(0, 9, (2, 16))
+        loss = torch.empty(2, dtype=torch.float64)
+        step((X + torch.tensor([0, 9]).view(2, 1, 1)).reshape(-1), Y.unsqueeze(-1), loss)
+        for p in ref.parameters():
+            p.requires_grad_(True)
+        ref_loss = F.cross_entropy(ref(X).flatten(0, 1), Y.flatten(), reduction="none")
+        ref_loss.view(2, 16).mean(1).sum().backward()
+        torch.testing.assert_close(loss, ref_loss.view(2, 16).mean(1).detach())
+        for (name, p), q in zip(ours.named_parameters(), ref.parameters()):
+            torch.testing.assert_close(p.grad, q.grad, msg=name)
+        expected = torch.stack([q.grad.flatten(1).norm(dim=1) for q in ref.parameters()])
+        torch.testing.assert_close(step.grad_norms(), expected)
+
+
+def test_batched_neuron_spread_matches_the_one_matrix_definition():
+    w = torch.randn(3, 7, 5)
+    w[1] = w[1, :, :1]  # every neuron the same: spread 0
+    w[2] = 0
+    assert neuron_spreads(w) == pytest.approx([neuron_spread(m) for m in w])
+    assert neuron_spreads(w)[1:] == [0.0, 0.0]
+
+
+def test_evaluate_accepts_a_model_without_planned_layers():
+    class Plain:
+        """Called like MLP, but its layers are torch.nn modules."""
+
+        def __init__(self, model):
+            self.model, self.K, self.C = model, model.K, model.C
+            self.layers = [torch.nn.Identity()]
+
+        def __call__(self, X):
+            return self.model(X)
+
+        def set_training(self, training):
+            self.model.set_training(training)
+
+    model = MLP([_base().model], 9, 3, seeds=[0], dtype="float64")
+    X, Y = torch.randint(0, 9, (3000, 3)), torch.randint(0, 9, (3000,))
+    assert evaluate(Plain(model), X, Y) == pytest.approx(evaluate(model, X, Y), abs=1e-12)
