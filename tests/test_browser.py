@@ -122,7 +122,10 @@ def test_every_page_renders_and_zero_init_answers(server):
             page.goto(f"{server}/batchnorm_fold?layers=1&n_hidden=32&steps=300")
             _settle(page, "Train and fold", 60_000)
             page.get_by_role("button", name="Train and fold").click()
-            _settle(page, "Same forward pass", 120_000)
+            proof = page.locator("[data-testid='stAlertContentSuccess']", has_text="Same forward")
+            proof.first.wait_for(timeout=120_000)
+            _settle(page, "The proof", 60_000)
+            page.wait_for_timeout(1500)  # let the charts draw before the screenshot
             page.screenshot(path=SHOTS / "batchnorm_fold_proof.png", full_page=True)
             assert page.locator("[data-testid='stException']").count() == 0
         finally:

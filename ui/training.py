@@ -52,8 +52,17 @@ def _curve_chart(curve: dict, labels: list[str]) -> alt.Chart:
     ]
     return (
         alt.Chart(pd.DataFrame(rows))
-        .mark_line()
-        .encode(x="step:Q", y=alt.Y("loss:Q", scale=alt.Scale(zero=False)), color="run:N")
+        .mark_line(point=len(rows) <= 2 * len(labels))  # a lone point still shows
+        .encode(
+            x=alt.X("step:Q", axis=alt.Axis(format="~s")),
+            y=alt.Y(
+                "loss:Q",
+                title="minibatch loss",
+                scale=alt.Scale(zero=False),
+                axis=alt.Axis(format=".2f"),
+            ),
+            color="run:N",
+        )
         .properties(height=220)
     )
 
