@@ -34,26 +34,19 @@ def flatten(model: MLP) -> tuple[torch.Tensor, torch.Tensor]:
     return flat, grads
 
 
-def plan_forward(model: MLP, tape: Tape, idx: torch.Tensor, n: int) -> torch.Tensor:
-    """The forward of n rows per run, in the model's current mode: idx (K*n*block_size,)
-    holds context indices offset by k * vocab_size; returns the logits buffer (K, n, V)."""
-    E = model.C.shape[2]
-    emb = model.C.new_empty(idx.numel(), E)
-    tape.add(torch.index_select, model.C.view(-1, E), 0, idx, out=emb)
-    x = emb.view(model.K, n, -1)  # (K, n, block_size * n_embd)
+def plan_layers(model: MLP, tape: Tape, x: torch.Tensor) -> torch.Tensor:
+    """The layers' forward, in the model's current mode, from the embeddings x
+    (K, n, block_size * n_embd); returns the logits buffer (K, n, vocab_size)."""
     for layer in model.layers:
         x = layer.plan(tape, x)
     return x
 
 
-def plan_loss(tape: Tape, logits: torch.Tensor, Y: torch.Tensor, out: torch.Tensor):
-    """out (K,) <- sum over rows of log p(Y); returns the log-softmax buffer."""
-    logp = torch.empty_like(logits)
-    picked = logits.new_empty(*Y.shape)
-    tape.add(torch.log_softmax, logits, 2, out=logp)
-    tape.add(torch.gather, logp, 2, Y, out=picked)
-    tape.add(torch.sum, picked, (1, 2), dtype=out.dtype, out=out)
-    return logp
+def target_grads(Y: torch.Tensor, vocab_size: int, dtype: torch.dtype) -> torch.Tensor:
+    """G = -onehot(Y) / B for targets Y (..., B): d(mean loss)/d(log-probs); the gradient
+    with respect to the logits is then softmax/B + G."""
+    G = torch.zeros(*Y.shape, vocab_size, dtype=dtype, device=Y.device)
+    return G.scatter_(-1, Y.unsqueeze(-1), -1.0 / Y.shape[-1])
 
 
 class Step:
@@ -62,22 +55,17 @@ class Step:
     def __init__(self, model: MLP, batch_size: int):
         self.model, K = model, model.K
         self.flat, self.grads = flatten(model)
-        idx = torch.zeros(K * batch_size * model.block_size, dtype=torch.long)
-        self.X, self.Y = idx.to(model.C.device), torch.zeros_like(idx[: K * batch_size])
-        self.Y = self.Y.view(K, batch_size, 1)
+        E = model.C.shape[2]
+        self.C, self.dC = model.C.view(-1, E), model.C.grad.view(-1, E)
+        self.emb = model.C.new_empty(K * batch_size * model.block_size, E)
         self.forward, self.backward = Tape(), Tape()
-        logits = plan_forward(model, self.forward, self.X, batch_size)
-        self.loglik = logits.new_empty(K)  # sum of log p(target) per run
-        logp = plan_loss(self.forward, logits, self.Y, self.loglik)
-        d = torch.empty_like(logits)  # dloss/dlogits = (softmax - onehot) / B
-        self.backward.add(torch.exp, logp, out=d)
-        self.backward.add(d.scatter_add_, 2, self.Y, torch.full_like(self.Y, -1, dtype=d.dtype))
-        self.backward.add(d.mul_, 1.0 / batch_size)
+        logits = plan_layers(model, self.forward, self.emb.view(K, batch_size, -1))
+        self.logp = torch.empty_like(logits)  # (K, B, vocab_size)
+        self.forward.add(torch.log_softmax, logits, 2, out=self.logp)
+        self.dlogits = d = torch.empty_like(logits)
         for layer in reversed(model.layers):
             d = layer.plan_backward(self.backward, d)
-        dC = model.C.grad.view(-1, model.C.shape[2])
-        self.backward.add(dC.zero_)
-        self.backward.add(dC.index_add_, 0, self.X, d.view(-1, model.C.shape[2]))
+        self.demb = d.view(-1, E)
         self._bound = [
             (layer, layer.out, layer.dout)
             for layer in model.layers
@@ -85,16 +73,18 @@ class Step:
         ]
         self._sq = [self.grads.new_empty(p.numel()).view(K, -1) for p in model.parameters()]
         self.neg_lr: torch.Tensor | float = 0.0
-        self.loss_scale = -1.0 / batch_size
 
-    def __call__(self, X: torch.Tensor, Y: torch.Tensor, loss_out: torch.Tensor) -> None:
-        """X (K*B*block_size,) contexts already offset by k*vocab_size, Y (K, B, 1):
-        forward and backward; loss_out (K,) receives each run's minibatch loss."""
-        self.X.copy_(X)
-        self.Y.copy_(Y)
+    def __call__(self, X: torch.Tensor, Y: torch.Tensor, G: torch.Tensor, logp_Y: torch.Tensor):
+        """Forward and backward of one minibatch per run. X (K*B*block_size,): contexts,
+        offset by k * vocab_size; Y (K, B, 1): targets; G (K, B, vocab_size): their
+        target_grads. logp_Y (K, B, 1) receives log p(target): the loss is -logp_Y.mean."""
+        torch.index_select(self.C, 0, X, out=self.emb)
         self.forward()
-        torch.mul(self.loglik, self.loss_scale, out=loss_out)
+        torch.gather(self.logp, 2, Y, out=logp_Y)
+        torch._log_softmax_backward_data(G, self.logp, 2, G.dtype, out=self.dlogits)
         self.backward()
+        self.dC.zero_()
+        self.dC.index_add_(0, X, self.demb)
 
     def set_lr(self, lr: torch.Tensor) -> None:
         """lr (K,): each run's learning rate from now on (0 freezes a run)."""
@@ -135,8 +125,14 @@ class _EvalChunk:
         self.Y = torch.zeros(K, n, 1, dtype=torch.long, device=model.C.device)
         self.loglik = torch.zeros(K, dtype=torch.float64, device=model.C.device)
         self.tape = Tape()
-        logits = plan_forward(model, self.tape, self.idx.view(-1), n)
-        plan_loss(self.tape, logits, self.Y, self.loglik)
+        E = model.C.shape[2]
+        emb = model.C.new_empty(self.idx.numel(), E)
+        self.tape.add(torch.index_select, model.C.view(-1, E), 0, self.idx.view(-1), out=emb)
+        logits = plan_layers(model, self.tape, emb.view(K, n, -1))
+        logp, picked = torch.empty_like(logits), logits.new_empty(K, n, 1)
+        self.tape.add(torch.log_softmax, logits, 2, out=logp)
+        self.tape.add(torch.gather, logp, 2, self.Y, out=picked)
+        self.tape.add(torch.sum, picked, (1, 2), dtype=torch.float64, out=self.loglik)
 
     def __call__(self, X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
         torch.add(X, self.offsets, out=self.idx)

@@ -26,7 +26,7 @@ import torch
 from .config import RunConfig, validate
 from .data import Dataset, Splits, make_splits
 from .diagnostics import Recorder, param_table
-from .engine import Step, evaluate
+from .engine import Step, evaluate, target_grads
 from .model import MLP, TORCH_DTYPES, shape_key
 
 EVAL_CHUNK = 8192  # rows per forward where a caller evaluates with plain model calls
@@ -95,7 +95,8 @@ class _Loop:
         )
         self.init = {n: p.clone() for n, p in self.model.named_parameters()}
         self.step = Step(self.model, self.B)
-        self.offsets = torch.arange(self.K, device=self.dev).view(-1, 1, 1, 1) * ds.vocab_size
+        self.V = ds.vocab_size
+        self.offsets = torch.arange(self.K, device=self.dev).view(-1, 1, 1, 1) * self.V
         self.gens = [torch.Generator().manual_seed(c.train.seed) for c in cfgs]
         self.dtype = dt = TORCH_DTYPES[c0.train.dtype]
         self.decay = [c.train.lr_decay_step or self.steps + 1 for c in cfgs]
@@ -118,30 +119,32 @@ class _Loop:
         self.lr = torch.tensor(lrs, dtype=self.dtype) * self.alive  # (K,)
         self.step.set_lr(self.lr)
 
-    def batches(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """The next n minibatches: contexts offset by k * vocab_size, flattened per step
-        (n, K*B*block_size), and targets (n, K, B, 1)."""
+    def batches(self, n: int) -> list[tuple[torch.Tensor, ...]]:
+        """The next n minibatches, one (X, Y, G) per step: the contexts of all runs offset
+        by k * vocab_size and flattened (K*B*block_size,), the targets (K, B, 1) and their
+        target_grads (K, B, vocab_size)."""
         ix = torch.stack(
             [torch.randint(0, len(self.Ytr), (n, self.B), generator=g) for g in self.gens]
-        )
-        ix = ix.to(self.dev)  # (K, n, B)
+        ).to(self.dev)  # (K, n, B)
         X = (self.Xtr[ix] + self.offsets).transpose(0, 1).reshape(n, -1)
-        Y = self.Ytr[ix].transpose(0, 1).unsqueeze(-1).contiguous()
-        return X, Y
+        Y = self.Ytr[ix].transpose(0, 1)  # (n, K, B)
+        G = target_grads(Y, self.V, self.dtype)
+        return list(zip(X.unbind(0), Y.unsqueeze(-1).unbind(0), G.unbind(0)))
 
     def run(self, a: int, b: int, recorder: Recorder) -> None:
         """Steps a .. b-1, a chunk of minibatches at a time; stops early once every run
         has diverged."""
         while a < b and self.alive.any():
             n = min(CHUNK_STEPS, b - a)
-            X, Y = self.batches(n)
-            for j in range(n):
-                self.one_step(a + j, X[j], Y[j], recorder)
+            logp_Y = self.losses.new_empty(n, self.K, self.B, 1)
+            for j, batch in enumerate(self.batches(n)):
+                self.one_step(a + j, batch, logp_Y[j], recorder)
+            torch.mean(logp_Y, (2, 3), out=self.losses[a : a + n]).neg_()
             self.check(a, a + n)
             a += n
 
-    def one_step(self, i: int, X: torch.Tensor, Y: torch.Tensor, recorder: Recorder) -> None:
-        self.step(X, Y, self.losses[i])
+    def one_step(self, i: int, batch: tuple, logp_Y: torch.Tensor, recorder: Recorder) -> None:
+        self.step(*batch, logp_Y)
         if i < 100 or i % GRAD_TRACK_EVERY == 0:
             norms = self.step.grad_norms().nan_to_num_(0.0)
             torch.maximum(self.grad_max, norms, out=self.grad_max)

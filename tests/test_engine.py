@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from mlp_core import data, train
 from mlp_core.config import RunConfig
 from mlp_core.diagnostics import neuron_spread, neuron_spreads
-from mlp_core.engine import Step, evaluate
+from mlp_core.engine import Step, evaluate, target_grads
 from mlp_core.model import MLP, init_run
 
 STEPS, DECAY = 24, 15  # the lr is divided by ten from step DECAY on
@@ -195,8 +195,9 @@ def test_step_gradients_and_norms_match_autograd():
         ref = MLP([mc, mc], 9, 3, seeds=[1, 2], dtype="float64")
         step = Step(ours, batch_size=16)
         X, Y = torch.randint(0, 9, (2, 16, 3)), torch.randint(0, 9, (2, 16))
-        loss = torch.empty(2, dtype=torch.float64)
-        step((X + torch.tensor([0, 9]).view(2, 1, 1)).reshape(-1), Y.unsqueeze(-1), loss)
+        G, logp_Y = target_grads(Y, 9, torch.float64), torch.empty(2, 16, 1, dtype=torch.float64)
+        step((X + torch.tensor([0, 9]).view(2, 1, 1)).reshape(-1), Y.unsqueeze(-1), G, logp_Y)
+        loss = -logp_Y.mean((1, 2))
         for p in ref.parameters():
             p.requires_grad_(True)
         ref_loss = F.cross_entropy(ref(X).flatten(0, 1), Y.flatten(), reduction="none")
