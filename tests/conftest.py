@@ -54,3 +54,13 @@ def navigation_not_pages_dir(monkeypatch):
         PagesManager.uses_pages_directory = False
 
     monkeypatch.setattr(PagesManager, "__init__", init_v2)
+
+
+@pytest.fixture
+def fresh_app(store_dir, monkeypatch):
+    """A clean slate for AppTest: a temp run store, no demo mode, empty Streamlit caches."""
+    import streamlit as st
+
+    monkeypatch.delenv("PRACTICE_BOARD_DEMO", raising=False)
+    st.cache_data.clear()
+    st.cache_resource.clear()

@@ -1,29 +1,16 @@
 """The entry: home page, shared sidebar (data set in use, uploads, seed), page switching,
 and the demo mode's visible note and upload cap."""
 
-from pathlib import Path
-
 import pytest
-import streamlit as st
+from app_helpers import open_app
 from streamlit.testing.v1 import AppTest
 
 import ui
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 NAMES = b"\n".join([b"emma", b"olivia", b"ava", b"isabella", b"sophia"] * 3)  # 15 words
 
 
-@pytest.fixture(autouse=True)
-def fresh_caches(store_dir, monkeypatch):
-    monkeypatch.delenv(ui.DEMO_ENV, raising=False)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
-def open_app(**query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params.update(query)
-    return at.run()
+pytestmark = pytest.mark.usefixtures("fresh_app")
 
 
 def in_use(at: AppTest) -> str:

@@ -1,10 +1,7 @@
-from pathlib import Path
-
 import pytest
-import streamlit as st
+from app_helpers import open_app
 from streamlit.testing.v1 import AppTest
 
-APP = Path(__file__).resolve().parents[1] / "app.py"
 PROOF = (
     "Max |logit difference|",
     "Argmax agreement",
@@ -15,20 +12,11 @@ PROOF = (
 )
 
 
-@pytest.fixture(autouse=True)
-def fresh_caches(store_dir):
-    """A run store in a tmp folder, and no results cached by an earlier test."""
-    st.cache_data.clear()
-    st.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("fresh_app")
 
 
-def open_page(**params) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    for name, value in params.items():
-        at.query_params[name] = value
-    at.run()
-    at.switch_page("pages/batchnorm_fold.py")
-    return at.run()
+def open_page(**query) -> AppTest:
+    return open_app("pages/batchnorm_fold.py", **query)
 
 
 def settings(at: AppTest) -> list[int]:

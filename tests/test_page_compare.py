@@ -4,35 +4,24 @@ behind it."""
 
 import io
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
-import streamlit as st
+from app_helpers import APP, open_app
 from streamlit.testing.v1 import AppTest
 
 import runview
 import ui
 from mlp_core.runs import RunStore, get_or_train, run_key
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TINY = {"cmp_n_layers": 1, "cmp_n_hidden": 8, "cmp_steps": 60}
 
 
-@pytest.fixture(autouse=True)
-def fresh_caches(store_dir, monkeypatch):
-    monkeypatch.delenv(ui.DEMO_ENV, raising=False)
-    st.cache_data.clear()
-    st.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("fresh_app")
 
 
 def open_page(ds=None, **query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params.update(query)
-    if ds is not None:
-        at.session_state["dataset"] = ds
-    at.run()
-    return at.switch_page("pages/compare.py").run()
+    return open_app("pages/compare.py", session={"dataset": ds} if ds else None, **query)
 
 
 def train_two(at: AppTest) -> AppTest:

@@ -1,30 +1,18 @@
 """The dataset page: counts, charts, splits, contexts and the reference losses, for the
 built-in names and an upload; its settings round-trip through the URL."""
 
-from pathlib import Path
-
 import pytest
-import streamlit as st
+from app_helpers import APP, open_app
 from streamlit.testing.v1 import AppTest
 
 import ui
 from mlp_core import data
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches(store_dir, monkeypatch):
-    monkeypatch.delenv(ui.DEMO_ENV, raising=False)
-    st.cache_data.clear()
-    st.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("fresh_app")
 
 
 def open_page(**query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params.update(query)
-    at.run()
-    return at.switch_page("pages/dataset.py").run()
+    return open_app("pages/dataset.py", **query)
 
 
 def metrics(at: AppTest) -> dict[str, str]:

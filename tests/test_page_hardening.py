@@ -1,30 +1,17 @@
 """Odd input in the app: word lists, divergence, a broken cache. Never a traceback, never a
 lost data set."""
 
-from pathlib import Path
-
 import pytest
-import streamlit as st
+from app_helpers import open_app
 from streamlit.testing.v1 import AppTest
 
 from mlp_core import data
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 GOOD = b"\n".join([b"emma", b"olivia", b"ava", b"isabella", b"sophia"] * 3)
 SMALL = {"layers": "1", "n_hidden": "8", "steps": "100"}
 
 
-@pytest.fixture(autouse=True)
-def fresh_caches(store_dir):
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
-def open_app(page: str | None = None, **query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params.update(query)
-    at.run()
-    return at.switch_page(page).run() if page else at
+pytestmark = pytest.mark.usefixtures("fresh_app")
 
 
 def upload(at: AppTest, name: str, raw: bytes) -> AppTest:

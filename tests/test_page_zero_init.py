@@ -1,26 +1,15 @@
-from pathlib import Path
-
 import pytest
-import streamlit as st
+from app_helpers import open_app
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 SMALL = {"layers": "2", "n_hidden": "16", "steps": "300"}
 
 
-@pytest.fixture(autouse=True)
-def fresh_caches(store_dir):
-    st.cache_data.clear()
-    st.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("fresh_app")
 
 
-def open_page(**params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page("pages/zero_init.py").run()
-    return at
+def open_page(**query) -> AppTest:
+    return open_app("pages/zero_init.py", **query)
 
 
 def table_names(at: AppTest, i: int) -> list[str]:

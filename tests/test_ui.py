@@ -2,18 +2,12 @@
 demo-mode caps, and training refused with a message rather than a traceback."""
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import ui
 from mlp_core.config import ConfigError, RunConfig
 
-
-@pytest.fixture(autouse=True)
-def fresh_caches(store_dir, monkeypatch):
-    monkeypatch.delenv(ui.DEMO_ENV, raising=False)
-    st.cache_data.clear()
-    st.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("fresh_app")
 
 
 def params_script():
