@@ -38,19 +38,28 @@ class Linear:
             _set_grad(self.bias, dout.sum(1, keepdim=True))
         return torch.bmm(dout, self.weight.transpose(1, 2))
 
-    def plan(self, tape, x: torch.Tensor) -> torch.Tensor:
-        self.x = x
+    wb: torch.Tensor | None = None  # (K, fan_in + 1, fan_out): weight over bias, when fused
+
+    def plan(self, tape, x: torch.Tensor, x1: torch.Tensor | None = None) -> torch.Tensor:
+        """x1 (K, B, fan_in + 1): x with a column of ones, given when weight and bias are
+        fused in self.wb: then out = x1 @ wb, and one matmul gives both gradients."""
+        self.x, self.x1 = x, x1 if self.wb is not None else None
         self.out = x.new_empty(*x.shape[:2], self.weight.shape[2])
-        if self.bias is None:
+        if self.x1 is not None:
+            tape.add(torch.bmm, self.x1, self.wb, out=self.out)
+        elif self.bias is None:
             tape.add(torch.bmm, x, self.weight, out=self.out)
         else:
             tape.add(torch.baddbmm, self.bias, x, self.weight, out=self.out)
         return self.out
 
     def plan_backward(self, tape, dout: torch.Tensor) -> torch.Tensor:
-        tape.add(torch.bmm, self.x.transpose(1, 2), dout, out=self.weight.grad)
-        if self.bias is not None:
-            tape.add(torch.sum, dout, 1, keepdim=True, out=self.bias.grad)
+        if self.x1 is not None:
+            tape.add(torch.bmm, self.x1.transpose(1, 2), dout, out=self.wb.grad)
+        else:
+            tape.add(torch.bmm, self.x.transpose(1, 2), dout, out=self.weight.grad)
+            if self.bias is not None:
+                tape.add(torch.sum, dout, 1, keepdim=True, out=self.bias.grad)
         dx = torch.empty_like(self.x)
         tape.add(torch.bmm, dout, self.weight.transpose(1, 2), out=dx)
         return dx
@@ -171,8 +180,8 @@ class _Activation:
         self.dout = dout  # kept for the diagnostics (activation-gradient histograms)
         return dout * self.df(self.out)
 
-    def plan(self, tape, x: torch.Tensor) -> torch.Tensor:
-        self.out = torch.empty_like(x)
+    def plan(self, tape, x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+        self.out = torch.empty_like(x) if out is None else out
         tape.add(self.f_out[0], x, *self.f_out[1:], out=self.out)
         return self.out
 
@@ -251,11 +260,11 @@ class MixedActivation:
         out = [(k, slice(idx[0], idx[-1] + 1)) for k, idx in self.groups.items()]
         return out if all(s.stop - s.start == len(self.groups[k]) for k, s in out) else None
 
-    def plan(self, tape, x: torch.Tensor) -> torch.Tensor:
+    def plan(self, tape, x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
         ranges = self._ranges()
         if ranges is None:
-            return plan_eager(self, tape, x)
-        self.out = torch.empty_like(x)
+            return plan_eager(self, tape, x, out)
+        self.out = torch.empty_like(x) if out is None else out
         for kind, r in ranges:
             act = self.acts[kind]
             tape.add(act.f_out[0], x[r], *act.f_out[1:], out=self.out[r])

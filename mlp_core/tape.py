@@ -44,9 +44,9 @@ def to_run_major(tape, xt: torch.Tensor, K: int) -> torch.Tensor:
     return x
 
 
-def plan_eager(layer, tape, x: torch.Tensor) -> torch.Tensor:
+def plan_eager(layer, tape, x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
     """A layer without a fast form: its readable forward, copied into a fixed buffer."""
-    out = torch.empty_like(x)
+    out = torch.empty_like(x) if out is None else out
     tape.add(lambda: out.copy_(layer(x)))
     return out
 

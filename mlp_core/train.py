@@ -18,11 +18,11 @@ import math
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import torch
 
+from . import workers as pool
 from .config import RunConfig, validate
 from .data import Dataset, Splits, make_splits
 from .diagnostics import Recorder, param_table
@@ -35,6 +35,7 @@ CURVE_VAL_ROWS = 4096  # dev rows behind each live val point (a sample: full spl
 DIVERGED_FACTOR = 10.0  # a loss this many times the uniform baseline counts as diverged
 GRAD_TRACK_EVERY = 10  # after the first 100 steps, gradient norms are sampled this often
 CHUNK_STEPS = 200  # minibatches drawn at once; divergence is checked at this pace
+PROCESS_MIN_WORK = 20_000  # model-steps (runs x steps) worth a second process (~2 s to start)
 
 
 class DivergedError(RuntimeError):
@@ -79,7 +80,7 @@ def _device(name: str) -> str:
 class _Loop:
     """State of one stacked training loop (kept apart so train_stack stays readable)."""
 
-    def __init__(self, cfgs: list[RunConfig], ds: Dataset, sp: Splits):
+    def __init__(self, cfgs: list[RunConfig], vocab_size: int, sp: Splits, every: int, hist: int):
         c0 = cfgs[0]
         self.cfgs, self.K, self.steps = cfgs, len(cfgs), c0.train.steps
         self.B, self.dev = c0.train.batch_size, _device(c0.train.device)
@@ -87,7 +88,7 @@ class _Loop:
         self.Xdev, self.Ydev = sp.Xdev.to(self.dev), sp.Ydev.to(self.dev)
         self.model = MLP(
             [c.model for c in cfgs],
-            ds.vocab_size,
+            vocab_size,
             c0.data.block_size,
             [c.train.seed for c in cfgs],
             self.dev,
@@ -95,14 +96,14 @@ class _Loop:
         )
         self.init = {n: p.clone() for n, p in self.model.named_parameters()}
         self.step = Step(self.model, self.B)
-        self.V = ds.vocab_size
+        self.V = vocab_size
         self.offsets = torch.arange(self.K, device=self.dev).view(-1, 1, 1, 1) * self.V
         self.gens = [torch.Generator().manual_seed(c.train.seed) for c in cfgs]
         self.dtype = dt = TORCH_DTYPES[c0.train.dtype]
         self.decay = [c.train.lr_decay_step or self.steps + 1 for c in cfgs]
         self.lr_changes = {d for d in self.decay if d < self.steps}
         self.alive = torch.ones(self.K, dtype=torch.bool)
-        self.diverged_above = DIVERGED_FACTOR * math.log(ds.vocab_size)
+        self.diverged_above = DIVERGED_FACTOR * math.log(vocab_size)
         self.diverged_at: list[int | None] = [None] * self.K
         self.losses = torch.full((self.steps, self.K), float("nan"), dtype=dt, device=self.dev)
         self.grad_max = torch.zeros(len(self.init), self.K, dtype=dt, device=self.dev)
@@ -110,6 +111,7 @@ class _Loop:
         val_rows = torch.randperm(len(self.Ydev), generator=torch.Generator().manual_seed(0))
         val_rows = val_rows[:CURVE_VAL_ROWS].to(self.dev)
         self.Xval, self.Yval = self.Xdev[val_rows], self.Ydev[val_rows]
+        self.recorder = Recorder(self.model, every, hist)
         self.set_lr(0)
 
     def set_lr(self, step: int) -> None:
@@ -131,26 +133,31 @@ class _Loop:
         G = target_grads(Y, self.V, self.dtype)
         return list(zip(X.unbind(0), Y.unsqueeze(-1).unbind(0), G.unbind(0)))
 
-    def run(self, a: int, b: int, recorder: Recorder) -> None:
+    def segment(self, a: int, b: int) -> tuple[int, list[float]]:
+        """Steps a .. b-1; returns the steps that count as done and the last losses."""
+        self.run(a, b)
+        return self.last_step(b), self.losses[b - 1].tolist()
+
+    def run(self, a: int, b: int) -> None:
         """Steps a .. b-1, a chunk of minibatches at a time; stops early once every run
         has diverged."""
         while a < b and self.alive.any():
             n = min(CHUNK_STEPS, b - a)
             logp_Y = self.losses.new_empty(n, self.K, self.B, 1)
             for j, batch in enumerate(self.batches(n)):
-                self.one_step(a + j, batch, logp_Y[j], recorder)
+                self.one_step(a + j, batch, logp_Y[j])
             torch.mean(logp_Y, (2, 3), out=self.losses[a : a + n]).neg_()
             self.check(a, a + n)
             a += n
 
-    def one_step(self, i: int, batch: tuple, logp_Y: torch.Tensor, recorder: Recorder) -> None:
+    def one_step(self, i: int, batch: tuple, logp_Y: torch.Tensor) -> None:
         self.step(*batch, logp_Y)
         if i < 100 or i % GRAD_TRACK_EVERY == 0:
             norms = self.step.grad_norms().nan_to_num_(0.0)
             torch.maximum(self.grad_max, norms, out=self.grad_max)
-        if recorder.due(i):
+        if self.recorder.due(i):
             self.step.bind()
-            recorder.capture(i, self.lr)
+            self.recorder.capture(i, self.lr)
         self.step.update()
         if i + 1 in self.lr_changes:
             self.set_lr(i + 1)
@@ -165,52 +172,36 @@ class _Loop:
             self.alive &= ~bad.any(0)
             self.set_lr(b)
 
+    def outcomes(self, done: int, stopped: bool, seconds: float, K: int) -> list[RunOutcome]:
+        return _outcomes(self, done, stopped, seconds, K)
+
     def last_step(self, planned: int) -> int:
         """Steps that count as done: all of them, or up to the last divergence."""
         if self.alive.any():
             return planned
         return max(d for d in self.diverged_at if d is not None) + 1
 
-    def add_curve_point(self, i: int) -> None:
+    def curve_point(self, i: int) -> tuple[list[float], list[float]]:
+        """The live curve after step i: mean train loss since the last point, val loss on
+        the dev sample; returns both rows."""
         done = self.losses[max(0, i - max(self.steps // CURVE_POINTS, 1)) : i + 1]
         self.curve["step"].append(i + 1)
         self.curve["train"].append(done.nanmean(0).tolist())
         self.curve["val"].append(evaluate(self.model, self.Xval, self.Yval))
+        return self.curve["train"][-1], self.curve["val"][-1]
 
 
-def _split(cfgs: list[RunConfig], workers: int | None) -> list[list[RunConfig]]:
-    """Contiguous groups of runs, one per worker thread."""
-    w = max(1, min(len(cfgs), workers if workers else _auto_workers(cfgs)))
-    size = -(-len(cfgs) // w)
+def _split(cfgs: list[RunConfig], n: int) -> list[list[RunConfig]]:
+    """n contiguous groups of runs (fewer if there are fewer runs)."""
+    size = -(-len(cfgs) // max(1, min(n, len(cfgs))))
     return [cfgs[i : i + size] for i in range(0, len(cfgs), size)]
 
 
-def _auto_workers(cfgs: list[RunConfig]) -> int:
-    return min(2, len(cfgs), os.cpu_count() or 1)
-
-
-class _Workers:
-    """Runs a function on every loop at once, one thread each (torch ops drop the GIL)."""
-
-    def __init__(self, n: int, threads: int | None):
-        self.threads = threads
-        self.pool = ThreadPoolExecutor(n - 1) if n > 1 else None
-
-    def _call(self, fn, arg):
-        if self.threads:
-            torch.set_num_threads(self.threads)
-        with torch.no_grad():
-            return fn(*arg)
-
-    def map(self, fn, args: list[tuple]) -> list:
-        if self.pool is None:
-            return [self._call(fn, a) for a in args]
-        futures = [self.pool.submit(self._call, fn, a) for a in args[1:]]
-        return [self._call(fn, args[0])] + [f.result() for f in futures]
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown()
+def _worker_count(cfgs: list[RunConfig], workers: int | None) -> int:
+    if workers:
+        return max(1, min(workers, len(cfgs)))
+    big = len(cfgs) * cfgs[0].train.steps >= PROCESS_MIN_WORK
+    return min(2, len(cfgs), os.cpu_count() or 1) if big else 1
 
 
 def train_stack(
@@ -223,8 +214,9 @@ def train_stack(
     workers: int | None = None,
 ) -> list[RunOutcome]:
     """Train runs that share a stack_key together; one RunOutcome per config, in order.
-    ``threads``: torch threads per worker; ``workers``: threads the stack is split over
-    (default: up to 2, one per core)."""
+    ``threads``: torch threads per process. ``workers``: processes the stack is split
+    over, this one included (default: 2 for stacks of at least PROCESS_MIN_WORK
+    model-steps on a machine with 2+ cores, else 1)."""
     assert len({stack_key(c) for c in cfgs}) == 1, "these runs cannot share one stack"
     if threads:
         torch.set_num_threads(threads)
@@ -232,44 +224,57 @@ def train_stack(
     sp = make_splits(ds, cfgs[0].data.block_size)
     for c in cfgs:
         validate(c, len(sp.Ytr))
-    loops = [_Loop(part, ds, sp) for part in _split(cfgs, workers)]
-    steps = loops[0].steps
+    steps = cfgs[0].train.steps
     every = diag_every or max(1, steps // 50)
     hist_every = every * max(1, steps // (every * hist_points))
-    recorders = [Recorder(loop.model, every, hist_every) for loop in loops]
-    curve_every = max(1, steps // CURVE_POINTS)
-    pool = _Workers(len(loops), threads)
-    stopped, done = False, 0
+    args = [
+        (g, ds.vocab_size, sp, every, hist_every)
+        for g in _split(cfgs, _worker_count(cfgs, workers))
+    ]
+    remotes = pool.acquire(len(args) - 1, _Loop, args[1:], threads or 1)
+    if len(remotes) < len(args) - 1:  # no worker processes to be had: all here
+        args = [(cfgs, ds.vocab_size, sp, every, hist_every)]
     try:
-        for a in range(0, steps, curve_every):
-            b = min(a + curve_every, steps)
-            pool.map(_Loop.run, [(loop, a, b, r) for loop, r in zip(loops, recorders)])
-            done = max(loop.last_step(b) for loop in loops)
-            if done < b:
-                break
-            pool.map(_Loop.add_curve_point, [(loop, b - 1) for loop in loops])
-            if on_progress and on_progress(_progress(loops, b, time.perf_counter() - t0)):
-                stopped = True
-                break
-        seconds = time.perf_counter() - t0
-        args = [(loop, r, done, stopped, seconds, len(cfgs)) for loop, r in zip(loops, recorders)]
-        parts = pool.map(_outcomes, args)
+        parts = [pool.Local(_Loop(*args[0]))] + remotes
+        for remote in remotes:
+            remote.receive()  # its _Loop is built (while ours was)
+        with torch.no_grad():
+            return _train(parts, len(cfgs), steps, on_progress, t0)
     finally:
-        pool.close()
-    return [o for part in parts for o in part]
+        pool.release(remotes)
 
 
-def _progress(loops: list[_Loop], step: int, seconds: float) -> Progress:
-    curve = {"step": loops[0].curve["step"], "train": [], "val": []}
-    for key in ("train", "val"):
-        curve[key] = [
-            sum((loop.curve[key][j] for loop in loops), []) for j in range(len(curve["step"]))
-        ]
-    last = [x for loop in loops for x in loop.losses[step - 1].tolist()]
-    return Progress(step, loops[0].steps, seconds, last, curve)
+def _call_all(parts: list, name: str, *args) -> list:
+    """Call a _Loop method on every part; the worker processes run theirs meanwhile."""
+    for part in parts:
+        part.send(name, *args)
+    return [part.receive() for part in parts]
 
 
-def _outcomes(loop: _Loop, recorder: Recorder, done: int, stopped: bool, seconds: float, K: int):
+def _train(parts: list, K: int, steps: int, on_progress: ProgressFn | None, t0: float):
+    curve: dict = {"step": [], "train": [], "val": []}
+    curve_every = max(1, steps // CURVE_POINTS)
+    stopped, done = False, 0
+    for a in range(0, steps, curve_every):
+        b = min(a + curve_every, steps)
+        status = _call_all(parts, "segment", a, b)
+        done = max(d for d, _ in status)
+        if done < b:  # every run diverged
+            break
+        rows = _call_all(parts, "curve_point", b - 1)
+        curve["step"].append(b)
+        curve["train"].append([x for train, _ in rows for x in train])
+        curve["val"].append([x for _, val in rows for x in val])
+        last = [x for _, losses in status for x in losses]
+        if on_progress and on_progress(Progress(b, steps, time.perf_counter() - t0, last, curve)):
+            stopped = True
+            break
+    seconds = time.perf_counter() - t0
+    outcomes = _call_all(parts, "outcomes", done, stopped, seconds, K)
+    return [o for part in outcomes for o in part]
+
+
+def _outcomes(loop: _Loop, done: int, stopped: bool, seconds: float, K: int) -> list[RunOutcome]:
     sp_tr = evaluate(loop.model, loop.Xtr, loop.Ytr)
     sp_val = evaluate(loop.model, loop.Xdev, loop.Ydev)
     out = []
@@ -290,7 +295,7 @@ def _outcomes(loop: _Loop, recorder: Recorder, done: int, stopped: bool, seconds
                 "val": [row[k] for row in loop.curve["val"]],
             },
             "params": param_table(loop.model, loop.init, loop.grad_max.cpu(), k),
-            "diagnostics": recorder.result(k),
+            "diagnostics": loop.recorder.result(k),
         }
         out.append(RunOutcome(cfg, status, metrics, loop.model.state_dict(k)))
     return out

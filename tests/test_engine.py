@@ -12,7 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mlp_core import data, train
+from mlp_core import data, train, workers
 from mlp_core.config import RunConfig
 from mlp_core.diagnostics import neuron_spread, neuron_spreads
 from mlp_core.engine import Step, evaluate, target_grads
@@ -234,3 +234,32 @@ def test_evaluate_accepts_a_model_without_planned_layers():
     model = MLP([_base().model], 9, 3, seeds=[0], dtype="float64")
     X, Y = torch.randint(0, 9, (3000, 3)), torch.randint(0, 9, (3000,))
     assert evaluate(Plain(model), X, Y) == pytest.approx(evaluate(model, X, Y), abs=1e-12)
+
+
+def test_a_worker_process_reports_errors_and_stays_usable():
+    (remote,) = workers.acquire(1, dict, [({"x": 1},)], 1)
+    try:
+        remote.receive()
+        remote.send("no_such_method")
+        with pytest.raises(RuntimeError, match="AttributeError"):
+            remote.receive()
+        remote.send("get", "x")
+        assert remote.receive() == 1
+    finally:
+        workers.release([remote])
+    assert workers.acquire(1, dict, [()], 1)  # free again
+    workers.release(workers._POOL[:1])
+
+
+def test_a_stack_split_over_processes_reports_progress_and_stops(small_ds):
+    cfgs = [_base("float32").replace(seed=s, steps=80) for s in range(3)]
+    seen = []
+
+    def on_progress(p):
+        seen.append((p.step, len(p.train_loss), len(p.curve["train"][-1])))
+        return p.step >= 20
+
+    runs = train.train_stack(cfgs, small_ds, on_progress=on_progress, workers=2)
+    assert [r.status for r in runs] == ["stopped"] * 3
+    assert seen[-1] == (20, 3, 3) and runs[2].metrics["steps"] == 20
+    assert runs[2].metrics["curve"]["step"] == [s for s, _, _ in seen]

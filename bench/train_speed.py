@@ -1,0 +1,412 @@
+"""Training speed: the seed notebook's loop against the engine, in ONE process.
+
+    python bench/train_speed.py            # from the repository root; ~2 minutes
+    python bench/train_speed.py --quick    # (d) on 20k steps, scaled to 200k; ~40 s
+
+Every contender runs in each repeat, one after another (interleaved), so a busy neighbour
+slows both sides of a ratio alike; the table shows medians over the repeats. Rows:
+
+(a) the lecture's 6-layer tanh net (5 hidden Linear+tanh of 100, then the output Linear),
+    batch 32: steps/s of the engine's training loop against the seed loop.
+(b) the same with BatchNorm after every Linear.
+(c) K=8 runs at once: the engine's model-steps/s (8 x steps/s, the stack split over
+    2 processes, one thread and one core each) against the seed loop training one run at
+    a time.
+(d) the 2-layer BN net (one hidden layer of 200) for the full 200k-step lecture schedule
+    through train_stack, wall seconds with everything a user gets (live curve, diagnostics,
+    full-split evals); the seed loop's figure is its measured step time x 200k.
+(e) first-result latency: a fresh `python -m mlp_core zero-init --no-cache` with an empty
+    run store, from process start to the answer (the default path compiles nothing).
+
+The loops time training steps only (minibatch, forward, backward, update; the seed loop
+also keeps its loss list as the notebook does). The machine's load is printed with the
+results: on a shared 2-core box the second core is often busy, which caps (c).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(var, "1")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from mlp_core import data, train  # noqa: E402
+from mlp_core import workers as pool  # noqa: E402
+from mlp_core.config import RunConfig  # noqa: E402
+
+NAMES = ROOT.parent / "shared" / "data" / "names.txt"
+REPEATS = 5
+ROUNDS = 10  # slices per contender in each repeat
+LECTURE = RunConfig().replace(n_layers=5, n_hidden=100, lr=0.1, lr_decay_step=150_000)
+TWO_LAYER_BN = LECTURE.replace(n_layers=1, n_hidden=200, batchnorm=True, steps=200_000)
+TARGETS = {"a": 3.0, "b": 5.0, "c": 8.0, "d": 60.0, "e": 10.0}
+
+
+# ---------------------------------------------------------------- the seed notebook's loop
+
+
+class Linear:
+    def __init__(self, fan_in, fan_out, g, bias=True):
+        self.weight = torch.randn((fan_in, fan_out), generator=g) / fan_in**0.5
+        self.bias = torch.zeros(fan_out) if bias else None
+
+    def __call__(self, x):
+        self.out = x @ self.weight
+        if self.bias is not None:
+            self.out += self.bias
+        return self.out
+
+    def parameters(self):
+        return [self.weight] + ([] if self.bias is None else [self.bias])
+
+
+class BatchNorm1d:
+    def __init__(self, dim, eps=1e-5, momentum=0.1):
+        self.eps, self.momentum, self.training = eps, momentum, True
+        self.gamma, self.beta = torch.ones(dim), torch.zeros(dim)
+        self.running_mean, self.running_var = torch.zeros(dim), torch.ones(dim)
+
+    def __call__(self, x):
+        if self.training:
+            xmean = x.mean(0, keepdim=True)
+            xvar = x.var(0, keepdim=True)
+        else:
+            xmean, xvar = self.running_mean, self.running_var
+        xhat = (x - xmean) / torch.sqrt(xvar + self.eps)
+        self.out = self.gamma * xhat + self.beta
+        if self.training:
+            with torch.no_grad():
+                self.running_mean = (1 - self.momentum) * self.running_mean + self.momentum * xmean
+                self.running_var = (1 - self.momentum) * self.running_var + self.momentum * xvar
+        return self.out
+
+    def parameters(self):
+        return [self.gamma, self.beta]
+
+
+class Tanh:
+    def __call__(self, x):
+        self.out = torch.tanh(x)
+        return self.out
+
+    def parameters(self):
+        return []
+
+
+class SeedLoop:
+    """The notebook: C, a layer list, F.cross_entropy, loss.backward(), p.data += -lr*grad."""
+
+    def __init__(self, cfg: RunConfig, Xtr, Ytr, vocab_size: int):
+        m, self.Xtr, self.Ytr = cfg.model, Xtr, Ytr
+        self.g = torch.Generator().manual_seed(2147483647)
+        self.C = torch.randn((vocab_size, m.n_embd), generator=self.g)
+        dims = [m.n_embd * cfg.data.block_size] + [m.n_hidden] * m.n_layers + [vocab_size]
+        self.layers = []
+        for i, (fan_in, fan_out) in enumerate(zip(dims[:-1], dims[1:])):
+            self.layers.append(Linear(fan_in, fan_out, self.g, bias=not m.batchnorm))
+            if m.batchnorm:
+                self.layers.append(BatchNorm1d(fan_out))
+            if i < m.n_layers:
+                self.layers.append(Tanh())
+        with torch.no_grad():
+            if m.batchnorm:
+                self.layers[-1].gamma *= 0.1
+            else:
+                self.layers[-1].weight *= 0.1
+            for layer in self.layers[:-1]:
+                if isinstance(layer, Linear):
+                    layer.weight *= 5 / 3
+        self.parameters = [self.C] + [p for layer in self.layers for p in layer.parameters()]
+        for p in self.parameters:
+            p.requires_grad = True
+        self.lossi, self.i = [], 0
+
+    def steps(self, n: int, batch_size: int = 32) -> None:
+        for _ in range(n):
+            ix = torch.randint(0, self.Xtr.shape[0], (batch_size,), generator=self.g)
+            Xb, Yb = self.Xtr[ix], self.Ytr[ix]
+            emb = self.C[Xb]
+            x = emb.view(emb.shape[0], -1)
+            for layer in self.layers:
+                x = layer(x)
+            loss = F.cross_entropy(x, Yb)
+            for p in self.parameters:
+                p.grad = None
+            loss.backward()
+            lr = 0.1 if self.i < 150_000 else 0.01
+            for p in self.parameters:
+                p.data += -lr * p.grad
+            self.lossi.append(loss.log10().item())
+            self.i += 1
+
+
+# ---------------------------------------------------------------- the engine's loop
+
+
+class EngineLoop:
+    """train_stack's loop without its live curve and diagnostics: K runs split over
+    `workers` processes (this one and worker processes), one thread each."""
+
+    def __init__(self, cfgs: list[RunConfig], ds: data.Dataset, sp, workers: int):
+        args = [(g, ds.vocab_size, sp, 1 << 40, 1 << 40) for g in train._split(cfgs, workers)]
+        self.remotes = pool.acquire(len(args) - 1, train._Loop, args[1:], 1)
+        assert len(self.remotes) == len(args) - 1, "no worker process"
+        self.parts = [pool.Local(train._Loop(*args[0]))] + self.remotes
+        for remote in self.remotes:
+            remote.receive()
+        self.i = 0
+
+    def steps(self, n: int) -> None:
+        train._call_all(self.parts, "run", self.i, self.i + n)
+        self.i += n
+
+
+def rate(loop, n: int) -> float:
+    t0 = time.perf_counter()
+    with torch.no_grad() if isinstance(loop, EngineLoop) else torch.enable_grad():
+        loop.steps(n)
+    return n / (time.perf_counter() - t0)
+
+
+# ---------------------------------------------------------------- the measurements
+
+
+def loops(ds, sp, quick: bool) -> dict:
+    """name: (loop, steps per repeat, runs per step)."""
+    bn = LECTURE.replace(batchnorm=True)
+    eight = [LECTURE.replace(seed=s, steps=1 << 20) for s in range(8)]
+    args = (sp.Xtr, sp.Ytr, ds.vocab_size)
+    scale = 0.5 if quick else 1.0
+    n = {"seed": int(600 * scale), "seed_bn": int(250 * scale), "engine": int(2000 * scale)}
+    return {
+        "seed tanh": (SeedLoop(LECTURE, *args), n["seed"], 1),
+        "seed BN": (SeedLoop(bn, *args), n["seed_bn"], 1),
+        "seed 2-layer BN": (SeedLoop(TWO_LAYER_BN, *args), n["seed"], 1),
+        "engine tanh": (EngineLoop([LECTURE.replace(steps=1 << 20)], ds, sp, 1), n["engine"], 1),
+        "engine BN": (EngineLoop([bn.replace(steps=1 << 20)], ds, sp, 1), n["engine"] // 2, 1),
+        "engine K=8, 2 workers": (EngineLoop(eight, ds, sp, 2), n["engine"] // 8, 8),
+        "engine K=8, 1 worker": (EngineLoop(eight, ds, sp, 1), n["engine"] // 8, 8),
+    }
+
+
+def interleaved(contenders: dict) -> dict[str, list[float]]:
+    """Model-steps/s of every contender in every repeat. A repeat cycles ROUNDS times
+    through all contenders, a short slice each, so load that comes and goes hits all alike."""
+    for loop, n, _ in contenders.values():
+        rate(loop, max(20, n // 10))  # warm up: first-call allocations, caches
+    out: dict[str, list[float]] = {name: [] for name in contenders}
+    for _ in range(REPEATS):
+        seconds = dict.fromkeys(contenders, 0.0)
+        for _ in range(ROUNDS):
+            for name, (loop, n, _) in contenders.items():
+                seconds[name] += n // ROUNDS / rate(loop, n // ROUNDS)
+        for name, (_, n, runs) in contenders.items():
+            out[name].append(n // ROUNDS * ROUNDS * runs / seconds[name])
+    return out
+
+
+def ratio(rates: dict, a: str, b: str) -> float:
+    return statistics.median(x / y for x, y in zip(rates[a], rates[b]))
+
+
+def full_schedule(ds, quick: bool) -> dict:
+    cfg = TWO_LAYER_BN.replace(steps=20_000, lr_decay_step=15_000) if quick else TWO_LAYER_BN
+    t0 = time.perf_counter()
+    (run,) = train.train_stack([cfg], ds)
+    wall = time.perf_counter() - t0
+    scale = TWO_LAYER_BN.train.steps / cfg.train.steps
+    return {
+        "steps": cfg.train.steps,
+        "wall_s": wall * scale,
+        "measured_wall_s": wall,
+        "train_loss": run.metrics["train_loss"],
+        "val_loss": run.metrics["val_loss"],
+    }
+
+
+def first_result() -> dict:
+    """Seconds from a fresh process's start to the zero-init answer, cold run store; and
+    `import torch` alone, for scale."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    times, imports = [], []
+    for _ in range(3):
+        with tempfile.TemporaryDirectory() as store:
+            env["PRACTICE_BOARD_CACHE"] = store
+            cmd = [sys.executable, "-m", "mlp_core", "zero-init", "--no-cache", "--json"]
+            t0 = time.perf_counter()
+            out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+            times.append(time.perf_counter() - t0)
+            assert out.returncode == 0, out.stderr
+            answer = json.loads(out.stdout)
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import torch"], env=env, check=True)
+        imports.append(time.perf_counter() - t0)
+    return {
+        "seconds": statistics.median(times),
+        "all_seconds": times,
+        "import_torch_s": statistics.median(imports),
+        "val_loss": answer["val_loss"],
+    }
+
+
+def parallel_probe() -> float:
+    """How many cores this process gets right now: throughput of two threads running
+    GIL-free matmuls against one (2.0 = both cores free)."""
+    a = torch.randn(8, 128, 128)
+
+    def work(n):
+        torch.set_num_threads(1)
+        for _ in range(n):
+            torch.bmm(a, a)
+
+    def timed(k):
+        t0 = time.perf_counter()
+        ts = [threading.Thread(target=work, args=(300,)) for _ in range(k)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        return k / (time.perf_counter() - t0)
+
+    return statistics.median(timed(2) / timed(1) for _ in range(3))
+
+
+def machine() -> dict:
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
+    names = [line.split(":", 1)[1].strip() for line in info.splitlines() if "model name" in line]
+    cpu = names[0] if names else platform.processor()
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "load_average": os.getloadavg(),
+    }
+
+
+# ---------------------------------------------------------------- report
+
+
+def table(rates: dict, d: dict, e: dict) -> list[dict]:
+    seed = statistics.median(rates["seed tanh"])
+    seed_d = statistics.median(rates["seed 2-layer BN"])
+    rows = [
+        ("a", "6-layer tanh, batch 32", "engine tanh", "seed tanh", "steps/s"),
+        ("b", "6-layer tanh + BN", "engine BN", "seed BN", "steps/s"),
+        ("c", "K=8 runs at once", "engine K=8, 2 workers", "seed tanh", "model-steps/s"),
+        ("c'", "K=8, one worker (one core)", "engine K=8, 1 worker", "seed tanh", "model-steps/s"),
+    ]
+    out = [
+        {
+            "row": key,
+            "what": what,
+            "unit": unit,
+            "seed": statistics.median(rates[b]),
+            "engine": statistics.median(rates[a]),
+            "ratio": ratio(rates, a, b),
+            "target": TARGETS.get(key),
+        }
+        for key, what, a, b, unit in rows
+    ]
+    out.append(
+        {
+            "row": "d",
+            "what": "2-layer BN net, 200k steps, wall",
+            "unit": "s",
+            "seed": TWO_LAYER_BN.train.steps / seed_d,
+            "engine": d["wall_s"],
+            "ratio": TWO_LAYER_BN.train.steps / seed_d / d["wall_s"],
+            "target": TARGETS["d"],
+        }
+    )
+    out.append(
+        {
+            "row": "e",
+            "what": "first result: zero-init CLI, fresh process",
+            "unit": "s",
+            "seed": None,
+            "engine": e["seconds"],
+            "ratio": None,
+            "target": TARGETS["e"],
+        }
+    )
+    assert seed > 0
+    return out
+
+
+def met(row: dict) -> str:
+    if row["row"] in ("d", "e"):
+        return "yes" if row["engine"] <= row["target"] else "no"
+    return "" if row["target"] is None else ("yes" if row["ratio"] >= row["target"] else "no")
+
+
+def fmt(x, unit: str) -> str:
+    if x is None:
+        return "-"
+    return f"{x:,.1f} {unit}" if unit == "s" else f"{x:,.0f}"
+
+
+def print_table(rows: list[dict]) -> None:
+    print("| row | what | seed loop | engine | ratio | target | met |")
+    print("|---|---|---:|---:|---:|---:|---|")
+    for r in rows:
+        ratio_s = "-" if r["ratio"] is None else f"{r['ratio']:.1f}x"
+        target = {"d": "<= 60 s", "e": "< 10 s"}.get(r["row"])
+        target = target or (f">= {r['target']:.0f}x" if r["target"] else "-")
+        unit = r["unit"]
+        print(
+            f"| ({r['row']}) | {r['what']} ({unit}) | {fmt(r['seed'], unit)} | "
+            f"{fmt(r['engine'], unit)} | {ratio_s} | {target} | {met(r)} |"
+        )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="(d) on 20k steps, fewer steps per repeat")
+    ap.add_argument("--json", default=str(ROOT / "bench" / "train_speed.json"), help="output")
+    a = ap.parse_args()
+    torch.set_num_threads(1)
+    ds = data.from_path(NAMES) if NAMES.is_file() else data.default_dataset()
+    sp = data.make_splits(ds, 3)
+    before = machine()
+    probe = parallel_probe()
+    rates = interleaved(loops(ds, sp, a.quick))
+    d = full_schedule(ds, a.quick)
+    e = first_result()
+    rows = table(rates, d, e)
+    result = {
+        "machine": before | {"load_average_after": os.getloadavg(), "parallel_probe": probe},
+        "data": ds.source,
+        "repeats": REPEATS,
+        "rates": rates,
+        "full_schedule": d,
+        "first_result": e,
+        "table": rows,
+    }
+    Path(a.json).write_text(json.dumps(result, indent=1))
+    m = result["machine"]
+    print(f"{m['cpu']}, {m['cores']} cores, torch {m['torch']}, data: {ds.source}")
+    print(f"load average {m['load_average'][0]:.2f} -> {m['load_average_after'][0]:.2f}; ", end="")
+    print(f"two threads got {probe:.2f}x one thread's throughput (2.0 = both cores free)")
+    print_table(rows)
+    print(f"(e) import torch alone: {e['import_torch_s']:.1f} s; (d) val loss {d['val_loss']:.4f}")
+    print(f"written to {a.json}")
+
+
+if __name__ == "__main__":
+    main()
