@@ -35,7 +35,10 @@ CURVE_VAL_ROWS = 4096  # dev rows behind each live val point (a sample: full spl
 DIVERGED_FACTOR = 10.0  # a loss this many times the uniform baseline counts as diverged
 GRAD_TRACK_EVERY = 10  # after the first 100 steps, gradient norms are sampled this often
 CHUNK_STEPS = 200  # minibatches drawn at once; divergence is checked at this pace
-PROCESS_MIN_WORK = 20_000  # model-steps (runs x steps) worth a second process (~2 s to start)
+# model-steps (runs x steps) from which a stack is split over 2 processes (a new worker
+# takes ~2 s to start: it imports torch). It depends on the configs alone, never on
+# whether a worker is running, so a run's numbers do not change from call to call.
+PROCESS_MIN_WORK = 20_000
 
 
 class DivergedError(RuntimeError):
@@ -215,8 +218,8 @@ def train_stack(
 ) -> list[RunOutcome]:
     """Train runs that share a stack_key together; one RunOutcome per config, in order.
     ``threads``: torch threads per process. ``workers``: processes the stack is split
-    over, this one included (default: 2 for stacks of at least PROCESS_MIN_WORK
-    model-steps on a machine with 2+ cores, else 1)."""
+    over, this one included (default: 2 for stacks of PROCESS_MIN_WORK model-steps or
+    more on a machine with 2+ cores, else 1)."""
     assert len({stack_key(c) for c in cfgs}) == 1, "these runs cannot share one stack"
     if threads:
         torch.set_num_threads(threads)
@@ -232,10 +235,9 @@ def train_stack(
         for g in _split(cfgs, _worker_count(cfgs, workers))
     ]
     remotes = pool.acquire(len(args) - 1, _Loop, args[1:], threads or 1)
-    if len(remotes) < len(args) - 1:  # no worker processes to be had: all here
-        args = [(cfgs, ds.vocab_size, sp, every, hist_every)]
-    try:
-        parts = [pool.Local(_Loop(*args[0]))] + remotes
+    try:  # without worker processes, the same groups train here, one after another
+        local = args[: len(args) - len(remotes)]
+        parts = [pool.Local(_Loop(*a)) for a in local] + remotes
         for remote in remotes:
             remote.receive()  # its _Loop is built (while ours was)
         with torch.no_grad():

@@ -89,6 +89,20 @@ class Remote:
             self.proc.kill()
 
 
+def prestart() -> None:
+    """Start a worker process now, in the background (say when an app opens), so that the
+    first stack worth splitting finds it ready."""
+    if not _LOCK.acquire(blocking=False):
+        return  # a stack is using the pool: a worker is running
+    try:
+        if not _POOL:
+            _POOL.append(Remote())
+    except OSError:
+        pass  # no worker processes here: stacks train in this process
+    finally:
+        _LOCK.release()
+
+
 def acquire(n: int, cls, args_per_worker: list[tuple], threads: int) -> list[Remote]:
     """n workers, each holding cls(*args) (started if needed); [] if the pool is in use
     or workers cannot start."""
@@ -100,7 +114,10 @@ def acquire(n: int, cls, args_per_worker: list[tuple], threads: int) -> list[Rem
         for remote, args in zip(_POOL, args_per_worker):
             remote.send("new", (cls, args, threads))
         return _POOL[:n]
-    except OSError:
+    except OSError:  # cannot start, or a worker is gone: start afresh next time
+        for remote in _POOL:
+            remote.close()
+        _POOL.clear()
         _LOCK.release()
         return []
 

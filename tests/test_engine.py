@@ -181,10 +181,14 @@ def test_chunking_and_workers_do_not_change_the_numbers(small_ds, monkeypatch):
     monkeypatch.setattr(train, "CHUNK_STEPS", 5)
     chunked = train.train_stack(cfgs, small_ds, workers=1)
     split = train.train_stack(cfgs, small_ds, workers=2)
-    for a, b, c in zip(ref, chunked, split):
+    monkeypatch.setattr(workers, "acquire", lambda *args: [])  # no worker processes
+    split_here = train.train_stack(cfgs, small_ds, workers=2)
+    for a, b, c, d in zip(ref, chunked, split, split_here):
         assert a.metrics["curve"] == b.metrics["curve"]
         _assert_state_close(b.state, a.state, rtol=0, atol=0)
         _assert_state_close(c.state, a.state, rtol=1e-5, atol=1e-6)
+        _assert_state_close(d.state, c.state, rtol=0, atol=0)  # the same groups, here
+        assert c.metrics["curve"] == d.metrics["curve"]
         assert c.metrics["stacked_with"] == 4
         assert c.metrics["diagnostics"]["steps"] == a.metrics["diagnostics"]["steps"]
 
