@@ -85,7 +85,7 @@ def over_time(
         .mark_line()
         .encode(
             x="step:Q",
-            y=alt.Y("value:Q", title=y),
+            y=alt.Y("value:Q", title=y, axis=alt.Axis(format="~g")),
             color="name:N",
             tooltip=["name", "step", alt.Tooltip("value:Q", format=".3g")],
         )
