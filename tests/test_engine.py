@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from mlp_core import data, train, workers
 from mlp_core.config import RunConfig
-from mlp_core.diagnostics import neuron_spread, neuron_spreads
+from mlp_core.diagnostics import neuron_spread, neuron_spreads, row_std
 from mlp_core.engine import Step, evaluate, target_grads
 from mlp_core.model import MLP, init_run
 
@@ -267,3 +267,9 @@ def test_a_stack_split_over_processes_reports_progress_and_stops(small_ds):
     assert [r.status for r in runs] == ["stopped"] * 3
     assert seen[-1] == (20, 3, 3) and runs[2].metrics["steps"] == 20
     assert runs[2].metrics["curve"]["step"] == [s for s, _, _ in seen]
+
+
+@pytest.mark.parametrize("K", [1, 3])
+def test_row_std_is_torch_std(K):
+    t = torch.randn(K, 500) * 3 + 1
+    torch.testing.assert_close(row_std(t), t.double().std(1))
