@@ -12,7 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mlp_core import data, train, workers
+from mlp_core import data, loop, train, workers
 from mlp_core.config import RunConfig
 from mlp_core.diagnostics import neuron_spread, neuron_spreads, row_std
 from mlp_core.engine import Step, evaluate, target_grads
@@ -167,7 +167,7 @@ def test_divergence_is_found_at_its_exact_step_across_chunks(small_ds, monkeypat
     limit = train.DIVERGED_FACTOR * math.log(small_ds.vocab_size)
     first_bad = next(i for i, x in enumerate(ref_losses) if not x < limit)
     assert first_bad > 0
-    monkeypatch.setattr(train, "CHUNK_STEPS", 7)
+    monkeypatch.setattr(loop, "CHUNK_STEPS", 7)
     bad, good = train.train_stack([cfg, cfg.replace(lr=0.1)], small_ds)
     assert bad.status == "diverged" and bad.metrics["diverged_at"] == first_bad
     assert good.status == "ok"
@@ -178,7 +178,7 @@ def test_chunking_and_workers_do_not_change_the_numbers(small_ds, monkeypatch):
         _base("float32").replace(seed=s, activation=a) for s, a in enumerate(["tanh", "relu"] * 2)
     ]
     ref = train.train_stack(cfgs, small_ds, workers=1)
-    monkeypatch.setattr(train, "CHUNK_STEPS", 5)
+    monkeypatch.setattr(loop, "CHUNK_STEPS", 5)
     chunked = train.train_stack(cfgs, small_ds, workers=1)
     split = train.train_stack(cfgs, small_ds, workers=2)
     monkeypatch.setattr(workers, "acquire", lambda *args: [])  # no worker processes

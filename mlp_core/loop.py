@@ -1,0 +1,190 @@
+"""One stack of runs training in one process: minibatches, steps, the lr schedule,
+divergence, the live curve, and each run's outcome.
+
+Each run has its own init, seed (init and minibatches), lr and decay step, so a run's
+numbers do not depend on what it is stacked with. A run whose loss turns NaN/inf, or
+exceeds DIVERGED_FACTOR x ln(vocab) (far worse than guessing uniformly), is frozen and
+reported as diverged at that step; the others go on.
+
+Speed (DESIGN §6, README "Speed"): the step is engine.Step (a planned list of ``out=`` ops
+over preallocated buffers); minibatch indices are drawn CHUNK_STEPS at a time from each
+run's own generator (the same numbers as one draw per step); losses stay in a history and
+divergence is checked once per chunk, still naming the exact first bad step.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from .config import RunConfig
+from .data import Splits
+from .diagnostics import Recorder, param_table
+from .engine import Step, evaluate, target_grads
+from .model import MLP, TORCH_DTYPES
+
+CURVE_POINTS = 40  # points of the live loss curve
+CURVE_VAL_ROWS = 4096  # dev rows behind each live val point (a sample: full splits are slow)
+DIVERGED_FACTOR = 10.0  # a loss this many times the uniform baseline counts as diverged
+GRAD_TRACK_EVERY = 10  # after the first 100 steps, gradient norms are sampled this often
+CHUNK_STEPS = 200  # minibatches drawn at once; divergence is checked at this pace
+
+
+@dataclass
+class RunOutcome:
+    """One run's result: metrics (JSON-able) and its weights (no K dim)."""
+
+    config: RunConfig
+    status: str  # "ok", "diverged" or "stopped"
+    metrics: dict
+    state: dict[str, torch.Tensor]
+    cached: bool = False  # True when read back from the run store
+
+
+def _device(name: str) -> str:
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device cuda was asked for, but torch sees no CUDA device")
+    return name
+
+
+class Loop:
+    """One stack of runs training in this process (train_stack drives one per process)."""
+
+    def __init__(self, cfgs: list[RunConfig], vocab_size: int, sp: Splits, every: int, hist: int):
+        c0 = cfgs[0]
+        self.cfgs, self.K, self.steps = cfgs, len(cfgs), c0.train.steps
+        self.B, self.dev = c0.train.batch_size, _device(c0.train.device)
+        self.Xtr, self.Ytr = sp.Xtr.to(self.dev), sp.Ytr.to(self.dev)
+        self.Xdev, self.Ydev = sp.Xdev.to(self.dev), sp.Ydev.to(self.dev)
+        self.model = MLP(
+            [c.model for c in cfgs],
+            vocab_size,
+            c0.data.block_size,
+            [c.train.seed for c in cfgs],
+            self.dev,
+            c0.train.dtype,
+        )
+        self.init = {n: p.clone() for n, p in self.model.named_parameters()}
+        self.step = Step(self.model, self.B)
+        self.V = vocab_size
+        self.offsets = torch.arange(self.K, device=self.dev).view(-1, 1, 1, 1) * self.V
+        self.gens = [torch.Generator().manual_seed(c.train.seed) for c in cfgs]
+        self.dtype = dt = TORCH_DTYPES[c0.train.dtype]
+        self.decay = [c.train.lr_decay_step or self.steps + 1 for c in cfgs]
+        self.lr_changes = {d for d in self.decay if d < self.steps}
+        self.alive = torch.ones(self.K, dtype=torch.bool)
+        self.diverged_above = DIVERGED_FACTOR * math.log(vocab_size)
+        self.diverged_at: list[int | None] = [None] * self.K
+        self.losses = torch.full((self.steps, self.K), float("nan"), dtype=dt, device=self.dev)
+        self.grad_max = torch.zeros(len(self.init), self.K, dtype=dt, device=self.dev)
+        self.curve = {"step": [], "train": [], "val": []}
+        val_rows = torch.randperm(len(self.Ydev), generator=torch.Generator().manual_seed(0))
+        val_rows = val_rows[:CURVE_VAL_ROWS].to(self.dev)
+        self.Xval, self.Yval = self.Xdev[val_rows], self.Ydev[val_rows]
+        self.recorder = Recorder(self.model, every, hist)
+        self.set_lr(0)
+
+    def set_lr(self, step: int) -> None:
+        """Each run's lr from this step on: lr, a tenth of it after the decay step (in
+        Python floats, as the lecture computes it), 0 once the run has diverged."""
+        lrs = [c.train.lr / (10 if step >= d else 1) for c, d in zip(self.cfgs, self.decay)]
+        self.lr = torch.tensor(lrs, dtype=self.dtype) * self.alive  # (K,)
+        self.step.set_lr(self.lr)
+
+    def batches(self, n: int) -> list[tuple[torch.Tensor, ...]]:
+        """The next n minibatches, one (X, Y, G) per step: the contexts of all runs offset
+        by k * vocab_size and flattened (K*B*block_size,), the targets (K, B, 1) and their
+        target_grads (K, B, vocab_size)."""
+        ix = torch.stack(
+            [torch.randint(0, len(self.Ytr), (n, self.B), generator=g) for g in self.gens]
+        ).to(self.dev)  # (K, n, B)
+        X = (self.Xtr[ix] + self.offsets).transpose(0, 1).reshape(n, -1)
+        Y = self.Ytr[ix].transpose(0, 1)  # (n, K, B)
+        G = target_grads(Y, self.V, self.dtype)
+        return list(zip(X.unbind(0), Y.unsqueeze(-1).unbind(0), G.unbind(0)))
+
+    def segment(self, a: int, b: int) -> tuple[int, list[float]]:
+        """Steps a .. b-1; returns the steps that count as done and the last losses."""
+        self.run(a, b)
+        return self.last_step(b), self.losses[b - 1].tolist()
+
+    def run(self, a: int, b: int) -> None:
+        """Steps a .. b-1, a chunk of minibatches at a time; stops early once every run
+        has diverged."""
+        while a < b and self.alive.any():
+            n = min(CHUNK_STEPS, b - a)
+            logp_Y = self.losses.new_empty(n, self.K, self.B, 1)
+            for j, batch in enumerate(self.batches(n)):
+                self.one_step(a + j, batch, logp_Y[j])
+            torch.mean(logp_Y, (2, 3), out=self.losses[a : a + n]).neg_()
+            self.check(a, a + n)
+            a += n
+
+    def one_step(self, i: int, batch: tuple, logp_Y: torch.Tensor) -> None:
+        self.step(*batch, logp_Y)
+        if i < 100 or i % GRAD_TRACK_EVERY == 0:
+            norms = self.step.grad_norms().nan_to_num_(0.0)
+            torch.maximum(self.grad_max, norms, out=self.grad_max)
+        if self.recorder.due(i):
+            self.step.bind()
+            self.recorder.capture(i, self.lr)
+        self.step.update()
+        if i + 1 in self.lr_changes:
+            self.set_lr(i + 1)
+
+    def check(self, a: int, b: int) -> None:
+        """Freeze the runs whose loss went bad in steps a .. b-1, noting the first bad step."""
+        loss = self.losses[a:b].cpu()
+        bad = ~(torch.isfinite(loss) & (loss < self.diverged_above)) & self.alive
+        for k in bad.any(0).nonzero().flatten().tolist():
+            self.diverged_at[k] = a + int(bad[:, k].nonzero()[0])
+        if bad.any():
+            self.alive &= ~bad.any(0)
+            self.set_lr(b)
+
+    def outcomes(self, done: int, stopped: bool, seconds: float, K: int) -> list[RunOutcome]:
+        """Each run's result: full-split losses, curve, what trained, diagnostics, weights.
+        K: the whole stack's size (this loop may hold part of it)."""
+        sp_tr = evaluate(self.model, self.Xtr, self.Ytr)
+        sp_val = evaluate(self.model, self.Xdev, self.Ydev)
+        grad_max = self.grad_max.cpu()
+        out = []
+        for k, cfg in enumerate(self.cfgs):
+            dead = self.diverged_at[k] is not None
+            status = "diverged" if dead else "stopped" if stopped else "ok"
+            metrics = {
+                "steps": done,
+                "status": status,
+                "diverged_at": self.diverged_at[k],
+                "train_loss": sp_tr[k],
+                "val_loss": sp_val[k],
+                "seconds": seconds,
+                "steps_per_second": done / seconds if seconds else None,
+                "stacked_with": K,
+                "curve": {
+                    "step": self.curve["step"],
+                    "train": [row[k] for row in self.curve["train"]],
+                    "val": [row[k] for row in self.curve["val"]],
+                },
+                "params": param_table(self.model, self.init, grad_max, k),
+                "diagnostics": self.recorder.result(k),
+            }
+            out.append(RunOutcome(cfg, status, metrics, self.model.state_dict(k)))
+        return out
+
+    def last_step(self, planned: int) -> int:
+        """Steps that count as done: all of them, or up to the last divergence."""
+        if self.alive.any():
+            return planned
+        return max(d for d in self.diverged_at if d is not None) + 1
+
+    def curve_point(self, i: int) -> tuple[list[float], list[float]]:
+        """The live curve after step i: mean train loss since the last point, val loss on
+        the dev sample; returns both rows."""
+        done = self.losses[max(0, i - max(self.steps // CURVE_POINTS, 1)) : i + 1]
+        self.curve["step"].append(i + 1)
+        self.curve["train"].append(done.nanmean(0).tolist())
+        self.curve["val"].append(evaluate(self.model, self.Xval, self.Yval))
+        return self.curve["train"][-1], self.curve["val"][-1]
