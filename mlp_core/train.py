@@ -112,9 +112,12 @@ def train_stack(
     steps = cfgs[0].train.steps
     every = diag_every or max(1, steps // 50)
     hist_every = every * max(1, steps // (every * hist_points))
+    # runs with the same nonlinearity side by side: one op per kind, not an index shuffle
+    order = sorted(range(len(cfgs)), key=lambda i: cfgs[i].model.activation)
+    stack = [cfgs[i] for i in order]
     args = [
         (g, ds.vocab_size, sp, every, hist_every)
-        for g in _split(cfgs, _worker_count(cfgs, workers))
+        for g in _split(stack, _worker_count(stack, workers))
     ]
     remotes = pool.acquire(len(args) - 1, Loop, args[1:], threads or 1)
     try:  # without worker processes, the same groups train here, one after another
@@ -123,9 +126,18 @@ def train_stack(
         for remote in remotes:
             remote.receive()  # its Loop is built (while ours was)
         with torch.no_grad():
-            return _train(parts, len(cfgs), steps, on_progress, t0)
+            outcomes = _train(parts, order, steps, on_progress, t0)
     finally:
         pool.release(remotes)
+    return _unsort(outcomes, order)
+
+
+def _unsort(stacked: list, order: list[int]) -> list:
+    """Items in stack order back in the callers' order."""
+    out = [None] * len(order)
+    for item, i in zip(stacked, order):
+        out[i] = item
+    return out
 
 
 def _call_all(parts: list, name: str, *args) -> list:
@@ -135,8 +147,8 @@ def _call_all(parts: list, name: str, *args) -> list:
     return [part.receive() for part in parts]
 
 
-def _train(parts: list, K: int, steps: int, on_progress: ProgressFn | None, t0: float):
-    curve: dict = {"step": [], "train": [], "val": []}
+def _train(parts: list, order: list[int], steps: int, on_progress: ProgressFn | None, t0):
+    curve: dict = {"step": [], "train": [], "val": []}  # rows in the callers' order
     curve_every = max(1, steps // CURVE_POINTS)
     stopped, done = False, 0
     for a in range(0, steps, curve_every):
@@ -147,12 +159,12 @@ def _train(parts: list, K: int, steps: int, on_progress: ProgressFn | None, t0: 
             break
         rows = _call_all(parts, "curve_point", b - 1)
         curve["step"].append(b)
-        curve["train"].append([x for train, _ in rows for x in train])
-        curve["val"].append([x for _, val in rows for x in val])
-        last = [x for _, losses in status for x in losses]
+        curve["train"].append(_unsort([x for train, _ in rows for x in train], order))
+        curve["val"].append(_unsort([x for _, val in rows for x in val], order))
+        last = _unsort([x for _, losses in status for x in losses], order)
         if on_progress and on_progress(Progress(b, steps, time.perf_counter() - t0, last, curve)):
             stopped = True
             break
     seconds = time.perf_counter() - t0
-    outcomes = _call_all(parts, "outcomes", done, stopped, seconds, K)
+    outcomes = _call_all(parts, "outcomes", done, stopped, seconds, len(order))
     return [o for part in outcomes for o in part]

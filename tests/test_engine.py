@@ -193,24 +193,48 @@ def test_chunking_and_workers_do_not_change_the_numbers(small_ds, monkeypatch):
         assert c.metrics["diagnostics"]["steps"] == a.metrics["diagnostics"]["steps"]
 
 
-def test_step_gradients_and_norms_match_autograd():
-    for mc in (_base().model, dataclasses.replace(_base().model, batchnorm=True)):
-        ours = MLP([mc, mc], 9, 3, seeds=[1, 2], dtype="float64")
-        ref = MLP([mc, mc], 9, 3, seeds=[1, 2], dtype="float64")
-        step = Step(ours, batch_size=16)
-        X, Y = torch.randint(0, 9, (2, 16, 3)), torch.randint(0, 9, (2, 16))
-        G, logp_Y = target_grads(Y, 9, torch.float64), torch.empty(2, 16, 1, dtype=torch.float64)
-        step((X + torch.tensor([0, 9]).view(2, 1, 1)).reshape(-1), Y.unsqueeze(-1), G, logp_Y)
-        loss = -logp_Y.mean((1, 2))
-        for p in ref.parameters():
-            p.requires_grad_(True)
-        ref_loss = F.cross_entropy(ref(X).flatten(0, 1), Y.flatten(), reduction="none")
-        ref_loss.view(2, 16).mean(1).sum().backward()
-        torch.testing.assert_close(loss, ref_loss.view(2, 16).mean(1).detach())
-        for (name, p), q in zip(ours.named_parameters(), ref.parameters()):
-            torch.testing.assert_close(p.grad, q.grad, msg=name)
-        expected = torch.stack([q.grad.flatten(1).norm(dim=1) for q in ref.parameters()])
-        torch.testing.assert_close(step.grad_norms(), expected)
+STEP_CASES = {  # activations of the K runs, model changes
+    "K=1, fused bias": (["tanh"], {}),
+    "K=3, kinds apart (readable activation)": (["tanh", "relu", "tanh"], {}),
+    "K=2, BN": (["sigmoid", "sigmoid"], {"batchnorm": True}),
+    "K=2, BN without eps (readable BN)": (["tanh", "relu"], {"batchnorm": True, "bn_eps": 0.0}),
+}
+
+
+@pytest.mark.parametrize("case", STEP_CASES)
+def test_one_step_matches_autograd(case):
+    acts, changes = STEP_CASES[case]
+    K = len(acts)
+    mcs = [dataclasses.replace(_base().model, activation=a, **changes) for a in acts]
+    ours = MLP(mcs, 9, 3, seeds=list(range(K)), dtype="float64")
+    ref = MLP(mcs, 9, 3, seeds=list(range(K)), dtype="float64")
+    step = Step(ours, batch_size=16)
+    X, Y = torch.randint(0, 9, (K, 16, 3)), torch.randint(0, 9, (K, 16))
+    G, logp_Y = target_grads(Y, 9, torch.float64), torch.empty(K, 16, 1, dtype=torch.float64)
+    step((X + 9 * torch.arange(K).view(K, 1, 1)).reshape(-1), Y.unsqueeze(-1), G, logp_Y)
+    for p in ref.parameters():
+        p.requires_grad_(True)
+    ref_loss = F.cross_entropy(ref(X).flatten(0, 1), Y.flatten(), reduction="none")
+    ref_loss.view(K, 16).mean(1).sum().backward()
+    torch.testing.assert_close(-logp_Y.mean((1, 2)), ref_loss.view(K, 16).mean(1).detach())
+    for (name, p), q in zip(ours.named_parameters(), ref.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, msg=name)
+    for (name, b), (_, c) in zip(ours.named_buffers(), ref.named_buffers()):
+        torch.testing.assert_close(b, c.detach(), msg=name)
+    expected = torch.stack([q.grad.flatten(1).norm(dim=1) for q in ref.parameters()])
+    torch.testing.assert_close(step.grad_norms(), expected)
+
+
+def test_progress_and_outcomes_keep_the_callers_order(small_ds):
+    cfgs = [_base("float32").replace(activation=a) for a in ("tanh", "relu", "sigmoid", "relu")]
+    seen = []
+    runs = train.train_stack(cfgs, small_ds, on_progress=seen.append, workers=1)
+    assert [r.config.model.activation for r in runs] == ["tanh", "relu", "sigmoid", "relu"]
+    curve = seen[-1].curve
+    for k, run in enumerate(runs):
+        assert run.metrics["curve"]["train"] == [row[k] for row in curve["train"]]
+        assert run.metrics["curve"]["val"] == [row[k] for row in curve["val"]]
+    assert seen[-1].train_loss[1] != seen[-1].train_loss[0]
 
 
 def test_batched_neuron_spread_matches_the_one_matrix_definition():
