@@ -1,10 +1,11 @@
 """One SGD step of K stacked runs (forward, hand-written backward, update), and evaluation.
 
 Both are planned once as tapes of ``out=`` torch calls over buffers allocated up front
-(tape.py); per call only the minibatch is copied in. Every parameter lives in one flat
-buffer and every gradient in another, so the update of all parameters of all runs is a
-single op. The maths is the layers' own (layers.py), checked against a plain autograd loop
-in tests/test_engine.py.
+(tape.py); per step only the calls that read the minibatch (embedding, loss, its gradient,
+the embedding's gradient) take it as an argument. Every parameter lives in one flat buffer
+and every gradient in another, so the update of all parameters of all runs is a single op.
+The maths is the layers' own (layers.py), checked against a plain autograd loop in
+tests/test_engine.py.
 """
 
 from __future__ import annotations
