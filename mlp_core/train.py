@@ -121,10 +121,11 @@ def train_stack(
     ]
     remotes = pool.acquire(len(args) - 1, Loop, args[1:], threads or 1)
     try:  # without worker processes, the same groups train here, one after another
-        local = args[: len(args) - len(remotes)]
-        parts = [pool.Local(Loop(*a)) for a in local] + remotes
-        for remote in remotes:
-            remote.receive()  # its Loop is built (while ours was)
+        parts = [pool.Local(Loop(*a)) for a in args[: len(args) - len(remotes)]]
+        if not pool.ready(remotes):  # a worker failed to start
+            remotes = []
+            parts += [pool.Local(Loop(*a)) for a in args[len(parts) :]]
+        parts += remotes
         with torch.no_grad():
             outcomes = _train(parts, order, steps, on_progress, t0)
     finally:

@@ -122,6 +122,17 @@ def acquire(n: int, cls, args_per_worker: list[tuple], threads: int) -> list[Rem
         return []
 
 
+def ready(remotes: list[Remote]) -> bool:
+    """Wait until each worker holds its object; if one fails, give them all back."""
+    try:
+        for remote in remotes:
+            remote.receive()
+        return True
+    except RuntimeError:
+        release(remotes)
+        return False
+
+
 def release(remotes: list[Remote]) -> None:
     for remote in remotes:
         if not remote.release():

@@ -297,3 +297,16 @@ def test_a_stack_split_over_processes_reports_progress_and_stops(small_ds):
 def test_row_std_is_torch_std(K):
     t = torch.randn(K, 500) * 3 + 1
     torch.testing.assert_close(row_std(t), t.double().std(1))
+
+
+def test_a_worker_that_cannot_start_leaves_the_stack_to_this_process(small_ds, monkeypatch):
+    cfgs = [_base("float32").replace(seed=s) for s in range(2)]
+    expected = train.train_stack(cfgs, small_ds, workers=2)
+    for remote in workers._POOL:
+        remote.close()
+    workers._POOL.clear()
+    monkeypatch.setattr(workers.sys, "executable", "/bin/false")  # starts, then exits
+    runs = train.train_stack(cfgs, small_ds, workers=2)
+    assert not workers._POOL  # the dead worker was dropped
+    for run, ref in zip(runs, expected):
+        _assert_state_close(run.state, ref.state, rtol=0, atol=0)
