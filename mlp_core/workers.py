@@ -2,10 +2,10 @@
 
 A worker is a plain subprocess (``python -m mlp_core.workers``: nothing of the parent, the
 Streamlit server or pytest, is re-imported), one torch thread, kept for later stacks once
-started. It builds one object (train._Loop) and answers method calls on it; calls and
-results travel as pickles over its stdin/stdout. Threads in one process share the GIL and
-were ~15% slower on K-stacks (DESIGN §6), hence processes. A worker that cannot start or
-dies is dropped; the stack then trains in the parent process.
+started. It builds one object (a loop.Loop) and answers method calls on it; calls and
+results travel as pickles over its stdin/stdout. Threads in one process share the GIL:
+measured ~15% slower than processes on K-stacks. A worker that cannot start or dies is
+dropped, and its runs train in the parent process.
 """
 
 from __future__ import annotations
