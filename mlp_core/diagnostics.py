@@ -206,8 +206,9 @@ def param_table(model, init: dict[str, torch.Tensor], grad_max: torch.Tensor, k:
         }
         layer = _owner(model, name)
         if isinstance(layer, Linear) and name.endswith("weight"):
-            row["distinct_neurons"] = distinct_neurons(p[k])
-            row["rank"] = matrix_rank(p[k]) if math.isfinite(moved) else None
+            finite = bool(torch.isfinite(p[k]).all())  # a diverged run's NaNs count nothing
+            row["distinct_neurons"] = distinct_neurons(p[k]) if finite else None
+            row["rank"] = matrix_rank(p[k]) if finite else None
         rows.append(row)
     return rows
 

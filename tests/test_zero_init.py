@@ -47,6 +47,8 @@ def test_batchnorm_without_eps_is_reported_as_diverged(small_ds, tiny_cfg):
     assert r["status"]["zero"] == "diverged" and r["diverged_at"]["zero"] == 0
     assert r["status"]["kaiming"] == "ok"
     assert "0/0 = NaN" in r["answer"] and r["draft_assessment"] == []
+    weights = [p for p in r["params"] if "distinct_neurons" in p]
+    assert weights and all(p["distinct_neurons"] is None and p["rank"] is None for p in weights)
 
 
 def test_draft_assessment_follows_the_measurements(small_ds, tiny_cfg):
