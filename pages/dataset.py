@@ -160,6 +160,8 @@ ds = ui.current_dataset()
 st.title("Dataset")
 st.caption(f"{ds.source} · sha256 `{ds.sha256[:16]}`")
 block_size, n_words = settings()
+for note in data.warnings(ds, block_size):
+    st.info(note)
 c = counts(ds, ds.sha256)
 overview(ds, c["lengths"])
 yardsticks(ds, block_size)

@@ -157,3 +157,10 @@ def test_a_diverged_run_exits_3_and_says_at_which_step(tmp_path, store_dir, caps
     assert main([*args, "--lr", "1e6"]) == 3
     err = capsys.readouterr().err
     assert "diverged at step" in err and err.count("\n") == 1
+
+
+def test_a_batch_larger_than_the_training_split_is_refused(tmp_path, capsys):
+    f = tmp_path / "w.txt"
+    f.write_text("\n".join(f"n{a}{b}" for a in "aeiou" for b in "lmnrst"))  # 30 words
+    assert main(["train", "--names", str(f), "--batch-size", "5000", "--no-cache"]) == 2
+    assert "the training split's rows" in capsys.readouterr().err

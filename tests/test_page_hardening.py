@@ -94,3 +94,11 @@ def test_out_of_range_settings_in_a_link_fall_back_to_defaults(name, junk, defau
     at = open_app("pages/zero_init.py", **{**SMALL, name: junk})
     assert not at.exception
     assert at.session_state[f"zi_{name}"] == default
+
+
+def test_a_block_size_longer_than_every_word_gets_a_note():
+    at = upload(open_app(), "short.txt", b"\n".join([b"ab", b"ba", b"abb"] * 5))
+    at.switch_page("pages/dataset.py").run()
+    at.number_input(key="ds_block_size").set_value(8).run()
+    assert not at.exception and not at.error
+    assert "longer than every word" in at.info[0].value
