@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .layers import BatchNorm1d, Linear
+from .model import LayerStack
 
 
 class FoldError(ValueError):
@@ -88,7 +89,7 @@ def _copy(layer):
 
 
 @dataclass
-class FoldedMLP:
+class FoldedMLP(LayerStack):
     """An MLP with its BatchNorms folded away; called like MLP: X (K, B, block_size) ->
     logits (K, B, vocab_size). Inference only."""
 
@@ -102,36 +103,8 @@ class FoldedMLP:
     def K(self) -> int:
         return self.C.shape[0]
 
-    def __call__(self, X: torch.Tensor) -> torch.Tensor:
-        K, B, _ = X.shape
-        emb = self.C[torch.arange(K, device=X.device)[:, None, None], X]  # (K, B, T, n_embd)
-        x = emb.reshape(K, B, -1)  # (K, B, block_size * n_embd)
-        for layer in self.layers:
-            x = layer(x)
-        return x
-
     def set_training(self, training: bool) -> None:
         """No-op: the folded net only does inference; kept BNs stay in eval mode."""
-
-    def named_parameters(self) -> list[tuple[str, torch.Tensor]]:
-        out = [("C", self.C)]
-        for i, layer in enumerate(self.layers):
-            out += [(f"layers.{i}.{n}", p) for n, p in layer.named_parameters()]
-        return out
-
-    def named_buffers(self) -> list[tuple[str, torch.Tensor]]:
-        """Running statistics of the BNs that could not be folded (usually none)."""
-        return [
-            (f"layers.{i}.{n}", b)
-            for i, layer in enumerate(self.layers)
-            if isinstance(layer, BatchNorm1d)
-            for n, b in layer.buffers()
-        ]
-
-    def state_dict(self, k: int = 0) -> dict[str, torch.Tensor]:
-        """Run k's weights and buffers, without the K dim, on the CPU."""
-        items = self.named_parameters() + self.named_buffers()
-        return {name: t[k].detach().cpu().clone() for name, t in items}
 
     def architecture(self) -> list[str]:
         return [describe(layer, i in self.primed) for i, layer in enumerate(self.layers)]

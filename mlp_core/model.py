@@ -60,7 +60,47 @@ def init_run(cfg: ModelConfig, vocab_size: int, block_size: int, seed: int) -> d
     return params
 
 
-class MLP:
+class LayerStack:
+    """An embedding table C and a layer list: the forward pass and the parameter names that
+    the trainable MLP and the folded net (fold.py) share."""
+
+    C: torch.Tensor  # (K, vocab_size, n_embd)
+    layers: list
+
+    def __call__(self, X: torch.Tensor) -> torch.Tensor:
+        """X (K, B, block_size) context indices -> logits (K, B, vocab_size)."""
+        K, B, T = X.shape
+        self.X = X  # the embedding's backward needs it
+        emb = self.C[torch.arange(K, device=X.device)[:, None, None], X]  # (K, B, T, n_embd)
+        x = emb.reshape(K, B, -1)  # (K, B, block_size * n_embd)
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def named_parameters(self) -> list[tuple[str, torch.Tensor]]:
+        out = [("C", self.C)]
+        for i, layer in enumerate(self.layers):
+            out += [(f"layers.{i}.{n}", p) for n, p in layer.named_parameters()]
+        return out
+
+    def parameters(self) -> list[torch.Tensor]:
+        return [p for _, p in self.named_parameters()]
+
+    def named_buffers(self) -> list[tuple[str, torch.Tensor]]:
+        return [
+            (f"layers.{i}.{n}", b)
+            for i, layer in enumerate(self.layers)
+            if isinstance(layer, BatchNorm1d)
+            for n, b in layer.buffers()
+        ]
+
+    def state_dict(self, k: int = 0) -> dict[str, torch.Tensor]:
+        """Run k's parameters and buffers, without the K dim, on the CPU."""
+        items = self.named_parameters() + self.named_buffers()
+        return {name: t[k].detach().cpu().clone() for name, t in items}
+
+
+class MLP(LayerStack):
     """K stacked character-level MLPs: embedding C, then the layer list."""
 
     def __init__(
@@ -92,16 +132,6 @@ class MLP:
             if i < n_linear - 1:
                 self.layers.append(make_activation(self.activations))
 
-    def __call__(self, X: torch.Tensor) -> torch.Tensor:
-        """X (K, B, block_size) context indices -> logits (K, B, vocab_size)."""
-        K, B, T = X.shape
-        self.X = X
-        emb = self.C[torch.arange(K, device=X.device)[:, None, None], X]  # (K, B, T, n_embd)
-        x = emb.reshape(K, B, -1)  # (K, B, block_size * n_embd)
-        for layer in self.layers:
-            x = layer(x)
-        return x
-
     def backward(self, dlogits: torch.Tensor) -> None:
         dx = dlogits
         for layer in reversed(self.layers):
@@ -111,12 +141,6 @@ class MLP:
         dC = torch.zeros(K * V, E, device=dx.device, dtype=dx.dtype)
         self.C.grad = dC.index_add_(0, flat, dx.reshape(-1, E)).view(K, V, E)
 
-    def named_parameters(self) -> list[tuple[str, torch.Tensor]]:
-        out = [("C", self.C)]
-        for i, layer in enumerate(self.layers):
-            out += [(f"layers.{i}.{n}", p) for n, p in layer.named_parameters()]
-        return out
-
     def set_parameter(self, name: str, t: torch.Tensor) -> None:
         """Replace the parameter called ``name`` (as in named_parameters) by t."""
         if name == "C":
@@ -125,26 +149,10 @@ class MLP:
             _, i, attr = name.split(".")
             setattr(self.layers[int(i)], attr, t)
 
-    def parameters(self) -> list[torch.Tensor]:
-        return [p for _, p in self.named_parameters()]
-
-    def named_buffers(self) -> list[tuple[str, torch.Tensor]]:
-        return [
-            (f"layers.{i}.{n}", b)
-            for i, layer in enumerate(self.layers)
-            if isinstance(layer, BatchNorm1d)
-            for n, b in layer.buffers()
-        ]
-
     def set_training(self, training: bool) -> None:
         for layer in self.layers:
             if isinstance(layer, BatchNorm1d):
                 layer.training = training
-
-    def state_dict(self, k: int) -> dict[str, torch.Tensor]:
-        """Run k's parameters and buffers, without the K dim, on the CPU."""
-        items = self.named_parameters() + self.named_buffers()
-        return {name: t[k].detach().cpu().clone() for name, t in items}
 
     def load_state(self, k: int, state: dict[str, torch.Tensor]) -> None:
         with torch.no_grad():
