@@ -187,7 +187,9 @@ class _EvalChunk:
 @torch.inference_mode()
 def evaluate(model: MLP, X: torch.Tensor, Y: torch.Tensor) -> list[float]:
     """Mean loss per run over all rows of (X, Y), eval mode, in cache-sized chunks. Works
-    for any model called like MLP; layers without a plan run through model(X)."""
+    for any model called like MLP; layers without a plan run through model(X). Each BN's
+    mode is put back as it was."""
+    modes = [(layer, layer.training) for layer in model.layers if hasattr(layer, "training")]
     model.set_training(False)
     try:
         if all(hasattr(layer, "plan") for layer in model.layers):
@@ -195,7 +197,8 @@ def evaluate(model: MLP, X: torch.Tensor, Y: torch.Tensor) -> list[float]:
         else:
             total = _loglik(model, X, Y)
     finally:
-        model.set_training(True)
+        for layer, training in modes:
+            layer.training = training
     return (-total / len(Y)).tolist()
 
 

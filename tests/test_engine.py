@@ -310,3 +310,19 @@ def test_a_worker_that_cannot_start_leaves_the_stack_to_this_process(small_ds, m
     assert not workers._POOL  # the dead worker was dropped
     for run, ref in zip(runs, expected):
         _assert_state_close(run.state, ref.state, rtol=0, atol=0)
+
+
+def test_evaluate_puts_each_batchnorm_back_in_its_mode(small_ds):
+    from mlp_core import data
+    from mlp_core.config import ModelConfig
+    from mlp_core.model import MLP
+    from mlp_core.train import evaluate
+
+    sp = data.make_splits(small_ds, 3)
+    model = MLP([ModelConfig(n_layers=1, n_hidden=8, batchnorm=True)], small_ds.vocab_size, 3, [0])
+    for training in (False, True):
+        model.set_training(training)
+        evaluate(model, sp.Xdev, sp.Ydev)
+        assert all(
+            layer.training == training for layer in model.layers if hasattr(layer, "training")
+        )
