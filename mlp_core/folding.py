@@ -173,7 +173,7 @@ def linear_bn_pairs(layers: list) -> list[tuple[int, Linear, BatchNorm1d]]:
     ]
 
 
-def _torch_pair(linear: Linear, bn: BatchNorm1d, k: int):
+def torch_pair(linear: Linear, bn: BatchNorm1d, k: int):
     """Run k's Linear and BN as eval-mode torch.nn modules (torch's weight is (out, in))."""
     _, fan_in, fan_out = linear.weight.shape
     tk = {"dtype": linear.weight.dtype}
@@ -198,7 +198,7 @@ def torch_reference_diff(layers: list) -> float | None:
     for _, linear, bn in linear_bn_pairs(layers):
         ours = fold_linear_bn(linear, bn)
         for k in range(linear.weight.shape[0]):
-            ref = torch.nn.utils.fusion.fuse_linear_bn_eval(*_torch_pair(linear, bn, k))
+            ref = torch.nn.utils.fusion.fuse_linear_bn_eval(*torch_pair(linear, bn, k))
             diffs.append(float((ours.weight[k] - ref.weight.T).abs().max()))
             diffs.append(float((ours.bias[k, 0] - ref.bias).abs().max()))
     return max(diffs) if diffs else None

@@ -16,6 +16,7 @@ from mlp_core.fold import (
     fold_report,
     models,
 )
+from mlp_core.folding import torch_pair
 from mlp_core.layers import BatchNorm1d, Linear, Tanh
 from mlp_core.model import MLP
 from mlp_core.runs import RunStore
@@ -39,21 +40,6 @@ def random_bn(K, dim, eps=1e-5):
     return bn
 
 
-def torch_modules(linear, bn, k):
-    _, fan_in, fan_out = linear.weight.shape
-    lin = torch.nn.Linear(fan_in, fan_out, bias=linear.bias is not None, **F64).eval()
-    ref = torch.nn.BatchNorm1d(fan_out, eps=bn.eps, **F64).eval()
-    with torch.no_grad():
-        lin.weight.copy_(linear.weight[k].T)  # torch keeps (out, in); we keep (in, out)
-        if linear.bias is not None:
-            lin.bias.copy_(linear.bias[k, 0])
-        ref.weight.copy_(bn.gamma[k, 0])
-        ref.bias.copy_(bn.beta[k, 0])
-        ref.running_mean.copy_(bn.running_mean[k, 0])
-        ref.running_var.copy_(bn.running_var[k, 0])
-    return lin, ref
-
-
 @pytest.mark.parametrize("bias", [False, True])
 @pytest.mark.parametrize("eps", [1e-5, 0.1])
 def test_fold_linear_bn_equals_torch_fuse_linear_bn_eval(bias, eps):
@@ -61,7 +47,7 @@ def test_fold_linear_bn_equals_torch_fuse_linear_bn_eval(bias, eps):
     linear, bn = random_linear(2, 6, 5, bias), random_bn(2, 5, eps)
     folded = fold_linear_bn(linear, bn)
     for k in range(2):
-        ref = fuse_linear_bn_eval(*torch_modules(linear, bn, k))
+        ref = fuse_linear_bn_eval(*torch_pair(linear, bn, k))
         torch.testing.assert_close(folded.weight[k], ref.weight.detach().T, rtol=0, atol=1e-15)
         torch.testing.assert_close(folded.bias[k, 0], ref.bias.detach(), rtol=0, atol=1e-15)
     x = torch.randn(2, 16, 6, **F64)
