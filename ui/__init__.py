@@ -34,7 +34,6 @@ from .settings import (
     set_params,
 )
 from .training import (
-    baseline_rules,
     baselines,
     lookup,
     record_run,
@@ -46,7 +45,6 @@ from .training import (
 __all__ = [
     "DEMO_CAPS",
     "DEMO_ENV",
-    "baseline_rules",
     "baselines",
     "cap",
     "check_caps",

@@ -138,20 +138,6 @@ def session_runs() -> list[dict]:
     return list(st.session_state.get("runs", {}).values())
 
 
-def baseline_rules(baselines: dict[str, float]) -> alt.Chart:
-    """Horizontal reference lines (uniform, unigram, bigram) for loss charts."""
-    df = pd.DataFrame([{"baseline": k, "loss": v} for k, v in baselines.items()])
-    return (
-        alt.Chart(df)
-        .mark_rule(strokeDash=[4, 4])
-        .encode(
-            y="loss:Q",
-            color=alt.Color("baseline:N", scale=alt.Scale(scheme="greys")),
-            tooltip=["baseline", alt.Tooltip("loss:Q", format=".4f")],
-        )
-    )
-
-
 @st.cache_data(show_spinner=False)
 def baselines(_ds: data.Dataset, sha256: str, block_size: int) -> dict[str, float]:
     return data.baselines(_ds, block_size)
