@@ -37,9 +37,13 @@ def lookup(cfgs: list[RunConfig], ds: data.Dataset) -> list[RunOutcome] | None:
     mem = st.session_state.get("results", {})
     out = []
     for c in cfgs:
-        hit = mem.get(run_key(c, ds.sha256)) or run_store().get(c, ds.sha256)
+        key = run_key(c, ds.sha256)
+        hit = mem.get(key)
         if hit is None:
-            return None
+            hit = run_store().get(c, ds.sha256)
+            if hit is None:
+                return None
+            _remember(key, hit)  # the next rerun needs no disk read
         out.append(hit)
     return out
 
