@@ -176,8 +176,22 @@ def split_words(words) -> tuple[list[str], list[str], list[str]]:
     return shuffled[:n1], shuffled[n1:n2], shuffled[n2:]
 
 
-@lru_cache(maxsize=8)
+_SPLITS: dict[tuple[str, int], Splits] = {}  # the last few (~0.5 s each to build)
+SPLITS_KEPT = 8
+
+
 def make_splits(ds: Dataset, block_size: int) -> Splits:
+    """The lecture's splits as tensors, kept per (content hash, block_size): equal word
+    lists share them whatever Dataset object carries them."""
+    key = (ds.sha256, block_size)
+    if key not in _SPLITS:
+        if len(_SPLITS) >= SPLITS_KEPT:
+            _SPLITS.pop(next(iter(_SPLITS)))
+        _SPLITS[key] = _build_splits(ds, block_size)
+    return _SPLITS[key]
+
+
+def _build_splits(ds: Dataset, block_size: int) -> Splits:
     tr, dev, te = split_words(ds.words)
     stoi = ds.stoi
     Xtr, Ytr = build_contexts(tr, stoi, block_size)

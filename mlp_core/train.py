@@ -17,7 +17,7 @@ import torch
 
 from . import workers as pool
 from .config import RunConfig, validate
-from .data import Dataset, Splits, make_splits
+from .data import Dataset, make_splits
 from .engine import evaluate
 from .loop import CURVE_POINTS, DIVERGED_FACTOR, Loop, RunOutcome
 from .model import shape_key
@@ -64,18 +64,6 @@ def stack_key(cfg: RunConfig) -> tuple:
     return (cfg.data, shape_key(cfg.model), t.steps, t.batch_size, t.device, t.dtype)
 
 
-_SPLITS: dict[tuple[str, int], Splits] = {}  # the last few data sets' (~0.5 s each to build)
-
-
-def _splits(ds: Dataset, block_size: int) -> Splits:
-    key = (ds.sha256, block_size)
-    if key not in _SPLITS:
-        if len(_SPLITS) >= 4:
-            _SPLITS.pop(next(iter(_SPLITS)))
-        _SPLITS[key] = make_splits(ds, block_size)
-    return _SPLITS[key]
-
-
 def _split(cfgs: list[RunConfig], n: int) -> list[list[RunConfig]]:
     """n contiguous groups of runs (fewer if there are fewer runs)."""
     size = -(-len(cfgs) // max(1, min(n, len(cfgs))))
@@ -106,7 +94,7 @@ def train_stack(
     if threads:
         torch.set_num_threads(threads)
     t0 = time.perf_counter()
-    sp = _splits(ds, cfgs[0].data.block_size)
+    sp = make_splits(ds, cfgs[0].data.block_size)
     for c in cfgs:
         validate(c, len(sp.Ytr))
     steps = cfgs[0].train.steps
