@@ -164,8 +164,11 @@ class EngineLoop:
     """train_stack's loop without its live curve and diagnostics: K runs split over
     `workers` processes (this one and worker processes), one thread each."""
 
-    def __init__(self, cfgs: list[RunConfig], ds: data.Dataset, sp, workers: int):
-        args = [(g, ds.vocab_size, sp, 1 << 40, 1 << 40) for g in train._split(cfgs, workers)]
+    def __init__(self, cfgs, ds: data.Dataset, sp, workers: int, diagnostics: bool = False):
+        args = [
+            (g, ds.vocab_size, sp, 1 << 40, 1 << 40, diagnostics)
+            for g in train._split(cfgs, workers)
+        ]
         self.remotes = pool.acquire(len(args) - 1, Loop, args[1:], 1)
         assert len(self.remotes) == len(args) - 1, "no worker process"
         self.parts = [pool.Local(Loop(*args[0]))] + self.remotes

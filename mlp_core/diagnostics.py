@@ -191,18 +191,19 @@ class Recorder:
         return {"steps": self.steps, "hist_steps": self.hist_steps} | self.stats[k]
 
 
-def param_table(model, init: dict[str, torch.Tensor], grad_max: torch.Tensor, k: int) -> list:
-    """One row per parameter tensor of run k: what trained, how much, how many neurons."""
+def param_table(model, init: dict, grad_max: torch.Tensor | None, k: int) -> list:
+    """One row per parameter tensor of run k: what trained, how much, how many neurons.
+    grad_max None: gradients were not tracked (diagnostics off), only the weights' moves."""
     rows = []
     for j, (name, p) in enumerate(model.named_parameters()):
         moved = float((p[k] - init[name][k]).abs().max())
-        gmax = float(grad_max[j, k])
+        gmax = None if grad_max is None else float(grad_max[j, k])
         row = {
             "name": name,
             "shape": list(p.shape[1:]),
-            "grad_norm_max": _finite(gmax),
+            "grad_norm_max": None if gmax is None else _finite(gmax),
             "moved": _finite(moved),
-            "trained": bool(gmax > 0 or moved > 0),
+            "trained": bool((gmax or 0) > 0 or moved > 0),
         }
         layer = _owner(model, name)
         if isinstance(layer, Linear) and name.endswith("weight"):

@@ -19,16 +19,24 @@ from .tape import Tape
 EVAL_ROWS = 2048  # rows per eval chunk across the stack: buffers stay in cache (DESIGN §6)
 
 
-def flatten(model: MLP) -> tuple[torch.Tensor, torch.Tensor]:
+def flatten(model: MLP) -> tuple[torch.Tensor, torch.Tensor, int]:
     """Move every parameter into one buffer (each stays (K, ...), now a view of it) and give
-    each a .grad view of a second buffer; returns both buffers. A Linear with a bias right
-    after an activation gets weight and bias as one block, layer.wb (K, fan_in + 1, fan_out),
-    bias last: its input then carries a column of ones and needs no separate bias op."""
+    each a .grad view of a second buffer; returns both buffers and where the parameters
+    that Step.apply updates with a separate op begin (biases outside a weight block, BN's
+    gamma and beta: all together at the end, so that one op updates them all). A Linear
+    with a bias right after an activation gets weight and bias as one block, layer.wb
+    (K, fan_in + 1, fan_out), bias last: its input then carries a column of ones and needs
+    no separate bias op."""
     sizes = {name: p.numel() for name, p in model.named_parameters()}
     flat = model.C.new_empty(sum(sizes.values()))
     grads = torch.zeros_like(flat)
+    named = model.named_parameters()
+    matrices = [(n, p) for n, p in named if n == "C" or n.endswith(".weight")]
+    rest = [(n, p) for n, p in named if n != "C" and not n.endswith(".weight")]
     offset = 0
-    for name, p in model.named_parameters():
+    for i, (name, p) in enumerate(matrices + rest):
+        if i == len(matrices):
+            rest_start = offset
         if name.endswith(".bias") and _fuses(model, name[: -len("bias")] + "weight"):
             continue  # placed with its weight
         fused = _fuses(model, name)
@@ -43,7 +51,7 @@ def flatten(model: MLP) -> tuple[torch.Tensor, torch.Tensor]:
         layer.wb.grad = gblock.view(K, fan_in + 1, fan_out)
         layer.weight = _adopt(layer.wb[:, :fan_in], layer.wb.grad[:, :fan_in], p)
         layer.bias = _adopt(layer.wb[:, fan_in:], layer.wb.grad[:, fan_in:], layer.bias)
-    return flat, grads
+    return flat, grads, rest_start if rest else offset
 
 
 def _owner(model: MLP, name: str):
@@ -92,22 +100,26 @@ def target_grads(Y: torch.Tensor, vocab_size: int, dtype: torch.dtype) -> torch.
 
 
 class Step:
-    """Call with a minibatch to run forward and backward; then ``update()``."""
+    """Call with a minibatch to run forward and backward, leaving every gradient in .grad;
+    then ``update()``. Or ``apply()``: the same step with -lr folded into the loss
+    gradient, each weight gradient added straight to its weight, no gradient kept."""
 
     def __init__(self, model: MLP, batch_size: int):
         self.model, K = model, model.K
-        self.flat, self.grads = flatten(model)
+        self.flat, self.grads, rest = flatten(model)
+        self.rest, self.rest_grads = self.flat[rest:], self.grads[rest:]
         E = model.C.shape[2]
         self.C, self.dC = model.C.view(-1, E), model.C.grad.view(-1, E)
         self.emb = model.C.new_empty(K * batch_size * model.block_size, E)
-        self.forward, self.backward = Tape(), Tape()
+        self.forward = Tape()
         logits = plan_layers(model, self.forward, self.emb.view(K, batch_size, -1))
         self.logp = torch.empty_like(logits)  # (K, B, vocab_size)
         self.forward.add(torch.log_softmax, logits, 2, out=self.logp)
-        self.dlogits = d = torch.empty_like(logits)
-        for layer in reversed(model.layers):
-            d = layer.plan_backward(self.backward, d)
-        self.demb = d.view(-1, E)
+        self.dlogits = torch.empty_like(logits)
+        # the applying tape first: the layers keep the buffers of the last one planned,
+        # and the diagnostics read those of the gradient tape
+        self.backward_apply, self.demb_apply = self._plan_backward(apply=True)
+        self.backward, self.demb = self._plan_backward(apply=False)
         self._bound = [
             (layer, layer.out, layer.dout)
             for layer in model.layers
@@ -115,6 +127,15 @@ class Step:
         ]
         self._params = model.parameters()
         self.neg_lr: torch.Tensor | float = 0.0
+
+    def _plan_backward(self, apply: bool) -> tuple[Tape, torch.Tensor]:
+        tape, d = Tape(), self.dlogits
+        for layer in reversed(self.model.layers):
+            if isinstance(layer, Linear):
+                d = layer.plan_backward(tape, d, apply=apply)
+            else:
+                d = layer.plan_backward(tape, d)
+        return tape, d.view(-1, self.C.shape[1])
 
     def __call__(self, X: torch.Tensor, Y: torch.Tensor, G: torch.Tensor, logp_Y: torch.Tensor):
         """Forward and backward of one minibatch per run. X (K*B*block_size,): contexts,
@@ -127,6 +148,19 @@ class Step:
         self.backward()
         self.dC.zero_()
         self.dC.index_add_(0, X, self.demb)
+
+    def apply(self, X: torch.Tensor, Y: torch.Tensor, G: torch.Tensor, logp_Y: torch.Tensor):
+        """A whole SGD step, update included, when nothing needs the gradients: G is
+        target_grads times -lr of each run (K, 1, 1), so every gradient the backward pass
+        computes is already the update. Saves the gradient buffer's write and re-read."""
+        torch.index_select(self.C, 0, X, out=self.emb)
+        self.forward()
+        torch.gather(self.logp, 2, Y, out=logp_Y)
+        torch._log_softmax_backward_data(G, self.logp, 2, G.dtype, out=self.dlogits)
+        self.backward_apply()
+        self.C.index_add_(0, X, self.demb_apply)
+        if self.rest.numel():
+            self.rest.add_(self.rest_grads)
 
     def set_lr(self, lr: torch.Tensor) -> None:
         """lr (K,): each run's learning rate from now on (0 freezes a run)."""

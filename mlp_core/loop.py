@@ -28,7 +28,8 @@ from .model import MLP, TORCH_DTYPES
 CURVE_POINTS = 40  # points of the live loss curve
 CURVE_VAL_ROWS = 4096  # dev rows behind each live val point (a sample: full splits are slow)
 DIVERGED_FACTOR = 10.0  # a loss this many times the uniform baseline counts as diverged
-GRAD_TRACK_EVERY = 10  # after the first 100 steps, gradient norms are sampled this often
+GRAD_TRACK_FIRST = 100  # gradient norms are kept at every one of the first steps,
+GRAD_TRACK_EVERY = 10  # then this often
 CHUNK_STEPS = 200  # minibatches drawn at once; divergence is checked at this pace
 
 
@@ -52,7 +53,15 @@ def _device(name: str) -> str:
 class Loop:
     """One stack of runs training in this process (train_stack drives one per process)."""
 
-    def __init__(self, cfgs: list[RunConfig], vocab_size: int, sp: Splits, every: int, hist: int):
+    def __init__(
+        self,
+        cfgs: list[RunConfig],
+        vocab_size: int,
+        sp: Splits,
+        every: int,
+        hist: int,
+        diagnostics: bool = True,
+    ):
         c0 = cfgs[0]
         self.cfgs, self.K, self.steps = cfgs, len(cfgs), c0.train.steps
         self.B, self.dev = c0.train.batch_size, _device(c0.train.device)
@@ -72,8 +81,10 @@ class Loop:
         self.offsets = torch.arange(self.K, device=self.dev).view(-1, 1, 1, 1) * self.V
         self.gens = [torch.Generator().manual_seed(c.train.seed) for c in cfgs]
         self.dtype = dt = TORCH_DTYPES[c0.train.dtype]
-        self.decay = [c.train.lr_decay_step or self.steps + 1 for c in cfgs]
-        self.lr_changes = {d for d in self.decay if d < self.steps}
+        self.decay = torch.tensor([c.train.lr_decay_step or self.steps + 1 for c in cfgs])
+        # each run's lr before and after its decay step, in Python floats as the lecture
+        self.lr_before = torch.tensor([c.train.lr for c in cfgs], dtype=dt)
+        self.lr_after = torch.tensor([c.train.lr / 10 for c in cfgs], dtype=dt)
         self.alive = torch.ones(self.K, dtype=torch.bool)
         self.diverged_above = DIVERGED_FACTOR * math.log(vocab_size)
         self.diverged_at: list[int | None] = [None] * self.K
@@ -83,27 +94,33 @@ class Loop:
         val_rows = torch.randperm(len(self.Ydev), generator=torch.Generator().manual_seed(0))
         val_rows = val_rows[:CURVE_VAL_ROWS].to(self.dev)
         self.Xval, self.Yval = self.Xdev[val_rows], self.Ydev[val_rows]
+        self.diagnostics = diagnostics
         self.recorder = Recorder(self.model, every, hist)
-        self.set_lr(0)
+        self.update_lr: list[float] | None = None  # the lrs step.update() applies now
 
-    def set_lr(self, step: int) -> None:
-        """Each run's lr from this step on: lr, a tenth of it after the decay step (in
-        Python floats, as the lecture computes it), 0 once the run has diverged."""
-        lrs = [c.train.lr / (10 if step >= d else 1) for c, d in zip(self.cfgs, self.decay)]
-        self.lr = torch.tensor(lrs, dtype=self.dtype) * self.alive  # (K,)
-        self.step.set_lr(self.lr)
+    def lrs(self, a: int, n: int) -> torch.Tensor:
+        """(n, K): each run's lr at steps a .. a+n-1: lr, a tenth of it from the decay step
+        on, 0 once the run has diverged."""
+        steps = torch.arange(a, a + n).view(n, 1)
+        lr = torch.where(steps >= self.decay, self.lr_after, self.lr_before)
+        return lr * self.alive
 
-    def batches(self, n: int) -> list[tuple[torch.Tensor, ...]]:
-        """The next n minibatches, one (X, Y, G) per step: the contexts of all runs offset
-        by k * vocab_size and flattened (K*B*block_size,), the targets (K, B, 1) and their
-        target_grads (K, B, vocab_size)."""
+    def needs_grads(self, i: int) -> bool:
+        """Does step i keep its gradients (norms, diagnostics)? Else it runs as Step.apply."""
+        if not self.diagnostics:
+            return False
+        return i < GRAD_TRACK_FIRST or i % GRAD_TRACK_EVERY == 0 or self.recorder.due(i)
+
+    def batches(self, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The next n minibatches: X (n, K*B*block_size), the contexts of all runs offset
+        by k * vocab_size and flattened; Y (n, K, B, 1), the targets; G (n, K, B,
+        vocab_size), their target_grads."""
         ix = torch.stack(
             [torch.randint(0, len(self.Ytr), (n, self.B), generator=g) for g in self.gens]
         ).to(self.dev)  # (K, n, B)
         X = (self.Xtr[ix] + self.offsets).transpose(0, 1).reshape(n, -1)
         Y = self.Ytr[ix].transpose(0, 1)  # (n, K, B)
-        G = target_grads(Y, self.V, self.dtype)
-        return list(zip(X.unbind(0), Y.unsqueeze(-1).unbind(0), G.unbind(0)))
+        return X, Y.unsqueeze(-1), target_grads(Y, self.V, self.dtype)
 
     def segment(self, a: int, b: int) -> tuple[int, list[float]]:
         """Steps a .. b-1; returns the steps that count as done and the last losses."""
@@ -112,27 +129,40 @@ class Loop:
 
     def run(self, a: int, b: int) -> None:
         """Steps a .. b-1, a chunk of minibatches at a time; stops early once every run
-        has diverged."""
+        has diverged. Steps that keep no gradients run as Step.apply, their loss gradient
+        scaled by -lr here, a chunk at once."""
         while a < b and self.alive.any():
             n = min(CHUNK_STEPS, b - a)
+            lr = self.lrs(a, n)
+            keep = [j for j in range(n) if self.needs_grads(a + j)]
+            scale = -lr
+            scale[keep] = 1.0
+            X, Y, G = self.batches(n)
+            G.mul_(scale.view(n, self.K, 1, 1))
             logp_Y = self.losses.new_empty(n, self.K, self.B, 1)
-            for j, batch in enumerate(self.batches(n)):
-                self.one_step(a + j, batch, logp_Y[j])
+            keep_set, apply = set(keep), self.step.apply
+            for j, batch in enumerate(zip(X.unbind(0), Y.unbind(0), G.unbind(0), logp_Y.unbind(0))):
+                if j in keep_set:
+                    self.grad_step(a + j, batch, lr[j])
+                else:
+                    apply(*batch)
             torch.mean(logp_Y, (2, 3), out=self.losses[a : a + n]).neg_()
             self.check(a, a + n)
             a += n
 
-    def one_step(self, i: int, batch: tuple, logp_Y: torch.Tensor) -> None:
-        self.step(*batch, logp_Y)
-        if i < 100 or i % GRAD_TRACK_EVERY == 0:
+    def grad_step(self, i: int, batch: tuple, lr: torch.Tensor) -> None:
+        """Step i with every gradient kept for the diagnostics, then the update."""
+        self.step(*batch)
+        if i < GRAD_TRACK_FIRST or i % GRAD_TRACK_EVERY == 0:
             norms = self.step.grad_norms().nan_to_num_(0.0)
             torch.maximum(self.grad_max, norms, out=self.grad_max)
         if self.recorder.due(i):
             self.step.bind()
-            self.recorder.capture(i, self.lr)
+            self.recorder.capture(i, lr)
+        if lr.tolist() != self.update_lr:
+            self.update_lr = lr.tolist()
+            self.step.set_lr(lr)
         self.step.update()
-        if i + 1 in self.lr_changes:
-            self.set_lr(i + 1)
 
     def check(self, a: int, b: int) -> None:
         """Freeze the runs whose loss went bad in steps a .. b-1, noting the first bad step."""
@@ -140,16 +170,14 @@ class Loop:
         bad = ~(torch.isfinite(loss) & (loss < self.diverged_above)) & self.alive
         for k in bad.any(0).nonzero().flatten().tolist():
             self.diverged_at[k] = a + int(bad[:, k].nonzero()[0])
-        if bad.any():
-            self.alive &= ~bad.any(0)
-            self.set_lr(b)
+        self.alive &= ~bad.any(0)
 
     def outcomes(self, done: int, stopped: bool, seconds: float, K: int) -> list[RunOutcome]:
         """Each run's result: full-split losses, curve, what trained, diagnostics, weights.
         K: the whole stack's size (this loop may hold part of it)."""
         sp_tr = evaluate(self.model, self.Xtr, self.Ytr)
         sp_val = evaluate(self.model, self.Xdev, self.Ydev)
-        grad_max = self.grad_max.cpu()
+        grad_max = self.grad_max.cpu() if self.diagnostics else None
         out = []
         for k, cfg in enumerate(self.cfgs):
             dead = self.diverged_at[k] is not None
@@ -169,7 +197,7 @@ class Loop:
                     "val": [row[k] for row in self.curve["val"]],
                 },
                 "params": param_table(self.model, self.init, grad_max, k),
-                "diagnostics": self.recorder.result(k),
+                "diagnostics": self.recorder.result(k) if self.diagnostics else None,
             }
             out.append(RunOutcome(cfg, status, metrics, self.model.state_dict(k)))
         return out

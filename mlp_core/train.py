@@ -85,11 +85,15 @@ def train_stack(
     hist_points: int = 5,
     threads: int | None = 1,
     workers: int | None = None,
+    diagnostics: bool = True,
 ) -> list[RunOutcome]:
     """Train runs that share a stack_key together; one RunOutcome per config, in order.
     ``threads``: torch threads per process. ``workers``: processes the stack is split
     over, this one included (default: 2 for stacks of PROCESS_MIN_WORK model-steps or
-    more on a machine with 2+ cores, else 1)."""
+    more on a machine with 2+ cores, else 1). ``diagnostics=False``: no gradient norms
+    and no diagnostics (metrics "diagnostics" None, "grad_norm_max" None), so that every
+    step runs as engine.Step.apply; the numbers differ from a run with diagnostics only
+    by float rounding."""
     assert len({stack_key(c) for c in cfgs}) == 1, "these runs cannot share one stack"
     if threads:
         torch.set_num_threads(threads)
@@ -104,7 +108,7 @@ def train_stack(
     order = sorted(range(len(cfgs)), key=lambda i: cfgs[i].model.activation)
     stack = [cfgs[i] for i in order]
     args = [
-        (g, ds.vocab_size, sp, every, hist_every)
+        (g, ds.vocab_size, sp, every, hist_every, diagnostics)
         for g in _split(stack, _worker_count(stack, workers))
     ]
     remotes = pool.acquire(len(args) - 1, Loop, args[1:], threads or 1)

@@ -136,6 +136,55 @@ def test_engine_matches_autograd_reference(small_ds, activation, batchnorm, init
     assert run.metrics["val_loss"] == pytest.approx(ref["split_loss"]["val"], abs=1e-10)
 
 
+@pytest.mark.parametrize("init", ["kaiming", "zeros"])
+@pytest.mark.parametrize("batchnorm", [False, True])
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu"])
+def test_steps_that_apply_their_update_match_the_reference(small_ds, activation, batchnorm, init):
+    """Without diagnostics every step is Step.apply: -lr folded into the loss gradient,
+    each weight gradient added straight to the weight; across the lr decay."""
+    cfg = _base().replace(activation=activation, batchnorm=batchnorm, init=init)
+    (run,) = train.train_stack([cfg], small_ds, diagnostics=False)
+    ref = reference_run(cfg, small_ds)
+    _assert_state_close(run.state, ref["state"], rtol=1e-9, atol=1e-11)
+    assert run.metrics["curve"]["train"] == pytest.approx(_curve_from(ref["losses"]), abs=1e-10)
+    assert run.metrics["diagnostics"] is None
+    assert all(p["grad_norm_max"] is None for p in run.metrics["params"])
+
+
+@pytest.mark.parametrize("batchnorm", [False, True])
+def test_a_mixed_stack_that_applies_its_updates_matches_each_reference(small_ds, batchnorm):
+    """K > 1 on Step.apply: per-run lr (one run decays, one has its own lr), an unfused
+    bias per layer, mixed activations."""
+    base = _base().replace(batchnorm=batchnorm)
+    cfgs = [
+        base.replace(activation="sigmoid", seed=3),
+        base.replace(activation="tanh", init="zeros"),
+        base.replace(activation="relu", lr=0.05, lr_decay_step=0, init="torch-default"),
+        base.replace(activation="tanh", init="normal", seed=9),
+    ]
+    for run, cfg in zip(train.train_stack(cfgs, small_ds, workers=1, diagnostics=False), cfgs):
+        ref = reference_run(cfg, small_ds)
+        _assert_state_close(run.state, ref["state"], rtol=1e-9, atol=1e-11)
+        assert run.metrics["val_loss"] == pytest.approx(ref["split_loss"]["val"], abs=1e-10)
+
+
+def test_steps_past_the_tracked_ones_apply_and_still_match(small_ds, monkeypatch):
+    """With diagnostics, steps that keep gradients (the first GRAD_TRACK_FIRST, every
+    GRAD_TRACK_EVERY-th, the recorder's) and steps that apply alternate."""
+    monkeypatch.setattr(loop, "GRAD_TRACK_FIRST", 3)
+    monkeypatch.setattr(loop, "GRAD_TRACK_EVERY", 4)
+    cfg = _base().replace(batchnorm=True)
+    applied = []
+    real = Step.apply
+    monkeypatch.setattr(Step, "apply", lambda self, *a: applied.append(1) or real(self, *a))
+    (run,) = train.train_stack([cfg], small_ds, diag_every=5)
+    ref = reference_run(cfg, small_ds)
+    _assert_state_close(run.state, ref["state"], rtol=1e-9, atol=1e-11)
+    assert 0 < len(applied) < STEPS
+    assert run.metrics["diagnostics"]["steps"] == [0, 5, 10, 15, 20]
+    assert all(p["grad_norm_max"] > 0 for p in run.metrics["params"])
+
+
 @pytest.mark.parametrize("batchnorm", [False, True])
 def test_a_mixed_stack_matches_each_reference_in_float32(small_ds, batchnorm):
     """(Not sigmoid + zero init + BN here: BN blows its ~1e-7 rounding noise up to O(1), so
