@@ -23,10 +23,12 @@ def flatten(model: MLP) -> tuple[torch.Tensor, torch.Tensor, int]:
     """Move every parameter into one buffer (each stays (K, ...), now a view of it) and give
     each a .grad view of a second buffer; returns both buffers and where the parameters
     that Step.apply updates with a separate op begin (biases outside a weight block, BN's
-    gamma and beta: all together at the end, so that one op updates them all). A Linear
-    with a bias right after an activation gets weight and bias as one block, layer.wb
-    (K, fan_in + 1, fan_out), bias last: its input then carries a column of ones and needs
-    no separate bias op."""
+    gamma and beta: all together at the end, so that one op updates them all).
+
+    A Linear's weight is stored as layer.wt (K, fan_out, fan_in), .weight its transposed
+    view; a Linear with a bias right after an activation gets the bias as wt's last
+    column, (K, fan_out, fan_in + 1): its input then carries a row of ones and needs no
+    separate bias op."""
     sizes = {name: p.numel() for name, p in model.named_parameters()}
     flat = model.C.new_empty(sum(sizes.values()))
     grads = torch.zeros_like(flat)
@@ -37,20 +39,23 @@ def flatten(model: MLP) -> tuple[torch.Tensor, torch.Tensor, int]:
     for i, (name, p) in enumerate(matrices + rest):
         if i == len(matrices):
             rest_start = offset
-        if name.endswith(".bias") and _fuses(model, name[: -len("bias")] + "weight"):
+        layer = _owner(model, name)
+        fused = isinstance(layer, Linear) and _fuses(model, name)
+        if name.endswith(".bias") and fused:
             continue  # placed with its weight
-        fused = _fuses(model, name)
         n = p.numel() + (sizes[name[: -len("weight")] + "bias"] if fused else 0)
         block, gblock = flat[offset : offset + n], grads[offset : offset + n]
         offset += n
-        if not fused:
+        if not name.endswith(".weight"):
             model.set_parameter(name, _adopt(block.view_as(p), gblock.view_as(p), p))
             continue
-        layer, (K, fan_in, fan_out) = _owner(model, name), p.shape
-        layer.wb = block.view(K, fan_in + 1, fan_out)
-        layer.wb.grad = gblock.view(K, fan_in + 1, fan_out)
-        layer.weight = _adopt(layer.wb[:, :fan_in], layer.wb.grad[:, :fan_in], p)
-        layer.bias = _adopt(layer.wb[:, fan_in:], layer.wb.grad[:, fan_in:], layer.bias)
+        K, fan_in, fan_out = p.shape
+        layer.fused, layer.wt = fused, block.view(K, fan_out, -1)
+        layer.wt.grad = gblock.view(K, fan_out, -1)
+        layer.weight = _adopt(layer.wt[:, :, :fan_in].mT, layer.wt.grad[:, :, :fan_in].mT, p)
+        if fused:
+            b = layer.bias
+            layer.bias = _adopt(layer.wt[:, :, fan_in:].mT, layer.wt.grad[:, :, fan_in:].mT, b)
     return flat, grads, rest_start if rest else offset
 
 
@@ -59,11 +64,8 @@ def _owner(model: MLP, name: str):
 
 
 def _fuses(model: MLP, name: str) -> bool:
-    """Is this the weight of a Linear with a bias whose input is an activation's output, in
-    a single run? (+6% a step there, where per-op costs rule; stacks lost ~2% to the
-    weights' stride across runs.)"""
-    if model.K > 1 or not name.endswith(".weight"):
-        return False
+    """Is this the weight (or bias) of a Linear with a bias whose input is an activation's
+    output?"""
     i = int(name.split(".")[1])
     acts = (_Activation, MixedActivation)
     return model.layers[i].bias is not None and i > 0 and isinstance(model.layers[i - 1], acts)
@@ -77,26 +79,29 @@ def _adopt(view: torch.Tensor, grad: torch.Tensor, p: torch.Tensor) -> torch.Ten
 
 def plan_layers(model: MLP, tape: Tape, x: torch.Tensor) -> torch.Tensor:
     """The layers' forward, in the model's current mode, from the embeddings x
-    (K, n, block_size * n_embd); returns the logits buffer (K, n, vocab_size)."""
-    x1 = None  # the previous activation's output with a column of ones, for a fused Linear
+    (K, block_size * n_embd, n), any layout; returns the logits buffer (K, vocab_size, n).
+    Buffers are feature-major (layers.py)."""
+    x1 = None  # the previous activation's output over a row of ones, for a fused Linear
     for i, layer in enumerate(model.layers):
         if isinstance(layer, Linear):
             x, x1 = layer.plan(tape, x, x1), None
             continue
         nxt = model.layers[i + 1] if i + 1 < len(model.layers) else None
-        if isinstance(nxt, Linear) and nxt.wb is not None:
-            x1 = x.new_ones(*x.shape[:2], x.shape[2] + 1)
-            x = layer.plan(tape, x, x1[..., :-1])
+        if isinstance(nxt, Linear) and nxt.fused:
+            K, D, n = x.shape
+            x1 = x.new_ones(K, D + 1, n)
+            x = layer.plan(tape, x, x1[:, :D])
         else:
             x = layer.plan(tape, x)
     return x
 
 
 def target_grads(Y: torch.Tensor, vocab_size: int, dtype: torch.dtype) -> torch.Tensor:
-    """G = -onehot(Y) / B for targets Y (..., B): d(mean loss)/d(log-probs); the gradient
-    with respect to the logits is then softmax/B + G."""
-    G = torch.zeros(*Y.shape, vocab_size, dtype=dtype, device=Y.device)
-    return G.scatter_(-1, Y.unsqueeze(-1), -1.0 / Y.shape[-1])
+    """G (..., vocab_size, B) = -onehot(Y) / B for targets Y (..., B), feature-major:
+    d(mean loss)/d(log-probs); the gradient with respect to the logits is then
+    softmax/B + G."""
+    G = torch.zeros(*Y.shape[:-1], vocab_size, Y.shape[-1], dtype=dtype, device=Y.device)
+    return G.scatter_(-2, Y.unsqueeze(-2), -1.0 / Y.shape[-1])
 
 
 class Step:
@@ -112,16 +117,16 @@ class Step:
         self.C, self.dC = model.C.view(-1, E), model.C.grad.view(-1, E)
         self.emb = model.C.new_empty(K * batch_size * model.block_size, E)
         self.forward = Tape()
-        logits = plan_layers(model, self.forward, self.emb.view(K, batch_size, -1))
-        self.logp = torch.empty_like(logits)  # (K, B, vocab_size)
-        self.forward.add(torch.log_softmax, logits, 2, out=self.logp)
+        logits = plan_layers(model, self.forward, self.emb.view(K, batch_size, -1).mT)
+        self.logp = torch.empty_like(logits)  # (K, vocab_size, B)
+        self.forward.add(torch.log_softmax, logits, 1, out=self.logp)
         self.dlogits = torch.empty_like(logits)
         # the applying tape first: the layers keep the buffers of the last one planned,
         # and the diagnostics read those of the gradient tape
         self.backward_apply, self.demb_apply = self._plan_backward(apply=True)
         self.backward, self.demb = self._plan_backward(apply=False)
-        self._bound = [
-            (layer, layer.out, layer.dout)
+        self._bound = [  # what the diagnostics read, as (K, B, features) views
+            (layer, layer.out.mT, layer.dout.mT)
             for layer in model.layers
             if isinstance(layer, (_Activation, MixedActivation)) and hasattr(layer, "dout")
         ]
@@ -135,28 +140,28 @@ class Step:
                 d = layer.plan_backward(tape, d, apply=apply)
             else:
                 d = layer.plan_backward(tape, d)
-        return tape, d.view(-1, self.C.shape[1])
+        return tape, d.mT.view(-1, self.C.shape[1])  # the first dx is batch-major
 
     def __call__(self, X: torch.Tensor, Y: torch.Tensor, G: torch.Tensor, logp_Y: torch.Tensor):
         """Forward and backward of one minibatch per run. X (K*B*block_size,): contexts,
-        offset by k * vocab_size; Y (K, B, 1): targets; G (K, B, vocab_size): their
-        target_grads. logp_Y (K, B, 1) receives log p(target): the loss is -logp_Y.mean."""
+        offset by k * vocab_size; Y (K, 1, B): targets; G (K, vocab_size, B): their
+        target_grads. logp_Y (K, 1, B) receives log p(target): the loss is -logp_Y.mean."""
         torch.index_select(self.C, 0, X, out=self.emb)
         self.forward()
-        torch.gather(self.logp, 2, Y, out=logp_Y)
-        torch._log_softmax_backward_data(G, self.logp, 2, G.dtype, out=self.dlogits)
+        torch.gather(self.logp, 1, Y, out=logp_Y)
+        torch._log_softmax_backward_data(G, self.logp, 1, G.dtype, out=self.dlogits)
         self.backward()
         self.dC.zero_()
         self.dC.index_add_(0, X, self.demb)
 
     def apply(self, X: torch.Tensor, Y: torch.Tensor, G: torch.Tensor, logp_Y: torch.Tensor):
         """A whole SGD step, update included, when nothing needs the gradients: G is
-        target_grads times -lr of each run (K, 1, 1), so every gradient the backward pass
+        target_grads times -lr of each run, so every gradient the backward pass
         computes is already the update. Saves the gradient buffer's write and re-read."""
         torch.index_select(self.C, 0, X, out=self.emb)
         self.forward()
-        torch.gather(self.logp, 2, Y, out=logp_Y)
-        torch._log_softmax_backward_data(G, self.logp, 2, G.dtype, out=self.dlogits)
+        torch.gather(self.logp, 1, Y, out=logp_Y)
+        torch._log_softmax_backward_data(G, self.logp, 1, G.dtype, out=self.dlogits)
         self.backward_apply()
         self.C.index_add_(0, X, self.demb_apply)
         if self.rest.numel():
@@ -199,21 +204,21 @@ class _EvalChunk:
         K, V, _ = model.C.shape
         self.offsets = torch.arange(K, device=model.C.device).view(K, 1, 1) * V
         self.idx = torch.zeros(K, n, block_size, dtype=torch.long, device=model.C.device)
-        self.Y = torch.zeros(K, n, 1, dtype=torch.long, device=model.C.device)
+        self.Y = torch.zeros(K, 1, n, dtype=torch.long, device=model.C.device)
         self.loglik = torch.zeros(K, dtype=torch.float64, device=model.C.device)
         self.tape = Tape()
         E = model.C.shape[2]
         emb = model.C.new_empty(self.idx.numel(), E)
         self.tape.add(torch.index_select, model.C.view(-1, E), 0, self.idx.view(-1), out=emb)
-        logits = plan_layers(model, self.tape, emb.view(K, n, -1))
-        logp, picked = torch.empty_like(logits), logits.new_empty(K, n, 1)
-        self.tape.add(torch.log_softmax, logits, 2, out=logp)
-        self.tape.add(torch.gather, logp, 2, self.Y, out=picked)
+        logits = plan_layers(model, self.tape, emb.view(K, n, -1).mT)
+        logp, picked = torch.empty_like(logits), logits.new_empty(K, 1, n)
+        self.tape.add(torch.log_softmax, logits, 1, out=logp)
+        self.tape.add(torch.gather, logp, 1, self.Y, out=picked)
         self.tape.add(torch.sum, picked, (1, 2), dtype=torch.float64, out=self.loglik)
 
     def __call__(self, X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
         torch.add(X, self.offsets, out=self.idx)
-        self.Y.copy_(Y.view(1, -1, 1).expand_as(self.Y))
+        self.Y.copy_(Y.view(1, 1, -1).expand_as(self.Y))
         self.tape()
         return self.loglik
 

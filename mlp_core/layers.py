@@ -8,15 +8,19 @@ autograd and against torch.nn.
 
 For training, ``plan(tape, x)`` and ``plan_backward(tape, dout)`` write the same maths as a
 fixed list of ``out=`` torch calls over buffers allocated once (see engine.py): no
-allocation and little Python per step. Layers without a fast form fall back to their
-readable forward/backward inside the tape (``tape.plan_eager``).
+allocation and little Python per step. Planned buffers are feature-major, (K, features,
+B), and a Linear keeps its weight as ``wt`` (K, fan_out, fan_in), bias column last when
+fused: then none of the three matmuls of a layer reads the transposed weight in the slow
+way, and an activation writes one contiguous block (measured 12% less time per hidden
+layer than batch-major; README "Speed"). Layers without a fast form fall back to their readable
+forward/backward inside the tape (``tape.plan_eager``).
 """
 
 from __future__ import annotations
 
 import torch
 
-from .tape import plan_eager, plan_eager_backward, to_batch_major, to_run_major
+from .tape import plan_eager, plan_eager_backward
 
 
 class Linear:
@@ -38,32 +42,49 @@ class Linear:
             _set_grad(self.bias, dout.sum(1, keepdim=True))
         return torch.bmm(dout, self.weight.transpose(1, 2))
 
-    wb: torch.Tensor | None = None  # (K, fan_in + 1, fan_out): weight over bias, when fused
+    # (K, fan_out, fan_in [+ 1]): the weight as stored by engine.flatten, with the bias as
+    # its last column when fused (the input then carries a row of ones)
+    wt: torch.Tensor | None = None
+    fused = False
+
+    def _wt(self) -> torch.Tensor:
+        """The weight as (K, fan_out, fan_in): a view of wt, or of weight in a model the
+        engine did not flatten (evaluation)."""
+        if self.wt is None:
+            return self.weight.transpose(1, 2)
+        return self.wt[:, :, : self.weight.shape[1]]
 
     def plan(self, tape, x: torch.Tensor, x1: torch.Tensor | None = None) -> torch.Tensor:
-        """x1 (K, B, fan_in + 1): x with a column of ones, given when weight and bias are
-        fused in self.wb: then out = x1 @ wb, and one matmul gives both gradients."""
-        self.x, self.x1 = x, x1 if self.wb is not None else None
-        self.out = x.new_empty(*x.shape[:2], self.weight.shape[2])
+        """x (K, fan_in, B). x1 (K, fan_in + 1, B): x over a row of ones, given when
+        weight and bias are fused in wt: then out = wt @ x1, and one matmul gives both
+        gradients. Returns out (K, fan_out, B)."""
+        self.x, self.x1 = x, x1 if self.fused else None
+        self.out = x.new_empty(x.shape[0], self.weight.shape[2], x.shape[2])
         if self.x1 is not None:
-            plan_matmul(tape, self.x1, self.wb, self.out)
+            plan_matmul(tape, self.wt, self.x1, self.out)
         else:
-            plan_matmul(tape, x, self.weight, self.out, bias=self.bias)
+            bias = None if self.bias is None else self.bias.transpose(1, 2)
+            plan_matmul(tape, self._wt(), x, self.out, bias=bias)
         return self.out
 
     def plan_backward(self, tape, dout: torch.Tensor, apply: bool = False) -> torch.Tensor:
-        """dx, and the weight gradient into .grad; with ``apply``, dout already carries
-        -lr (engine.Step.apply) and the weight gradient is added to the weight itself,
-        after dx has used the old weight. A separate bias gradient always goes to .grad."""
-        dx = torch.empty_like(self.x)
-        plan_matmul(tape, dout, self.weight.transpose(1, 2), dx)
-        x, w = (self.x1, self.wb) if self.x1 is not None else (self.x, self.weight)
-        if apply:
-            plan_matmul(tape, x.transpose(1, 2), dout, w, accumulate=True)
+        """dx in the memory layout of x (the first layer's input is the batch-major
+        embedding), and the weight gradient into .grad; with ``apply``, dout already
+        carries -lr (engine.Step.apply) and the weight gradient is added to the weight
+        itself, after dx has used the old weight. A separate bias gradient goes to .grad."""
+        K, fan_in, B = self.x.shape
+        if self.x.stride(1) == 1:  # batch-major x: dx^T = dout^T @ W^T, contiguous
+            dx_t = dout.new_empty(K, B, fan_in)
+            plan_matmul(tape, dout.transpose(1, 2), self._wt(), dx_t)
+            dx = dx_t.transpose(1, 2)
         else:
-            plan_matmul(tape, x.transpose(1, 2), dout, w.grad)
+            dx = dout.new_empty(K, fan_in, B)
+            plan_matmul(tape, self._wt().transpose(1, 2), dout, dx)
+        x = self.x1 if self.x1 is not None else self.x
+        w = self.wt if apply else self.wt.grad
+        plan_matmul(tape, dout, x.transpose(1, 2), w, accumulate=apply)
         if self.x1 is None and self.bias is not None:
-            tape.add(torch.sum, dout, 1, keepdim=True, out=self.bias.grad)
+            tape.add(torch.sum, dout, 2, keepdim=True, out=self.bias.grad.transpose(1, 2))
         return dx
 
     def named_parameters(self) -> list[tuple[str, torch.Tensor]]:
@@ -110,45 +131,44 @@ class BatchNorm1d:
         return self.rstd / n * (n * dxhat - dxhat.sum(1, keepdim=True) - self.xhat * proj)
 
     def plan(self, tape, x: torch.Tensor) -> torch.Tensor:
-        """Training mode: ATen's fused batch norm over a (B, K*dim) layout, one call instead
-        of ~12 (plus a copy in and out when K > 1). Eval mode: x * scale + shift with the
+        """x (K, dim, B), contiguous. Training mode: ATen's fused batch norm, x seen as
+        (1, K*dim, B), one call instead of ~12. Eval mode: x * scale + shift with the
         running statistics folded in once. With eps == 0 ATen returns 0 where the lecture's
         formula gives 0/0 = NaN, so that case runs the readable form."""
         if self.eps == 0:
             return plan_eager(self, tape, x)
         if not self.training:
             scale = self.gamma * torch.rsqrt(self.running_var + self.eps)  # (K, 1, dim)
+            shift = self.beta - self.running_mean * scale
             self.out = torch.empty_like(x)
-            tape.add(torch.addcmul, self.beta - self.running_mean * scale, x, scale, out=self.out)
+            tape.add(torch.addcmul, shift.mT, x, scale.mT, out=self.out)
             return self.out
-        K, B, D = x.shape
-        self._xt = to_batch_major(tape, x)
+        K, D, B = x.shape
+        self._x = x.view(1, K * D, B)
         self._save = (x.new_empty(K * D), x.new_empty(K * D))
-        out_t = x.new_empty(B, K * D)
+        self.out = torch.empty_like(x)
         stats = (self.running_mean.view(-1), self.running_var.view(-1))
         tape.add(
             torch.native_batch_norm,
-            self._xt,
+            self._x,
             self.gamma.view(-1),
             self.beta.view(-1),
             *stats,
             True,
             self.momentum,
             self.eps,
-            out=(out_t, *self._save),
+            out=(self.out.view(1, K * D, B), *self._save),
         )
-        self.out = to_run_major(tape, out_t, K)
         return self.out
 
     def plan_backward(self, tape, dout: torch.Tensor) -> torch.Tensor:
         if self.eps == 0:
             return plan_eager_backward(self, tape, dout)
-        K, B, D = dout.shape
-        dx_t = dout.new_empty(B, K * D)
+        dx = torch.empty_like(dout)
         tape.add(
             torch.ops.aten.native_batch_norm_backward.out,
-            to_batch_major(tape, dout),
-            self._xt,
+            dout.view(self._x.shape),
+            self._x,
             self.gamma.view(-1),
             self.running_mean.view(-1),
             self.running_var.view(-1),
@@ -156,11 +176,11 @@ class BatchNorm1d:
             True,
             self.eps,
             [True, True, True],
-            out0=dx_t,
+            out0=dx.view(self._x.shape),
             out1=self.gamma.grad.view(-1),
             out2=self.beta.grad.view(-1),
         )
-        return to_run_major(tape, dx_t, K)
+        return dx
 
     def named_parameters(self) -> list[tuple[str, torch.Tensor]]:
         return [("gamma", self.gamma), ("beta", self.beta)]

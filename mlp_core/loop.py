@@ -113,14 +113,14 @@ class Loop:
 
     def batches(self, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The next n minibatches: X (n, K*B*block_size), the contexts of all runs offset
-        by k * vocab_size and flattened; Y (n, K, B, 1), the targets; G (n, K, B,
-        vocab_size), their target_grads."""
+        by k * vocab_size and flattened; Y (n, K, 1, B), the targets; G (n, K,
+        vocab_size, B), their target_grads."""
         ix = torch.stack(
             [torch.randint(0, len(self.Ytr), (n, self.B), generator=g) for g in self.gens]
         ).to(self.dev)  # (K, n, B)
         X = (self.Xtr[ix] + self.offsets).transpose(0, 1).reshape(n, -1)
         Y = self.Ytr[ix].transpose(0, 1)  # (n, K, B)
-        return X, Y.unsqueeze(-1), target_grads(Y, self.V, self.dtype)
+        return X, Y.unsqueeze(2), target_grads(Y, self.V, self.dtype)
 
     def segment(self, a: int, b: int) -> tuple[int, list[float]]:
         """Steps a .. b-1; returns the steps that count as done and the last losses."""
@@ -139,7 +139,7 @@ class Loop:
             scale[keep] = 1.0
             X, Y, G = self.batches(n)
             G.mul_(scale.view(n, self.K, 1, 1))
-            logp_Y = self.losses.new_empty(n, self.K, self.B, 1)
+            logp_Y = self.losses.new_empty(n, self.K, 1, self.B)
             keep_set, apply = set(keep), self.step.apply
             for j, batch in enumerate(zip(X.unbind(0), Y.unbind(0), G.unbind(0), logp_Y.unbind(0))):
                 if j in keep_set:

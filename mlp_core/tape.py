@@ -24,34 +24,15 @@ class Tape:
             op()
 
 
-def to_batch_major(tape, x: torch.Tensor) -> torch.Tensor:
-    """(K, B, D) -> (B, K*D): a view when K == 1, else a buffer the tape copies into."""
-    K, B, D = x.shape
-    if K == 1:
-        return x.view(B, D)
-    xt = x.new_empty(B, K, D)
-    tape.add(xt.copy_, x.transpose(0, 1))
-    return xt.view(B, K * D)
-
-
-def to_run_major(tape, xt: torch.Tensor, K: int) -> torch.Tensor:
-    """(B, K*D) -> (K, B, D), the inverse of to_batch_major."""
-    B = xt.shape[0]
-    if K == 1:
-        return xt.view(1, B, -1)
-    x = xt.new_empty(K, B, xt.shape[1] // K)
-    tape.add(x.copy_, xt.view(B, K, -1).transpose(0, 1))
-    return x
-
-
 def plan_eager(layer, tape, x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
-    """A layer without a fast form: its readable forward, copied into a fixed buffer."""
+    """A layer without a fast form: its readable forward, on (K, B, features) views of the
+    feature-major buffers, copied into a fixed buffer."""
     out = torch.empty_like(x) if out is None else out
-    tape.add(lambda: out.copy_(layer(x)))
+    tape.add(lambda: out.mT.copy_(layer(x.mT)))
     return out
 
 
 def plan_eager_backward(layer, tape, dout: torch.Tensor) -> torch.Tensor:
     dx = torch.empty_like(dout)
-    tape.add(lambda: dx.copy_(layer.backward(dout)))
+    tape.add(lambda: dx.mT.copy_(layer.backward(dout.mT)))
     return dx

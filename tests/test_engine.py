@@ -259,8 +259,8 @@ def test_one_step_matches_autograd(case):
     ref = MLP(mcs, 9, 3, seeds=list(range(K)), dtype="float64")
     step = Step(ours, batch_size=16)
     X, Y = torch.randint(0, 9, (K, 16, 3)), torch.randint(0, 9, (K, 16))
-    G, logp_Y = target_grads(Y, 9, torch.float64), torch.empty(K, 16, 1, dtype=torch.float64)
-    step((X + 9 * torch.arange(K).view(K, 1, 1)).reshape(-1), Y.unsqueeze(-1), G, logp_Y)
+    G, logp_Y = target_grads(Y, 9, torch.float64), torch.empty(K, 1, 16, dtype=torch.float64)
+    step((X + 9 * torch.arange(K).view(K, 1, 1)).reshape(-1), Y.unsqueeze(1), G, logp_Y)
     for p in ref.parameters():
         p.requires_grad_(True)
     ref_loss = F.cross_entropy(ref(X).flatten(0, 1), Y.flatten(), reduction="none")
