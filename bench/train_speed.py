@@ -9,6 +9,8 @@ slows both sides of a ratio alike; the table shows medians over the repeats. Row
 (a) the lecture's 6-layer tanh net (5 hidden Linear+tanh of 100, then the output Linear),
     batch 32: steps/s of the engine's training loop against the seed loop.
 (b) the same with BatchNorm after every Linear.
+(a'), (b') the same two with the diagnostics the app keeps for a 20k-step run (gradient
+    norms and a capture every 400 steps); (a) and (b) keep none, like the seed loop.
 (c) K=8 runs at once: the engine's model-steps/s (8 x steps/s, the stack split over
     2 processes, one thread and one core each) against the seed loop training one run at
     a time.
@@ -161,12 +163,15 @@ class SeedLoop:
 
 
 class EngineLoop:
-    """train_stack's loop without its live curve and diagnostics: K runs split over
-    `workers` processes (this one and worker processes), one thread each."""
+    """train_stack's loop without its live curve: K runs split over `workers` processes
+    (this one and worker processes), one thread each. Without diagnostics by default, like
+    the seed loop; ``diagnostics=True`` keeps what train_stack keeps for a 20k-step run
+    (gradient norms and a capture every 400 steps, the first 100 steps' norms)."""
 
     def __init__(self, cfgs, ds: data.Dataset, sp, workers: int, diagnostics: bool = False):
+        every = 400 if diagnostics else 1 << 40
         args = [
-            (g, ds.vocab_size, sp, 1 << 40, 1 << 40, diagnostics)
+            (g, ds.vocab_size, sp, every, every * 10, diagnostics)
             for g in train._split(cfgs, workers)
         ]
         self.remotes = pool.acquire(len(args) - 1, Loop, args[1:], 1)
@@ -198,14 +203,28 @@ def loops(ds, sp, quick: bool) -> dict:
     args = (sp.Xtr, sp.Ytr, ds.vocab_size)
     scale = 0.5 if quick else 1.0
     n = {"seed": int(600 * scale), "seed_bn": int(250 * scale), "engine": int(2000 * scale)}
+    # stacked steps per repeat of the K=8 rows (100 per slice): the two processes meet at
+    # the end of every slice, as train_stack's at every curve point (steps/40: 500 for
+    # 20k steps); 25-step slices measured ~10% lower from those meetings alone
+    n["stack"] = int(1000 * scale)
     return {
         "seed tanh": (SeedLoop(LECTURE, *args), n["seed"], 1),
         "seed BN": (SeedLoop(bn, *args), n["seed_bn"], 1),
         "seed 2-layer BN": (SeedLoop(TWO_LAYER_BN, *args), n["seed"], 1),
         "engine tanh": (EngineLoop([LECTURE.replace(steps=1 << 20)], ds, sp, 1), n["engine"], 1),
         "engine BN": (EngineLoop([bn.replace(steps=1 << 20)], ds, sp, 1), n["engine"] // 2, 1),
-        "engine K=8, 2 workers": (EngineLoop(eight, ds, sp, 2), n["engine"] // 8, 8),
-        "engine K=8, 1 worker": (EngineLoop(eight, ds, sp, 1), n["engine"] // 8, 8),
+        "engine tanh, diagnostics": (
+            EngineLoop([LECTURE.replace(steps=1 << 20)], ds, sp, 1, True),
+            n["engine"],
+            1,
+        ),
+        "engine BN, diagnostics": (
+            EngineLoop([bn.replace(steps=1 << 20)], ds, sp, 1, True),
+            n["engine"] // 2,
+            1,
+        ),
+        "engine K=8, 2 workers": (EngineLoop(eight, ds, sp, 2), n["stack"], 8),
+        "engine K=8, 1 worker": (EngineLoop(eight, ds, sp, 1), n["stack"], 8),
     }
 
 
@@ -313,6 +332,14 @@ def table(rates: dict, d: dict, e: dict) -> list[dict]:
     rows = [
         ("a", "6-layer tanh, batch 32", "engine tanh", "seed tanh", "steps/s"),
         ("b", "6-layer tanh + BN", "engine BN", "seed BN", "steps/s"),
+        (
+            "a'",
+            "(a) with the app's diagnostics",
+            "engine tanh, diagnostics",
+            "seed tanh",
+            "steps/s",
+        ),
+        ("b'", "(b) with the app's diagnostics", "engine BN, diagnostics", "seed BN", "steps/s"),
         ("c", "K=8 runs at once", "engine K=8, 2 workers", "seed tanh", "model-steps/s"),
         ("c'", "K=8, one worker (one core)", "engine K=8, 1 worker", "seed tanh", "model-steps/s"),
     ]
