@@ -1,7 +1,7 @@
 """Training speed: the seed notebook's loop against the engine, in ONE process.
 
-    python bench/train_speed.py            # from the repository root; ~2 minutes
-    python bench/train_speed.py --quick    # (d) on 20k steps, scaled to 200k; ~40 s
+    python bench/train_speed.py            # from the repository root; ~1.5-2 minutes
+    python bench/train_speed.py --quick    # (d) on 20k steps, scaled to 200k; ~1 minute
 
 Every contender runs in each repeat, one after another (interleaved), so a busy neighbour
 slows both sides of a ratio alike; the table shows medians over the repeats. Rows:

@@ -108,7 +108,7 @@ class Loop:
         self.diverged_above = DIVERGED_FACTOR * math.log(vocab_size)
         self.diverged_at: list[int | None] = [None] * self.K
         self.losses = torch.full((self.steps, self.K), float("nan"), dtype=dt, device=self.dev)
-        self.grad_max = torch.zeros(len(self.init), self.K, dtype=dt, device=self.dev)
+        self.grad_max = torch.zeros(len(self.init), self.K, dtype=torch.float64, device=self.dev)
         self.curve = {"step": [], "train": [], "val": []}
         val_rows = torch.randperm(len(self.Ydev), generator=torch.Generator().manual_seed(0))
         val_rows = val_rows[:CURVE_VAL_ROWS].to(self.dev)

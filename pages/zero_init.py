@@ -187,8 +187,10 @@ def show_params(report: dict) -> None:
     )
     st.dataframe(style, hide_index=True, width="stretch")
     st.caption(
-        "trained: a nonzero gradient at some step. distinct_neurons: output columns that "
-        "differ by more than 1e-4 of their norm. Highlighted rows trained."
+        "trained: it moved, or had a nonzero gradient where gradients were read (each of "
+        "the first 100 steps, then every steps/50; grad_norm_max is the largest of those). "
+        "distinct_neurons: output columns that differ by more than 1e-4 of their norm. "
+        "Highlighted rows trained."
     )
 
 

@@ -198,6 +198,18 @@ def test_steps_flush_denormals_and_put_the_mode_back(small_ds, monkeypatch):
     assert not loop.flushing_denormals()
 
 
+def test_round_off_gradients_keep_a_nonzero_norm_with_denormals_flushed():
+    """Sigmoid at zero init gives the embedding float32 gradients of ~1e-22: their
+    squares underflow, so the norms behind "trained" are summed in float64."""
+    model = MLP([_base().model], 9, 3, seeds=[0], dtype="float32")
+    step = Step(model, batch_size=16)
+    step.grads.fill_(1e-22)
+    with loop.denormals_flushed():
+        norms = step.grad_norms()
+    assert bool((norms > 0).all())
+    assert float(norms[0, 0]) == pytest.approx(1e-22 * model.C.numel() ** 0.5, rel=1e-5)
+
+
 @pytest.mark.parametrize("batchnorm", [False, True])
 def test_a_mixed_stack_matches_each_reference_in_float32(small_ds, batchnorm):
     """(Not sigmoid + zero init + BN here: BN blows its ~1e-7 rounding noise up to O(1), so
