@@ -5,6 +5,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+RUN_COLORS = "tableau10"  # runs side by side: ten distinct hues
+
 
 def loss_curves(curves: dict[str, dict], baselines: dict[str, float]) -> alt.LayerChart:
     """Train/val curves of several runs (name -> curve dict) over dashed baseline rules."""
@@ -21,7 +23,8 @@ def loss_curves(curves: dict[str, dict], baselines: dict[str, float]) -> alt.Lay
         .encode(
             x=alt.X("step:Q", title="step"),
             y=alt.Y("loss:Q", title="loss (nats)", scale=alt.Scale(zero=False)),
-            color=alt.Color("run:N"),
+            # tableau10, not Streamlit's theme, whose first two colours are both blue
+            color=alt.Color("run:N", scale=alt.Scale(scheme=RUN_COLORS)),
             strokeDash=alt.StrokeDash("split:N", sort=["val", "train"]),
             tooltip=["run", "split", "step", alt.Tooltip("loss:Q", format=".4f")],
         )
