@@ -42,7 +42,7 @@ def histogram(t: torch.Tensor, lo: float | None = None, hi: float | None = None)
 def distinct_neurons(w: torch.Tensor, rtol: float = NEURON_RTOL) -> int:
     """How many columns (neurons) of w (fan_in, fan_out) really differ: greedy clusters of
     columns within rtol of each other, relative to the larger column norm."""
-    cols = w.detach().double().T
+    cols = w.detach().double().cpu().T
     norms = cols.norm(dim=1)
     scale = torch.maximum(norms[:, None], norms[None, :]).clamp_min(1e-30)
     close = (torch.cdist(cols, cols) <= rtol * scale).numpy()
@@ -55,7 +55,7 @@ def distinct_neurons(w: torch.Tensor, rtol: float = NEURON_RTOL) -> int:
 
 def neuron_spread(w: torch.Tensor) -> float:
     """max_j ||w_j - mean column|| / max_j ||w_j||: 0 when every neuron is the same."""
-    cols = w.detach().double().T
+    cols = w.detach().double().cpu().T
     top = float(cols.norm(dim=1).max())
     return float((cols - cols.mean(0)).norm(dim=1).max()) / top if top > 0 else 0.0
 
@@ -94,7 +94,7 @@ def _per_run(t: torch.Tensor, stat: str) -> list[float]:
 
 
 def matrix_rank(w: torch.Tensor) -> int:
-    return int(torch.linalg.matrix_rank(w.detach().double()))
+    return int(torch.linalg.matrix_rank(w.detach().double().cpu()))
 
 
 class Recorder:
@@ -150,7 +150,7 @@ class Recorder:
             sat = torch.zeros(len(kinds), dtype=out.dtype)
             for kind in set(kinds):
                 sat = torch.where(
-                    torch.tensor([x == kind for x in kinds]), saturation(kind, out), sat
+                    torch.tensor([x == kind for x in kinds]), saturation(kind, out).cpu(), sat
                 )
             cols = {
                 "mean": _per_run(out, "mean"),

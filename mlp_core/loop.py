@@ -164,7 +164,7 @@ class Loop:
             scale = -lr
             scale[keep] = 1.0
             X, Y, G = self.batches(n)
-            G.mul_(scale.view(n, self.K, 1, 1))
+            G.mul_(scale.to(G.device).view(n, self.K, 1, 1))
             logp_Y = self.losses.new_empty(n, self.K, 1, self.B)
             keep_set, apply = set(keep), self.step.apply
             for j, batch in enumerate(zip(X.unbind(0), Y.unbind(0), G.unbind(0), logp_Y.unbind(0))):
