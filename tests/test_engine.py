@@ -151,6 +151,15 @@ def test_steps_that_apply_their_update_match_the_reference(small_ds, activation,
     assert all(p["grad_norm_max"] is None for p in run.metrics["params"])
 
 
+def test_readable_batchnorm_without_eps_applies_its_updates_too(small_ds):
+    """eps = 0 runs the readable BN (the lecture's NaN at zero init); with kaiming it
+    trains, and on Step.apply its gamma and beta go through the shared update op."""
+    cfg = _base().replace(batchnorm=True, bn_eps=0.0, activation="relu")
+    (run,) = train.train_stack([cfg], small_ds, diagnostics=False)
+    ref = reference_run(cfg, small_ds)
+    _assert_state_close(run.state, ref["state"], rtol=1e-9, atol=1e-11)
+
+
 @pytest.mark.parametrize("batchnorm", [False, True])
 def test_a_mixed_stack_that_applies_its_updates_matches_each_reference(small_ds, batchnorm):
     """K > 1 on Step.apply: per-run lr (one run decays, one has its own lr), an unfused
