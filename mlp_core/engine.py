@@ -150,10 +150,7 @@ class Step:
         """Forward and backward of one minibatch per run. X (K*B*block_size,): contexts,
         offset by k * vocab_size; Y (K, 1, B): targets; G (K, vocab_size, B): their
         target_grads. logp_Y (K, 1, B) receives log p(target): the loss is -logp_Y.mean."""
-        torch.index_select(self.C, 0, X, out=self.emb)
-        self.forward()
-        torch.gather(self.logp, 1, Y, out=logp_Y)
-        torch._log_softmax_backward_data(G, self.logp, 1, G.dtype, out=self.dlogits)
+        self._forward_and_loss_grad(X, Y, G, logp_Y)
         self.backward()
         self.dC.zero_()
         self.dC.index_add_(0, X, self.demb)
@@ -162,14 +159,18 @@ class Step:
         """A whole SGD step, update included, when nothing needs the gradients: G is
         target_grads times -lr of each run, so every gradient the backward pass
         computes is already the update. Saves the gradient buffer's write and re-read."""
-        torch.index_select(self.C, 0, X, out=self.emb)
-        self.forward()
-        torch.gather(self.logp, 1, Y, out=logp_Y)
-        torch._log_softmax_backward_data(G, self.logp, 1, G.dtype, out=self.dlogits)
+        self._forward_and_loss_grad(X, Y, G, logp_Y)
         self.backward_apply()
         self.C.index_add_(0, X, self.demb_apply)
         if self.rest.numel():
             self.rest.add_(self.rest_grads)
+
+    def _forward_and_loss_grad(self, X, Y, G, logp_Y) -> None:
+        """Embedding, forward, log p(target) into logp_Y, and the logits' gradient."""
+        torch.index_select(self.C, 0, X, out=self.emb)
+        self.forward()
+        torch.gather(self.logp, 1, Y, out=logp_Y)
+        torch._log_softmax_backward_data(G, self.logp, 1, G.dtype, out=self.dlogits)
 
     def set_lr(self, lr: torch.Tensor) -> None:
         """lr (K,): each run's learning rate from now on (0 freezes a run)."""
