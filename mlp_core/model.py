@@ -17,6 +17,11 @@ GAINS = {"tanh": 5 / 3, "sigmoid": 1.0, "relu": 2**0.5}  # torch.nn.init.calcula
 TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
+def layer_index(name: str) -> int | None:
+    """i of a parameter or buffer called "layers.i.<attr>"; None for the embedding C."""
+    return int(name.split(".")[1]) if name.startswith("layers.") else None
+
+
 def shape_key(cfg: ModelConfig) -> tuple:
     """Runs whose configs share this key can be stacked in one MLP."""
     return (cfg.n_embd, cfg.n_hidden, cfg.n_layers, cfg.batchnorm, cfg.bn_eps, cfg.bn_momentum)
@@ -62,7 +67,7 @@ def init_run(cfg: ModelConfig, vocab_size: int, block_size: int, seed: int) -> d
 
 class LayerStack:
     """An embedding table C and a layer list: the forward pass and the parameter names that
-    the trainable MLP and the folded net (fold.py) share."""
+    the trainable MLP and the folded net (folding.py) share."""
 
     C: torch.Tensor  # (K, vocab_size, n_embd)
     layers: list
@@ -76,6 +81,11 @@ class LayerStack:
         for layer in self.layers:
             x = layer(x)
         return x
+
+    def owner(self, name: str):
+        """The layer holding the parameter or buffer called ``name``; None for C."""
+        i = layer_index(name)
+        return None if i is None else self.layers[i]
 
     def named_parameters(self) -> list[tuple[str, torch.Tensor]]:
         out = [("C", self.C)]
@@ -133,6 +143,8 @@ class MLP(LayerStack):
                 self.layers.append(make_activation(self.activations))
 
     def backward(self, dlogits: torch.Tensor) -> None:
+        """Reference backward (used by tests, never by training, which runs mlp_core.fast):
+        every layer's readable backward, then the embedding's gradient into C.grad."""
         dx = dlogits
         for layer in reversed(self.layers):
             dx = layer.backward(dx)
@@ -140,14 +152,6 @@ class MLP(LayerStack):
         flat = (self.X + torch.arange(K, device=dx.device)[:, None, None] * V).reshape(-1)
         dC = torch.zeros(K * V, E, device=dx.device, dtype=dx.dtype)
         self.C.grad = dC.index_add_(0, flat, dx.reshape(-1, E)).view(K, V, E)
-
-    def set_parameter(self, name: str, t: torch.Tensor) -> None:
-        """Replace the parameter called ``name`` (as in named_parameters) by t."""
-        if name == "C":
-            self.C = t
-        else:
-            _, i, attr = name.split(".")
-            setattr(self.layers[int(i)], attr, t)
 
     def set_training(self, training: bool) -> None:
         for layer in self.layers:
@@ -183,7 +187,8 @@ def cross_entropy(logits: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
 
 
 def cross_entropy_backward(logits: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
-    """d(sum_k loss_k)/dlogits: (softmax - onehot) / B."""
+    """d(sum_k loss_k)/dlogits: (softmax - onehot) / B. Reference for tests; training uses
+    the fused form in mlp_core.fast.step."""
     d = torch.softmax(logits, dim=-1)
     d.scatter_add_(2, Y.unsqueeze(2), torch.full_like(Y, -1, dtype=d.dtype).unsqueeze(2))
     return d / logits.shape[1]

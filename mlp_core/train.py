@@ -1,9 +1,11 @@
-"""Train K stacked runs together: SGD, hand-written backward, diagnostics on the side.
+"""Train K stacked runs together: SGD through the planned engine (mlp_core.fast), the
+lecture's maths, diagnostics on the side.
 
-train_stack drives one loop.Loop per process: this one, plus a worker process
+train_stack drives one stack.Stack per process: this one, plus a worker process
 (workers.py) for big stacks on a 2-core machine, each holding a contiguous group of the
-runs. Between live-curve points it hands each loop the next steps, collects the curve,
-reports progress and asks whether to stop; at the end each loop returns its runs' outcomes.
+runs. Between live-curve points it hands each stack the next steps, collects the curve,
+reports progress and asks whether to stop; at the end each stack returns its runs'
+outcomes.
 """
 
 from __future__ import annotations
@@ -18,32 +20,28 @@ import torch
 from . import workers as pool
 from .config import RunConfig, validate
 from .data import Dataset, make_splits
-from .engine import evaluate
-from .loop import CURVE_POINTS, DIVERGED_FACTOR, Loop, RunOutcome
 from .model import shape_key
+from .stack import CURVE_POINTS, Stack
 
-__all__ = [
-    "CURVE_POINTS",
-    "DIVERGED_FACTOR",
-    "EVAL_CHUNK",
-    "DivergedError",
-    "Progress",
-    "ProgressFn",
-    "RunOutcome",
-    "evaluate",
-    "stack_key",
-    "train_stack",
-]
-
-EVAL_CHUNK = 8192  # rows per forward where a caller evaluates with plain model calls
 # model-steps (runs x steps) from which a stack is split over 2 processes (a new worker
-# takes ~2 s to start: it imports torch). It depends on the configs alone, never on
+# takes seconds to start: it imports torch). It depends on the configs alone, never on
 # whether a worker is running, so a run's numbers do not change from call to call.
 PROCESS_MIN_WORK = 20_000
 
 
-class DivergedError(RuntimeError):
-    """Every run in the stack diverged (loss NaN or inf)."""
+class Diverged(Exception):
+    """A run the caller needs diverged (loss not finite, or exploding): the CLI's exit 3."""
+
+
+@dataclass
+class RunOutcome:
+    """One run's result: metrics (JSON-able) and its weights (no K dim)."""
+
+    config: RunConfig
+    status: str  # "ok", "diverged" or "stopped"
+    metrics: dict
+    state: dict[str, torch.Tensor]
+    cached: bool = False  # True when read back from the run store
 
 
 @dataclass
@@ -92,7 +90,7 @@ def train_stack(
     over, this one included (default: 2 for stacks of PROCESS_MIN_WORK model-steps or
     more on a machine with 2+ cores, else 1). ``diagnostics=False``: no gradient norms
     and no diagnostics (metrics "diagnostics" None, "grad_norm_max" None), so that every
-    step runs as engine.Step.apply; the numbers differ from a run with diagnostics only
+    step runs as fast.Step.apply; the numbers differ from a run with diagnostics only
     by float rounding."""
     assert len({stack_key(c) for c in cfgs}) == 1, "these runs cannot share one stack"
     if threads:
@@ -111,12 +109,12 @@ def train_stack(
         (g, ds.vocab_size, sp, every, hist_every, diagnostics)
         for g in _split(stack, _worker_count(stack, workers))
     ]
-    remotes = pool.acquire(len(args) - 1, Loop, args[1:], threads or 1)
+    remotes = pool.acquire(len(args) - 1, Stack, args[1:], threads or 1)
     try:  # without worker processes, the same groups train here, one after another
-        parts = [pool.Local(Loop(*a)) for a in args[: len(args) - len(remotes)]]
+        parts = [pool.Local(Stack(*a)) for a in args[: len(args) - len(remotes)]]
         if not pool.ready(remotes):  # a worker failed to start
             remotes = []
-            parts += [pool.Local(Loop(*a)) for a in args[len(parts) :]]
+            parts += [pool.Local(Stack(*a)) for a in args[len(parts) :]]
         parts += remotes
         with torch.no_grad():
             outcomes = _train(parts, order, steps, on_progress, t0)
@@ -134,7 +132,7 @@ def _unsort(stacked: list, order: list[int]) -> list:
 
 
 def _call_all(parts: list, name: str, *args) -> list:
-    """Call a Loop method on every part; the worker processes run theirs meanwhile."""
+    """Call a Stack method on every part; the worker processes run theirs meanwhile."""
     for part in parts:
         part.send(name, *args)
     return [part.receive() for part in parts]
@@ -160,4 +158,4 @@ def _train(parts: list, order: list[int], steps: int, on_progress: ProgressFn | 
             break
     seconds = time.perf_counter() - t0
     outcomes = _call_all(parts, "outcomes", done, stopped, seconds, len(order))
-    return [o for part in outcomes for o in part]
+    return [RunOutcome(*o) for part in outcomes for o in part]

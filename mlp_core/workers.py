@@ -2,9 +2,9 @@
 
 A worker is a plain subprocess (``python -m mlp_core.workers``: nothing of the parent, the
 Streamlit server or pytest, is re-imported), one torch thread, kept for later stacks once
-started. It builds one object (a loop.Loop) and answers method calls on it; calls and
-results travel as pickles over its stdin/stdout. Threads in one process share the GIL:
-measured ~15% slower than processes on K-stacks. A worker that cannot start or dies is
+started. It builds one object (a stack.Stack) and answers method calls on it; calls and
+results travel as pickles over its stdin/stdout. Processes, not threads: threads in one
+process share the GIL (ARCHITECTURE.md). A worker that cannot start or dies is
 dropped, and its runs train in the parent process.
 """
 
@@ -87,20 +87,6 @@ class Remote:
             self.proc.wait(timeout=5)
         except Exception:
             self.proc.kill()
-
-
-def prestart() -> None:
-    """Start a worker process now, in the background (say when an app opens), so that the
-    first stack worth splitting finds it ready."""
-    if not _LOCK.acquire(blocking=False):
-        return  # a stack is using the pool: a worker is running
-    try:
-        if not _POOL:
-            _POOL.append(Remote())
-    except OSError:
-        pass  # no worker processes here: stacks train in this process
-    finally:
-        _LOCK.release()
 
 
 def acquire(n: int, cls, args_per_worker: list[tuple], threads: int) -> list[Remote]:

@@ -1,22 +1,56 @@
 """Question 1: train with every weight and bias zero next to a proper (kaiming) init, and
 explain from the measurements which parameters trained and why.
 
-``measure`` collects the facts (gradients, activations at step 0, distinct neurons, losses
-against baselines computed from the loaded data); explain.py writes the answer and judges
-the user's draft from them alone.
+The experiment's shape (as bn_fold.py's): zero_init_configs -> the two runs (stored or
+trained) -> zero_init_report, a ZeroInitReport -> its text. ``measure`` collects the facts
+(gradients, activations at step 0, distinct neurons, losses against baselines computed
+from the loaded data); zero_init_text.py writes the answer and judges the user's draft
+from them alone.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from dataclasses import dataclass
 
 from .config import RunConfig
 from .data import Dataset, baselines
-from .explain import DRAFT, EFFECTIVE_REL, answer, assess_draft
-from .runs import RunStore, get_or_train
+from .model import layer_index
+from .store import RunStore, run_experiment
 from .train import ProgressFn, RunOutcome
+from .zero_init_text import DRAFT, EFFECTIVE_REL, answer, assess_draft
 
 ACT_AT_ZERO = {"tanh": math.tanh(0.0), "sigmoid": 0.5, "relu": 0.0}  # f(0)
+
+
+@dataclass
+class ZeroInitReport:
+    """Everything the page and the CLI show, from the zero-init and the kaiming run.
+    Pairs are {"zero": ..., "kaiming": ...}."""
+
+    config: dict  # the zero-init run's RunConfig.to_dict()
+    status: dict
+    diverged_at: dict
+    params: list[dict]  # the zero-init run's parameter table
+    params_kaiming: list[dict]
+    train_loss: dict
+    val_loss: dict
+    curves: dict
+    baselines: dict[str, float]
+    facts: dict  # measure(): what the answer is written from
+    answer: str  # the verdict, in words (zero_init_text.answer)
+    draft: str
+    draft_assessment: list[dict]
+    diagnostics: dict
+
+    def to_json(self) -> dict:
+        """The CLI's JSON: every field but the diagnostics."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name != "diagnostics"
+        }
 
 
 def zero_init_configs(cfg: RunConfig) -> list[RunConfig]:
@@ -29,43 +63,35 @@ def zero_init_experiment(
     ds: Dataset,
     store: RunStore | None = None,
     on_progress: ProgressFn | None = None,
-) -> dict:
-    """Train (or fetch) both runs and return the CLI's JSON summary."""
-    zero, good = get_or_train(zero_init_configs(cfg), ds, store, on_progress)
-    report = zero_init_report(zero, good, ds)
-    return {k: v for k, v in report.items() if k not in ("diagnostics",)}
+) -> ZeroInitReport:
+    """Train (or fetch) both runs and report."""
+    return run_experiment(zero_init_configs(cfg), zero_init_report, ds, store, on_progress)
 
 
-def _loss_pair(zero: RunOutcome, good: RunOutcome, key: str) -> dict:
+def _pair(zero: RunOutcome, good: RunOutcome, key: str):
     return {"zero": zero.metrics[key], "kaiming": good.metrics[key]}
 
 
-def zero_init_report(zero: RunOutcome, good: RunOutcome, ds: Dataset) -> dict:
-    """Everything the page and the CLI show, computed from the two runs' measurements."""
+def zero_init_report(zero: RunOutcome, good: RunOutcome, ds: Dataset) -> ZeroInitReport:
+    """The report, computed from the two runs' measurements."""
     base = baselines(ds, zero.config.data.block_size)
     facts = measure(zero, base)
-    return {
-        "config": zero.config.replace(init="zeros").to_dict(),
-        "status": {"zero": zero.status, "kaiming": good.status},
-        "diverged_at": {
-            "zero": zero.metrics["diverged_at"],
-            "kaiming": good.metrics["diverged_at"],
-        },
-        "params": zero.metrics["params"],
-        "params_kaiming": good.metrics["params"],
-        "train_loss": _loss_pair(zero, good, "train_loss"),
-        "val_loss": _loss_pair(zero, good, "val_loss"),
-        "curves": {"zero": zero.metrics["curve"], "kaiming": good.metrics["curve"]},
-        "baselines": base,
-        "facts": facts,
-        "answer": answer(facts),
-        "draft": DRAFT,
-        "draft_assessment": assess_draft(facts),
-        "diagnostics": {
-            "zero": zero.metrics["diagnostics"],
-            "kaiming": good.metrics["diagnostics"],
-        },
-    }
+    return ZeroInitReport(
+        config=zero.config.replace(init="zeros").to_dict(),
+        status={"zero": zero.status, "kaiming": good.status},
+        diverged_at=_pair(zero, good, "diverged_at"),
+        params=zero.metrics["params"],
+        params_kaiming=good.metrics["params"],
+        train_loss=_pair(zero, good, "train_loss"),
+        val_loss=_pair(zero, good, "val_loss"),
+        curves=_pair(zero, good, "curve"),
+        baselines=base,
+        facts=facts,
+        answer=answer(facts),
+        draft=DRAFT,
+        draft_assessment=assess_draft(facts),
+        diagnostics=_pair(zero, good, "diagnostics"),
+    )
 
 
 def _hidden_weights(params: list[dict]) -> list[dict]:
@@ -117,7 +143,7 @@ def measure(zero: RunOutcome, base: dict[str, float]) -> dict:
 
 
 def _last_layer(params: list[dict]) -> int:
-    return max(int(p["name"].split(".")[1]) for p in params if p["name"].startswith("layers."))
+    return max(i for p in params if (i := layer_index(p["name"])) is not None)
 
 
 def _nearest(val: float, base: dict[str, float]) -> str:

@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from mlp_core.cli import main
 
@@ -164,3 +165,21 @@ def test_a_batch_larger_than_the_training_split_is_refused(tmp_path, capsys):
     f.write_text("\n".join(f"n{a}{b}" for a in "aeiou" for b in "lmnrst"))  # 30 words
     assert main(["train", "--names", str(f), "--batch-size", "5000", "--no-cache"]) == 2
     assert "the training split's rows" in capsys.readouterr().err
+
+
+def test_a_bug_is_not_reported_as_bad_input(tmp_path, monkeypatch, capsys):
+    """Only the input's faults exit 2; anything else keeps its traceback."""
+    from mlp_core import cli
+
+    def broken(a):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(cli, "cmd_data", broken)
+    with pytest.raises(RuntimeError, match="a bug"):
+        main(["data"])
+    if not torch.cuda.is_available():  # asking for a device that is not there: bad input
+        f = tmp_path / "w.txt"
+        f.write_text("\n".join(f"n{a}{b}" for a in "aeiou" for b in "lmnrst"))
+        args = ["train", "--names", str(f), "--device", "cuda", "--steps", "1", "--no-cache"]
+        assert main(args) == 2
+        assert "no CUDA device" in capsys.readouterr().err

@@ -85,3 +85,20 @@ def test_split_is_deterministic_and_disjoint(small_ds):
     assert sorted(a[0] + a[1] + a[2]) == sorted(small_ds.words)
     sp = data.make_splits(small_ds, 4)
     assert sp.Xtr.shape[1] == 4 and sp.Xtr.dtype == torch.long
+
+
+def test_stats_count_lengths_chars_and_bigrams():
+    ds = data.dataset_from_words(["emma", "ava", "ava", "li"] * 3, "t")
+    s = data.stats(ds)
+    assert s["lengths"] == [(2, 3), (3, 6), (4, 3)]
+    assert s["chars"][0] == ("a", 15)
+    bigrams = {(a, b): n for a, b, n in s["bigrams"]}
+    assert bigrams[(".", "a")] == 6 and bigrams[("a", ".")] == 9 and bigrams[("m", "m")] == 3
+
+
+def test_context_lines_are_the_lecture_print_loop():
+    ds = data.dataset_from_words(["emma"] + ["x"] * 9, "t")
+    assert data.context_lines(ds, 3, 1) == [
+        "... ---> e", "..e ---> m", ".em ---> m", "emm ---> a", "mma ---> .",
+    ]  # fmt: skip
+    assert set(data.BASELINE_LABELS) == set(data.baselines(ds)) == set(data.BASELINE_MEANINGS)

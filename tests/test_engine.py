@@ -5,17 +5,17 @@ indices (one torch.randint per step from the run's own generator) with the engin
 forward, loss, gradients (autograd) and SGD update are independent.
 """
 
-import dataclasses
 import math
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from mlp_core import data, loop, train, workers
+from mlp_core import data, stack, train, workers
 from mlp_core.config import RunConfig
 from mlp_core.diagnostics import neuron_spread, neuron_spreads, row_std
-from mlp_core.engine import Step, evaluate, target_grads
+from mlp_core.fast.evaluate import evaluate
+from mlp_core.fast.step import Step
 from mlp_core.model import MLP, init_run
 
 STEPS, DECAY = 24, 15  # the lr is divided by ten from step DECAY on
@@ -180,7 +180,7 @@ def test_a_mixed_stack_that_applies_its_updates_matches_each_reference(small_ds,
 def test_steps_past_the_tracked_ones_apply_and_still_match(small_ds, monkeypatch):
     """With diagnostics, steps that keep gradients (the first GRAD_TRACK_FIRST, the
     recorder's) and steps that apply alternate."""
-    monkeypatch.setattr(loop, "GRAD_TRACK_FIRST", 3)
+    monkeypatch.setattr(stack, "GRAD_TRACK_FIRST", 3)
     cfg = _base().replace(batchnorm=True)
     applied = []
     real = Step.apply
@@ -199,12 +199,12 @@ def test_steps_flush_denormals_and_put_the_mode_back(small_ds, monkeypatch):
     seen = []
     real = Step.apply
     monkeypatch.setattr(
-        Step, "apply", lambda s, *a: seen.append(loop.flushing_denormals()) or real(s, *a)
+        Step, "apply", lambda s, *a: seen.append(stack.flushing_denormals()) or real(s, *a)
     )
-    assert not loop.flushing_denormals()
+    assert not stack.flushing_denormals()
     train.train_stack([_base()], small_ds, diagnostics=False)
     assert seen and all(seen)
-    assert not loop.flushing_denormals()
+    assert not stack.flushing_denormals()
 
 
 def test_round_off_gradients_keep_a_nonzero_norm_with_denormals_flushed():
@@ -213,7 +213,7 @@ def test_round_off_gradients_keep_a_nonzero_norm_with_denormals_flushed():
     model = MLP([_base().model], 9, 3, seeds=[0], dtype="float32")
     step = Step(model, batch_size=16)
     step.grads.fill_(1e-22)
-    with loop.denormals_flushed():
+    with stack.denormals_flushed():
         norms = step.grad_norms()
     assert bool((norms > 0).all())
     assert float(norms[0, 0]) == pytest.approx(1e-22 * model.C.numel() ** 0.5, rel=1e-5)
@@ -247,10 +247,10 @@ def test_zero_init_bn_without_eps_gives_nan_at_step_zero_like_the_lecture(small_
 def test_divergence_is_found_at_its_exact_step_across_chunks(small_ds, monkeypatch):
     cfg = _base().replace(lr=40.0, lr_decay_step=0, steps=60)
     ref_losses = reference_run(cfg, small_ds)["losses"]
-    limit = train.DIVERGED_FACTOR * math.log(small_ds.vocab_size)
+    limit = stack.DIVERGED_FACTOR * math.log(small_ds.vocab_size)
     first_bad = next(i for i, x in enumerate(ref_losses) if not x < limit)
     assert first_bad > 0
-    monkeypatch.setattr(loop, "CHUNK_STEPS", 7)
+    monkeypatch.setattr(stack, "CHUNK_STEPS", 7)
     bad, good = train.train_stack([cfg, cfg.replace(lr=0.1)], small_ds)
     assert bad.status == "diverged" and bad.metrics["diverged_at"] == first_bad
     assert good.status == "ok"
@@ -261,7 +261,7 @@ def test_chunking_and_workers_do_not_change_the_numbers(small_ds, monkeypatch):
         _base("float32").replace(seed=s, activation=a) for s, a in enumerate(["tanh", "relu"] * 2)
     ]
     ref = train.train_stack(cfgs, small_ds, workers=1)
-    monkeypatch.setattr(loop, "CHUNK_STEPS", 5)
+    monkeypatch.setattr(stack, "CHUNK_STEPS", 5)
     chunked = train.train_stack(cfgs, small_ds, workers=1)
     split = train.train_stack(cfgs, small_ds, workers=2)
     monkeypatch.setattr(workers, "acquire", lambda *args: [])  # no worker processes
@@ -274,38 +274,6 @@ def test_chunking_and_workers_do_not_change_the_numbers(small_ds, monkeypatch):
         assert c.metrics["curve"] == d.metrics["curve"]
         assert c.metrics["stacked_with"] == 4
         assert c.metrics["diagnostics"]["steps"] == a.metrics["diagnostics"]["steps"]
-
-
-STEP_CASES = {  # activations of the K runs, model changes
-    "K=1, fused bias": (["tanh"], {}),
-    "K=3, kinds apart (readable activation)": (["tanh", "relu", "tanh"], {}),
-    "K=2, BN": (["sigmoid", "sigmoid"], {"batchnorm": True}),
-    "K=2, BN without eps (readable BN)": (["tanh", "relu"], {"batchnorm": True, "bn_eps": 0.0}),
-}
-
-
-@pytest.mark.parametrize("case", STEP_CASES)
-def test_one_step_matches_autograd(case):
-    acts, changes = STEP_CASES[case]
-    K = len(acts)
-    mcs = [dataclasses.replace(_base().model, activation=a, **changes) for a in acts]
-    ours = MLP(mcs, 9, 3, seeds=list(range(K)), dtype="float64")
-    ref = MLP(mcs, 9, 3, seeds=list(range(K)), dtype="float64")
-    step = Step(ours, batch_size=16)
-    X, Y = torch.randint(0, 9, (K, 16, 3)), torch.randint(0, 9, (K, 16))
-    G, logp_Y = target_grads(Y, 9, torch.float64), torch.empty(K, 1, 16, dtype=torch.float64)
-    step((X + 9 * torch.arange(K).view(K, 1, 1)).reshape(-1), Y.unsqueeze(1), G, logp_Y)
-    for p in ref.parameters():
-        p.requires_grad_(True)
-    ref_loss = F.cross_entropy(ref(X).flatten(0, 1), Y.flatten(), reduction="none")
-    ref_loss.view(K, 16).mean(1).sum().backward()
-    torch.testing.assert_close(-logp_Y.mean((1, 2)), ref_loss.view(K, 16).mean(1).detach())
-    for (name, p), q in zip(ours.named_parameters(), ref.parameters()):
-        torch.testing.assert_close(p.grad, q.grad, msg=name)
-    for (name, b), (_, c) in zip(ours.named_buffers(), ref.named_buffers()):
-        torch.testing.assert_close(b, c.detach(), msg=name)
-    expected = torch.stack([q.grad.flatten(1).norm(dim=1) for q in ref.parameters()])
-    torch.testing.assert_close(step.grad_norms(), expected)
 
 
 def test_progress_and_outcomes_keep_the_callers_order(small_ds):
@@ -398,8 +366,8 @@ def test_a_worker_that_cannot_start_leaves_the_stack_to_this_process(small_ds, m
 def test_evaluate_puts_each_batchnorm_back_in_its_mode(small_ds):
     from mlp_core import data
     from mlp_core.config import ModelConfig
+    from mlp_core.fast.evaluate import evaluate
     from mlp_core.model import MLP
-    from mlp_core.train import evaluate
 
     sp = data.make_splits(small_ds, 3)
     model = MLP([ModelConfig(n_layers=1, n_hidden=8, batchnorm=True)], small_ds.vocab_size, 3, [0])

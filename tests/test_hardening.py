@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from mlp_core import runs
-from mlp_core.runs import RunStore, get_or_train, run_key
+from mlp_core import store as run_store
+from mlp_core.store import RunStore, get_or_train, run_key
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,7 +20,7 @@ WRITER = textwrap.dedent(
     """
     import sys, torch
     from mlp_core.config import RunConfig
-    from mlp_core.runs import RunStore
+    from mlp_core.store import RunStore
     from mlp_core.train import RunOutcome
     store = RunStore(sys.argv[1])
     state = {"C": torch.randn(4_000_000)}  # 16 MB: each write takes a while
@@ -42,7 +42,7 @@ def test_sigkill_while_writing_leaves_no_corrupt_entry(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     store = RunStore(tmp_path)
-    found = [store.get(runs.RunConfig().replace(seed=s), "data") for s in range(200)]
+    found = [store.get(run_store.RunConfig().replace(seed=s), "data") for s in range(200)]
     complete = [o for o in found if o is not None]
     assert complete, "the first entry should have landed"
     for o in complete:
@@ -96,14 +96,14 @@ def test_stale_temp_folders_are_swept(tmp_path, small_ds, tiny_cfg, monkeypatch)
     stale, fresh = parent / ".tmp-old", parent / ".tmp-new"
     stale.mkdir()
     fresh.mkdir()
-    os.utime(stale, (time.time() - 2 * runs.STALE_TMP_SECONDS,) * 2)
+    os.utime(stale, (time.time() - 2 * run_store.STALE_TMP_SECONDS,) * 2)
     get_or_train([tiny_cfg], small_ds, store)
     assert not stale.exists() and fresh.exists()
 
 
 def test_concurrent_trainings_run_one_at_a_time(small_ds, tiny_cfg, tmp_path, monkeypatch):
     active, peak, waited = [0], [0], []
-    real = runs.train_stack
+    real = run_store.train_stack
 
     def counting(*args, **kwargs):
         active[0] += 1
@@ -114,7 +114,7 @@ def test_concurrent_trainings_run_one_at_a_time(small_ds, tiny_cfg, tmp_path, mo
         finally:
             active[0] -= 1
 
-    monkeypatch.setattr(runs, "train_stack", counting)
+    monkeypatch.setattr(run_store, "train_stack", counting)
     results = {}
 
     def visitor(i):
@@ -137,7 +137,7 @@ def test_a_full_disk_still_returns_the_run(small_ds, tiny_cfg, tmp_path, monkeyp
     def full(*a, **k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(runs.torch, "save", full)
+    monkeypatch.setattr(run_store.torch, "save", full)
     store = RunStore(tmp_path)
     (run,) = get_or_train([tiny_cfg], small_ds, store)
     assert run.status == "ok" and "No space left" in store.error

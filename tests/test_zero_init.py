@@ -12,50 +12,50 @@ def run(small_ds, tiny_cfg, **changes):
 
 
 def trained(report) -> list[str]:
-    return [p["name"] for p in report["params"] if p["trained"]]
+    return [p["name"] for p in report.params if p["trained"]]
 
 
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
 def test_tanh_and_relu_train_only_the_last_bias_and_become_unigram(small_ds, tiny_cfg, activation):
     r = run(small_ds, tiny_cfg, activation=activation)
     assert trained(r) == ["layers.4.bias"]
-    assert r["facts"]["hidden_zero_at_start"]
+    assert r.facts["hidden_zero_at_start"]
     unigram = data.baselines(small_ds, 3)["unigram_entropy"]
-    assert abs(r["train_loss"]["zero"] - unigram) < 0.02
-    assert r["val_loss"]["kaiming"] < r["val_loss"]["zero"] - 0.1
-    assert "`layers.4.bias`" in r["answer"] and "unigram model" in r["answer"]
-    assert f"{activation}(0) = 0" in r["answer"]
+    assert abs(r.train_loss["zero"] - unigram) < 0.02
+    assert r.val_loss["kaiming"] < r.val_loss["zero"] - 0.1
+    assert "`layers.4.bias`" in r.answer and "unigram model" in r.answer
+    assert f"{activation}(0) = 0" in r.answer
 
 
 def test_sigmoid_trains_more_but_keeps_one_neuron_per_layer(small_ds, tiny_cfg):
     r = run(small_ds, tiny_cfg, activation="sigmoid")
     assert len(trained(r)) > 1
-    hidden = [p for p in r["params"] if "distinct_neurons" in p][:-1]
+    hidden = [p for p in r.params if "distinct_neurons" in p][:-1]
     assert len(hidden) == 2 and all(p["distinct_neurons"] == 1 for p in hidden)
-    assert r["facts"]["hidden_mean_at_start"] == [0.5, 0.5]
-    assert "sigmoid(0) = 0.5" in r["answer"] and "1 distinct neuron" in r["answer"]
+    assert r.facts["hidden_mean_at_start"] == [0.5, 0.5]
+    assert "sigmoid(0) = 0.5" in r.answer and "1 distinct neuron" in r.answer
 
 
 def test_batchnorm_moves_the_training_to_the_last_beta(small_ds, tiny_cfg):
     r = run(small_ds, tiny_cfg, batchnorm=True)
     assert trained(r) == ["layers.7.beta"]
-    assert "BatchNorm turns 0" in r["answer"] and "`layers.7.beta`" in r["answer"]
+    assert "BatchNorm turns 0" in r.answer and "`layers.7.beta`" in r.answer
 
 
 def test_batchnorm_without_eps_is_reported_as_diverged(small_ds, tiny_cfg):
     r = run(small_ds, tiny_cfg, batchnorm=True, bn_eps=0.0)
-    assert r["status"]["zero"] == "diverged" and r["diverged_at"]["zero"] == 0
-    assert r["status"]["kaiming"] == "ok"
-    assert "0/0 = NaN" in r["answer"] and r["draft_assessment"] == []
-    weights = [p for p in r["params"] if "distinct_neurons" in p]
+    assert r.status["zero"] == "diverged" and r.diverged_at["zero"] == 0
+    assert r.status["kaiming"] == "ok"
+    assert "0/0 = NaN" in r.answer and r.draft_assessment == []
+    weights = [p for p in r.params if "distinct_neurons" in p]
     assert weights and all(p["distinct_neurons"] is None and p["rank"] is None for p in weights)
 
 
 def test_draft_assessment_follows_the_measurements(small_ds, tiny_cfg):
-    tanh = {c["claim"][:20]: c["verdict"] for c in run(small_ds, tiny_cfg)["draft_assessment"]}
+    tanh = {c["claim"][:20]: c["verdict"] for c in run(small_ds, tiny_cfg).draft_assessment}
     sig = {
         c["claim"][:20]: c["verdict"]
-        for c in run(small_ds, tiny_cfg, activation="sigmoid")["draft_assessment"]
+        for c in run(small_ds, tiny_cfg, activation="sigmoid").draft_assessment
     }
     assert tanh["With tanh, the gradi"] == "contradicted"  # the last bias does get one
     assert tanh["The network does not"] == "contradicted"  # it learns the unigram
@@ -82,6 +82,7 @@ def test_cli_zero_init_json(small_ds, tmp_path, store_dir, capsys):
     ]
     assert main(args) == 0
     out = json.loads(capsys.readouterr().out)
+    assert "diagnostics" not in out
     for key in (
         "params",
         "train_loss",
@@ -104,3 +105,14 @@ def test_cli_zero_init_json(small_ds, tmp_path, store_dir, capsys):
         "distinct_neurons",
         "rank",
     } <= set(row)
+
+
+def test_the_report_is_the_cli_json_plus_the_diagnostics(small_ds, tiny_cfg):
+    r = run(small_ds, tiny_cfg)
+    out = r.to_json()
+    assert list(out) == [
+        "config", "status", "diverged_at", "params", "params_kaiming", "train_loss",
+        "val_loss", "curves", "baselines", "facts", "answer", "draft", "draft_assessment",
+    ]  # fmt: skip
+    assert out["answer"] == r.answer and set(r.diagnostics) == {"zero", "kaiming"}
+    json.dumps(out)

@@ -5,6 +5,8 @@ Every sentence is picked by a measured fact from ``zero_init.measure``: nothing 
 
 from __future__ import annotations
 
+from .data import BASELINE_MEANINGS
+
 EFFECTIVE_REL = 1e-3  # a gradient below this fraction of the run's largest is vanishing/noise
 DRAFT = (
     "If we initialize the weights and biases to zero, if our non-linear function is a sigmoid "
@@ -103,11 +105,7 @@ def _what_it_became(f: dict) -> str:
     near = f["nearest_baseline"]
     if val is None or near is None:
         return ""
-    label = {
-        "uniform": "a uniform guess",
-        "unigram_entropy": "a unigram model (character frequencies, ignoring the context)",
-        "bigram": "a bigram model",
-    }[near]
+    label = BASELINE_MEANINGS[near]
     s = (
         f"Its dev loss settles at {val:.4f} nats, nearest to {label} "
         f"(uniform {b['uniform']:.4f}, unigram {b['unigram_entropy']:.4f}, bigram "

@@ -1,3 +1,4 @@
+import io
 import json
 
 import pytest
@@ -5,22 +6,26 @@ import torch
 from torch.nn.utils.fusion import fuse_linear_bn_eval
 
 from mlp_core import data
-from mlp_core.cli import main
-from mlp_core.config import ModelConfig, RunConfig
-from mlp_core.fold import (
+from mlp_core.bn_fold import (
     FoldError,
+    checkpoint_bytes,
     fold_bn_linear,
     fold_experiment,
     fold_linear_bn,
     fold_model,
     fold_report,
     models,
+    timing,
 )
+from mlp_core.bn_fold_text import LOGITS_TOL, LOSS_TOL
+from mlp_core.cli import main
+from mlp_core.config import ModelConfig, RunConfig
+from mlp_core.fast.evaluate import evaluate
 from mlp_core.folding import torch_pair
 from mlp_core.layers import BatchNorm1d, Linear, Tanh
 from mlp_core.model import MLP
-from mlp_core.runs import RunStore
-from mlp_core.train import evaluate, train_stack
+from mlp_core.store import RunStore
+from mlp_core.train import Diverged, train_stack
 
 F64 = {"dtype": torch.float64}
 
@@ -137,6 +142,21 @@ def test_a_trained_model_folds_to_the_same_inference(small_ds, tiny_cfg, eps):
     sp = data.make_splits(small_ds, cfg.data.block_size)
     folded = models(outcome, small_ds)[1]
     assert evaluate(folded, sp.Xdev, sp.Ydev)[0] == pytest.approx(m["val_loss_bn"], abs=1e-5)
+    # the verdict and its text travel with the numbers
+    assert report.same and m["same_forward_pass"] is True
+    assert report.text == m["answer"] and report.text.startswith("Same forward pass. ")
+    assert m["max_abs_diff_logits"] < LOGITS_TOL and LOSS_TOL == 1e-5
+    assert set(timing(outcome, small_ds)) == {"bn", "folded"}
+    saved = torch.load(io.BytesIO(checkpoint_bytes(cfg, report)), weights_only=True)
+    assert saved["state_dict"].keys() == report.folded_state.keys()
+    assert saved["architecture"] == m["architecture_after"]
+
+
+def test_a_diverged_run_has_nothing_to_fold(small_ds, tiny_cfg):
+    cfg = tiny_cfg.replace(batchnorm=True, init="zeros", bn_eps=0.0, steps=20)
+    (outcome,) = train_stack([cfg], small_ds)
+    with pytest.raises(Diverged, match="diverged at step 0"):
+        fold_report(outcome, small_ds)
 
 
 def test_fold_experiment_refuses_a_model_without_batchnorm(small_ds, tiny_cfg):
@@ -169,13 +189,14 @@ def test_cli_fold_json(tmp_path, store_dir, capsys):
         assert key in out, key
     assert out["layers_folded"] == 2 and out["config"]["model"]["batchnorm"] is True
     assert out["max_abs_diff_logits"] < 1e-4 and out["argmax_agreement"] == 1.0
+    assert out["same_forward_pass"] is True and out["answer"].startswith("Same forward pass.")
 
 
 @pytest.mark.slow
 def test_names_txt_fold_meets_the_issue_criteria(names_txt, store_dir):
     ds = data.load(names_txt)
     cfg = RunConfig().replace(n_layers=2, batchnorm=True, steps=1000)
-    m = fold_experiment(cfg, ds, RunStore())
+    m = fold_experiment(cfg, ds, RunStore()).metrics
     assert m["layers_folded"] == 3 and m["dev_rows"] == 22_655
     assert m["max_abs_diff_logits"] < 1e-4
     assert abs(m["val_loss_bn"] - m["val_loss_folded"]) < 1e-5

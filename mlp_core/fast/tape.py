@@ -1,8 +1,8 @@
-"""A training step as a fixed list of torch calls (a "tape") over buffers allocated once.
+"""A fixed list of torch calls (a "tape") over buffers allocated once.
 
 Building the list costs Python once; replaying it costs one call per op, with every
-argument, ``out=`` buffer included, already bound. The layers add their own ops
-(``layers.py``: ``plan``/``plan_backward``); engine.py plans the whole step.
+argument, ``out=`` buffer included, already bound. The kernels (kernels.py) add their ops;
+step.py and evaluate.py plan whole steps and evaluations with them.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ def plan_eager(layer, tape, x: torch.Tensor, out: torch.Tensor | None = None) ->
 
 
 def plan_eager_backward(layer, tape, dout: torch.Tensor) -> torch.Tensor:
+    """The readable backward of a layer planned with plan_eager."""
     dx = torch.empty_like(dout)
     tape.add(lambda: dx.mT.copy_(layer.backward(dout.mT)))
     return dx

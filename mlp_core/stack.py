@@ -6,8 +6,8 @@ numbers do not depend on what it is stacked with. A run whose loss turns NaN/inf
 exceeds DIVERGED_FACTOR x ln(vocab) (far worse than guessing uniformly), is frozen and
 reported as diverged at that step; the others go on.
 
-Speed (DESIGN §6, README "Speed"): the step is engine.Step (a planned list of ``out=`` ops
-over preallocated buffers); minibatch indices are drawn CHUNK_STEPS at a time from each
+Speed (ARCHITECTURE.md "The fast path"): the step is fast.Step (a planned list of
+``out=`` ops over preallocated buffers); minibatch indices are drawn CHUNK_STEPS at a time from each
 run's own generator (the same numbers as one draw per step); losses stay in a history and
 divergence is checked once per chunk, still naming the exact first bad step.
 """
@@ -16,22 +16,21 @@ from __future__ import annotations
 
 import math
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import torch
 
-from .config import RunConfig
+from .config import ConfigError, RunConfig
 from .data import Splits
 from .diagnostics import Recorder, param_table
-from .engine import Step, evaluate, target_grads
+from .fast.step import Step
 from .model import MLP, TORCH_DTYPES
 
 CURVE_POINTS = 40  # points of the live loss curve
 CURVE_VAL_ROWS = 4096  # dev rows behind each live val point (a sample: full splits are slow)
 DIVERGED_FACTOR = 10.0  # a loss this many times the uniform baseline counts as diverged
 # gradient norms (the parameter table's "grad_norm_max") are taken at every one of the
-# first steps, then at each diagnostics capture (every steps/50): a norm of every
-# parameter costs ~80 us, and sampling every 10th step cost (a) 7% of its speed
+# first steps, then at each diagnostics capture (every steps/50): tracking them on more
+# steps costs measurable speed (ARCHITECTURE.md)
 GRAD_TRACK_FIRST = 100
 CHUNK_STEPS = 200  # minibatches drawn at once; divergence is checked at this pace
 
@@ -52,24 +51,13 @@ def denormals_flushed():
         torch.set_flush_denormal(before)
 
 
-@dataclass
-class RunOutcome:
-    """One run's result: metrics (JSON-able) and its weights (no K dim)."""
-
-    config: RunConfig
-    status: str  # "ok", "diverged" or "stopped"
-    metrics: dict
-    state: dict[str, torch.Tensor]
-    cached: bool = False  # True when read back from the run store
-
-
 def _device(name: str) -> str:
     if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device cuda was asked for, but torch sees no CUDA device")
+        raise ConfigError("device cuda was asked for, but torch sees no CUDA device")
     return name
 
 
-class Loop:
+class Stack:
     """One stack of runs training in this process (train_stack drives one per process)."""
 
     def __init__(
@@ -86,7 +74,7 @@ class Loop:
         self.B, self.dev = c0.train.batch_size, _device(c0.train.device)
         self.Xtr, self.Ytr = sp.Xtr.to(self.dev), sp.Ytr.to(self.dev)
         self.Xdev, self.Ydev = sp.Xdev.to(self.dev), sp.Ydev.to(self.dev)
-        self.model = MLP(
+        model = MLP(
             [c.model for c in cfgs],
             vocab_size,
             c0.data.block_size,
@@ -94,12 +82,13 @@ class Loop:
             self.dev,
             c0.train.dtype,
         )
-        self.init = {n: p.clone() for n, p in self.model.named_parameters()}
-        self.step = Step(self.model, self.B)
+        self.init = {n: p.clone() for n, p in model.named_parameters()}
+        self.step = Step(model, self.B)
+        self.model = self.step.model  # the model being trained: views of the step's buffers
         self.V = vocab_size
         self.offsets = torch.arange(self.K, device=self.dev).view(-1, 1, 1, 1) * self.V
         self.gens = [torch.Generator().manual_seed(c.train.seed) for c in cfgs]
-        self.dtype = dt = TORCH_DTYPES[c0.train.dtype]
+        dt = TORCH_DTYPES[c0.train.dtype]
         self.decay = torch.tensor([c.train.lr_decay_step or self.steps + 1 for c in cfgs])
         # each run's lr before and after its decay step, in Python floats as the lecture
         self.lr_before = torch.tensor([c.train.lr for c in cfgs], dtype=dt)
@@ -115,7 +104,6 @@ class Loop:
         self.Xval, self.Yval = self.Xdev[val_rows], self.Ydev[val_rows]
         self.diagnostics = diagnostics
         self.recorder = Recorder(self.model, every, hist)
-        self.update_lr: list[float] | None = None  # the lrs step.update() applies now
 
     def lrs(self, a: int, n: int) -> torch.Tensor:
         """(n, K): each run's lr at steps a .. a+n-1: lr, a tenth of it from the decay step
@@ -130,16 +118,14 @@ class Loop:
             return False
         return i < GRAD_TRACK_FIRST or self.recorder.due(i)
 
-    def batches(self, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def batches(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The next n minibatches: X (n, K*B*block_size), the contexts of all runs offset
-        by k * vocab_size and flattened; Y (n, K, 1, B), the targets; G (n, K,
-        vocab_size, B), their target_grads."""
+        by k * vocab_size and flattened; Y (n, K, B), the targets."""
         ix = torch.stack(
             [torch.randint(0, len(self.Ytr), (n, self.B), generator=g) for g in self.gens]
         ).to(self.dev)  # (K, n, B)
         X = (self.Xtr[ix] + self.offsets).transpose(0, 1).reshape(n, -1)
-        Y = self.Ytr[ix].transpose(0, 1)  # (n, K, B)
-        return X, Y.unsqueeze(2), target_grads(Y, self.V, self.dtype)
+        return X, self.Ytr[ix].transpose(0, 1)
 
     def segment(self, a: int, b: int) -> tuple[int, list[float]]:
         """Steps a .. b-1; returns the steps that count as done and the last losses."""
@@ -148,11 +134,10 @@ class Loop:
 
     def run(self, a: int, b: int) -> None:
         """Steps a .. b-1, a chunk of minibatches at a time; stops early once every run
-        has diverged. Steps that keep no gradients run as Step.apply, their loss gradient
-        scaled by -lr here, a chunk at once. Denormal floats (below ~1e-38) are flushed
-        to zero in this thread: sigmoid + BN at zero init makes round-off gradients that
-        small, and the CPU handles them ~100x slower (that pair of 3,000-step runs took
-        19.5 s instead of 2.4 s, with the same losses and the same parameters trained)."""
+        has diverged. Steps that keep no gradients run as Step.apply. Denormal floats
+        (below ~1e-38) are flushed to zero in this thread: sigmoid + BN at zero init makes
+        round-off gradients that small, and the CPU handles them far slower, with the same
+        losses and the same parameters trained (ARCHITECTURE.md)."""
         with denormals_flushed():
             self._run(a, b)
 
@@ -161,10 +146,9 @@ class Loop:
             n = min(CHUNK_STEPS, b - a)
             lr = self.lrs(a, n)
             keep = [j for j in range(n) if self.needs_grads(a + j)]
-            scale = -lr
-            scale[keep] = 1.0
-            X, Y, G = self.batches(n)
-            G.mul_(scale.to(G.device).view(n, self.K, 1, 1))
+            X, Y = self.batches(n)
+            G = self.step.targets(Y, lr, keep)
+            Y = Y.unsqueeze(2)  # (n, K, 1, B)
             logp_Y = self.losses.new_empty(n, self.K, 1, self.B)
             keep_set, apply = set(keep), self.step.apply
             for j, batch in enumerate(zip(X.unbind(0), Y.unbind(0), G.unbind(0), logp_Y.unbind(0))):
@@ -182,12 +166,8 @@ class Loop:
         norms = self.step.grad_norms().nan_to_num_(0.0)
         torch.maximum(self.grad_max, norms, out=self.grad_max)
         if self.recorder.due(i):
-            self.step.bind()
-            self.recorder.capture(i, lr)
-        if lr.tolist() != self.update_lr:
-            self.update_lr = lr.tolist()
-            self.step.set_lr(lr)
-        self.step.update()
+            self.recorder.capture(i, lr, self.step.activations())
+        self.step.update(lr)
 
     def check(self, a: int, b: int) -> None:
         """Freeze the runs whose loss went bad in steps a .. b-1, noting the first bad step."""
@@ -197,11 +177,12 @@ class Loop:
             self.diverged_at[k] = a + int(bad[:, k].nonzero()[0])
         self.alive &= ~bad.any(0)
 
-    def outcomes(self, done: int, stopped: bool, seconds: float, K: int) -> list[RunOutcome]:
-        """Each run's result: full-split losses, curve, what trained, diagnostics, weights.
-        K: the whole stack's size (this loop may hold part of it)."""
-        sp_tr = evaluate(self.model, self.Xtr, self.Ytr)
-        sp_val = evaluate(self.model, self.Xdev, self.Ydev)
+    def outcomes(self, done: int, stopped: bool, seconds: float, K: int) -> list[tuple]:
+        """Each run's (config, status, metrics, weights), train.RunOutcome's fields:
+        full-split losses, curve, what trained, diagnostics. K: the whole stack's size
+        (this process may hold part of it)."""
+        sp_tr = self.step.evaluate(self.Xtr, self.Ytr)
+        sp_val = self.step.evaluate(self.Xdev, self.Ydev)
         grad_max = self.grad_max.cpu() if self.diagnostics else None
         out = []
         for k, cfg in enumerate(self.cfgs):
@@ -224,7 +205,7 @@ class Loop:
                 "params": param_table(self.model, self.init, grad_max, k),
                 "diagnostics": self.recorder.result(k) if self.diagnostics else None,
             }
-            out.append(RunOutcome(cfg, status, metrics, self.model.state_dict(k)))
+            out.append((cfg, status, metrics, self.model.state_dict(k)))
         return out
 
     def last_step(self, planned: int) -> int:
@@ -239,5 +220,5 @@ class Loop:
         done = self.losses[max(0, i - max(self.steps // CURVE_POINTS, 1)) : i + 1]
         self.curve["step"].append(i + 1)
         self.curve["train"].append(done.nanmean(0).tolist())
-        self.curve["val"].append(evaluate(self.model, self.Xval, self.Yval))
+        self.curve["val"].append(self.step.evaluate(self.Xval, self.Yval))
         return self.curve["train"][-1], self.curve["val"][-1]

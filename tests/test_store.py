@@ -3,8 +3,8 @@ import os
 
 import pytest
 
-from mlp_core import runs
-from mlp_core.runs import RunStore, get_or_train, run_key
+from mlp_core import store as run_store
+from mlp_core.store import RunStore, get_or_train, run_key
 
 
 def test_default_root_follows_the_env_var(store_dir):
@@ -21,7 +21,7 @@ def test_second_identical_request_is_read_from_the_store(
     def no_training(*a, **k):
         raise AssertionError("trained again")
 
-    monkeypatch.setattr(runs, "train_stack", no_training)
+    monkeypatch.setattr(run_store, "train_stack", no_training)
     (again,) = get_or_train([tiny_cfg], small_ds, store)
     assert again.cached and again.metrics == json.loads(json.dumps(first.metrics))
     assert set(again.state) == set(first.state)
@@ -30,7 +30,7 @@ def test_second_identical_request_is_read_from_the_store(
 def test_the_key_depends_on_config_data_and_version(tiny_cfg, monkeypatch):
     k = run_key(tiny_cfg, "abc")
     assert k != run_key(tiny_cfg.replace(seed=1), "abc") and k != run_key(tiny_cfg, "abd")
-    monkeypatch.setattr(runs, "CACHE_VERSION", "999")
+    monkeypatch.setattr(run_store, "CACHE_VERSION", "999")
     assert run_key(tiny_cfg, "abc") != k
 
 

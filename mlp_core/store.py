@@ -143,6 +143,18 @@ def get_or_train(
         TRAIN_LOCK.release()
 
 
+def run_experiment(
+    cfgs: list[RunConfig],
+    report: Callable,
+    ds: Dataset,
+    store: RunStore | None = None,
+    on_progress: ProgressFn | None = None,
+):
+    """The shape both questions share (zero_init.py, bn_fold.py): their configs' runs, from
+    the store or trained, handed to their report function: report(*outcomes, ds)."""
+    return report(*get_or_train(cfgs, ds, store, on_progress), ds)
+
+
 def _train_missing(cfgs, ds, store, on_progress, results):
     if store:  # another caller may have trained them while we waited for the lock
         results = [r or store.get(c, ds.sha256) for r, c in zip(results, cfgs)]

@@ -1,20 +1,25 @@
 """Question 2: train an MLP with BatchNorm, fold every BN away, and prove on the dev split
 that inference gives the same outputs, and the same folded weights as torch's own fusion.
 
-The algebra (fold_linear_bn, fold_bn_linear, fold_model) lives in folding.py and is
-re-exported here; this module measures a fold of a trained run.
+The experiment's shape (as zero_init.py's): fold_configs -> the run (stored or trained)
+-> fold_report, a FoldReport with its verdict -> its text (bn_fold_text.py). The algebra
+(fold_linear_bn, fold_bn_linear, fold_model) lives in folding.py and is re-exported here;
+this module measures a fold of a trained run.
 """
 
 from __future__ import annotations
 
+import io
 import time
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
+from . import bn_fold_text
 from .config import RunConfig
 from .data import Dataset, make_splits
+from .fast.evaluate import EVAL_ROWS
 from .folding import (
     FoldedMLP,
     FoldError,
@@ -29,14 +34,16 @@ from .folding import (
     torch_reference_diff,
 )
 from .model import MLP, from_state
-from .runs import RunStore, get_or_train
-from .train import EVAL_CHUNK, DivergedError, ProgressFn, RunOutcome
+from .store import RunStore, run_experiment
+from .train import Diverged, ProgressFn, RunOutcome
 
 __all__ = [
     "FoldError",
     "FoldReport",
     "FoldedMLP",
+    "checkpoint_bytes",
     "fold_bn_linear",
+    "fold_configs",
     "fold_experiment",
     "fold_layers",
     "fold_linear_bn",
@@ -44,6 +51,7 @@ __all__ = [
     "fold_report",
     "inference_seconds",
     "models",
+    "timing",
 ]
 
 TIMING_REPEATS = 5  # best of this many dev-split passes per model: the machine is shared
@@ -53,9 +61,11 @@ EXAMPLE_WEIGHTS = 3  # entries of the example neuron's W column shown
 
 @dataclass
 class FoldReport:
-    metrics: dict  # JSON-able: the CLI's output and the page's numbers
+    metrics: dict  # JSON-able: the CLI's output and the page's numbers, verdict and text
     folded_state: dict[str, torch.Tensor]  # the folded model's weights, no K dim
     scatter: dict[str, list[float]]  # "bn" and "folded": the same sampled dev logits
+    same: bool  # the verdict: the same forward pass (bn_fold_text.same_forward_pass)
+    text: str  # the answer in words (bn_fold_text.answer)
 
 
 def models(outcome: RunOutcome, ds: Dataset) -> tuple[MLP, FoldedMLP]:
@@ -66,7 +76,7 @@ def models(outcome: RunOutcome, ds: Dataset) -> tuple[MLP, FoldedMLP]:
 
 
 @torch.inference_mode()
-def logits(model, X: torch.Tensor, chunk: int = EVAL_CHUNK) -> torch.Tensor:
+def logits(model, X: torch.Tensor, chunk: int = EVAL_ROWS) -> torch.Tensor:
     """Run 0's logits (N, vocab_size) for the rows of X (N, block_size), chunk rows a call."""
     return torch.cat([model(X[i : i + chunk][None])[0] for i in range(0, len(X), chunk)])
 
@@ -76,7 +86,8 @@ def inference_seconds(named: dict, X: torch.Tensor) -> dict[str, float]:
     models take turns so that load from other processes hits them alike."""
     best = dict.fromkeys(named, float("inf"))
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as in training: more threads are slower and erratic (DESIGN §6)
+    # one thread, as in training: more are slower and erratic here (ARCHITECTURE.md)
+    torch.set_num_threads(1)
     try:
         for _ in range(TIMING_REPEATS):
             for name, model in named.items():
@@ -145,13 +156,25 @@ def _buffers(model) -> int:
 def fold_report(outcome: RunOutcome, ds: Dataset) -> FoldReport:
     """Fold a trained run and measure, over the whole dev split in eval mode, how far the
     folded model's outputs are from the BN model's."""
+    m, cfg = outcome.metrics, outcome.config
+    if outcome.status == "diverged":
+        raise Diverged(
+            f"the BatchNorm run diverged at step {m['diverged_at']} "
+            "(loss not finite or exploding); try a smaller --lr"
+        )
     model, folded = models(outcome, ds)
-    sp = make_splits(ds, outcome.config.data.block_size)
+    sp = make_splits(ds, cfg.data.block_size)
     X, Y = sp.Xdev, sp.Ydev
     bn_logits, folded_logits = logits(model, X), logits(folded, X)  # (N, vocab_size) each
     wrong = train_mode_logits(outcome, ds, X)
     seconds = inference_seconds({"bn": model, "folded": folded}, X)
     metrics = {
+        "config": cfg.to_dict(),
+        "data_sha256": ds.sha256,
+        "cached": outcome.cached,
+        "steps": m["steps"],
+        "train_seconds": m["seconds"],
+        "train_val_loss": m["val_loss"],
         "layers_folded": len(folded.folds),
         "folds": folded.folds,
         "not_folded": folded.kept,
@@ -171,10 +194,37 @@ def fold_report(outcome: RunOutcome, ds: Dataset) -> FoldReport:
         "eval_seconds_bn": seconds["bn"],
         "eval_seconds_folded": seconds["folded"],
         "train_mode_diff": float((wrong - bn_logits[: len(wrong)]).abs().max()),
-        "train_mode_batch_size": min(outcome.config.train.batch_size, len(Y)),
+        "train_mode_batch_size": min(cfg.train.batch_size, len(Y)),
         "neuron_example": neuron_example(model),
     }
-    return FoldReport(metrics, folded.state_dict(), _scatter(bn_logits, folded_logits))
+    same, text = bn_fold_text.same_forward_pass(metrics), bn_fold_text.answer(metrics)
+    metrics |= {"same_forward_pass": same, "answer": text}
+    scatter = _scatter(bn_logits, folded_logits)
+    return FoldReport(metrics, folded.state_dict(), scatter, same, text)
+
+
+def timing(outcome: RunOutcome, ds: Dataset) -> dict[str, float]:
+    """Both models rebuilt and timed again on the dev split (inference_seconds)."""
+    model, folded = models(outcome, ds)
+    X = make_splits(ds, outcome.config.data.block_size).Xdev
+    return inference_seconds({"bn": model, "folded": folded}, X)
+
+
+def checkpoint_bytes(cfg: RunConfig, report: FoldReport) -> bytes:
+    """The folded weights as a torch.save file: {"config", "architecture", "state_dict"}."""
+    buf = io.BytesIO()
+    arch = report.metrics["architecture_after"]
+    torch.save(
+        {"config": cfg.to_dict(), "architecture": arch, "state_dict": report.folded_state}, buf
+    )
+    return buf.getvalue()
+
+
+def fold_configs(cfg: RunConfig) -> list[RunConfig]:
+    """The one run to fold: cfg itself, which must have BatchNorm."""
+    if not cfg.model.batchnorm:
+        raise FoldError("this model has no BatchNorm to fold (batchnorm is off)")
+    return [cfg]
 
 
 def fold_experiment(
@@ -182,17 +232,6 @@ def fold_experiment(
     ds: Dataset,
     store: RunStore | None = None,
     on_progress: ProgressFn | None = None,
-) -> dict:
+) -> FoldReport:
     """Train (or fetch from the store) the BN run of cfg, fold it, and report the proof."""
-    if not cfg.model.batchnorm:
-        raise FoldError("this model has no BatchNorm to fold (batchnorm is off)")
-    (outcome,) = get_or_train([cfg], ds, store, on_progress)
-    if outcome.status == "diverged":
-        raise DivergedError(
-            f"the BatchNorm run diverged at step {outcome.metrics['diverged_at']} "
-            "(loss not finite or exploding); try a smaller --lr"
-        )
-    m = outcome.metrics
-    head = {"config": cfg.to_dict(), "data_sha256": ds.sha256, "cached": outcome.cached}
-    head |= {"steps": m["steps"], "train_seconds": m["seconds"], "train_val_loss": m["val_loss"]}
-    return head | fold_report(outcome, ds).metrics
+    return run_experiment(fold_configs(cfg), fold_report, ds, store, on_progress)
