@@ -25,21 +25,11 @@ sys.path.insert(0, str(ROOT))
 from streamlit.runtime.pages_manager import PagesManager  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from ui.navigation import apptest_init  # noqa: E402
+
 APP = str(ROOT / "app.py")
 REPEAT = 5
 TINY = {"cmp_n_layers": 2, "cmp_n_hidden": 16, "cmp_steps": 200}
-
-
-def keep_running_app_py() -> None:
-    """As in tests/conftest.py: without this, AppTest reruns skip app.py (a pages/ folder
-    sends them down streamlit's legacy path)."""
-    init = PagesManager.__init__
-
-    def init_v2(self, *args, **kwargs):
-        init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    PagesManager.__init__ = init_v2
 
 
 def timed(fn) -> float:
@@ -62,7 +52,7 @@ def train_tiny(at: AppTest) -> AppTest:
 
 
 def main() -> None:
-    keep_running_app_py()
+    PagesManager.__init__ = apptest_init()  # as tests/conftest.py does: ui/navigation.py
     at = AppTest.from_file(APP, default_timeout=300)
     rows = [("cold first render: home (imports, default data)", timed(at.run))]
     rows.append(("first visit: dataset page", timed(at.switch_page("pages/dataset.py").run)))

@@ -1,43 +1,40 @@
 """Question 2: train an MLP with BatchNorm, fold every BN into the Linear before it, and prove
 that the inference forward pass is unchanged (and equal to torch's own fusion)."""
 
-import io
 from itertools import zip_longest
 
-import altair as alt
 import pandas as pd
 import streamlit as st
-import torch
 
 import ui
+from mlp_core import bn_fold
+from mlp_core.bn_fold import FoldError, FoldReport, fold_report
 from mlp_core.config import RunConfig
-from mlp_core.data import make_splits
-from mlp_core.fold import FoldError, FoldReport, fold_report, inference_seconds, models
-from mlp_core.runs import run_key
+from mlp_core.store import run_key
+
+ui.page_entry()
 
 PAGE = "batchnorm-fold"
 DEFAULTS = {"layers": 2, "n_hidden": 100, "steps": 2000}
-LOGITS_TOL, LOSS_TOL = 1e-4, 1e-5  # what "the same forward pass" has to meet (float32)
-WIDGETS = {  # URL name: label, demo-cap name, upper bound, help
+WIDGETS = {  # URL name: label, its ui.BOUNDS entry, help
     "layers": (
         "Hidden layers",
         "n_layers",
-        8,
         "Linear→BN→tanh blocks, then the output Linear→BN: 2 gives the 3-layer MLP",
     ),
-    "n_hidden": ("Width", "n_hidden", 512, "neurons per hidden layer"),
-    "steps": ("Steps", "steps", 200_000, "SGD steps, batch 32"),
+    "n_hidden": ("Width", "n_hidden", "neurons per hidden layer"),
+    "steps": ("Steps", "steps", "SGD steps, batch 32"),
 }
 
 
 def controls() -> RunConfig:
     with st.container(border=True):
-        for col, (name, (label, cap, high, help_)) in zip(st.columns(3), WIDGETS.items()):
-            high, key = ui.cap(cap, high), f"bf_{name}"
+        for col, (name, (label, bound, help_)) in zip(st.columns(3), WIDGETS.items()):
+            key = f"bf_{name}"
             if key not in st.session_state:  # first visit: from the URL, else the default
-                st.session_state[key] = ui.param(name, DEFAULTS[name], low=1, high=high)
+                st.session_state[key] = ui.param(name, DEFAULTS[name], bound=bound)
             step = 500 if name == "steps" else 1
-            col.number_input(label, 1, high, step=step, key=key, help=help_)
+            col.number_input(label, *ui.bounds(bound), step=step, key=key, help=help_)
     values = {n: int(st.session_state[f"bf_{n}"]) for n in DEFAULTS}
     ui.set_params(values)
     return RunConfig().replace(
@@ -47,16 +44,6 @@ def controls() -> RunConfig:
         batchnorm=True,
         seed=ui.seed(),
     )
-
-
-def trained_run(cfg: RunConfig, ds):
-    """The run of cfg if already computed, or trained now on request; else None."""
-    found = ui.lookup([cfg], ds)
-    if found:
-        return found[0]
-    if st.button("Train and fold", type="primary", key="bf_train"):
-        return ui.train([cfg], ds, ["with BatchNorm"], page=PAGE)[0]
-    return None
 
 
 @st.cache_data(max_entries=16, show_spinner="Folding, and checking on the dev split…")
@@ -75,18 +62,10 @@ def _blocks(arch: list[str]) -> list[str]:
     return [" → ".join(b) for b in out]
 
 
-def show_answer(m: dict) -> None:
-    same = m["max_abs_diff_logits"] < LOGITS_TOL
-    same &= abs(m["val_loss_bn"] - m["val_loss_folded"]) < LOSS_TOL
-    text = (
-        f"Folding erased {m['layers_folded']} BatchNorm layers. Over all "
-        f"{m['dev_rows']:,} dev rows in eval mode, the logits differ by at most "
-        f"{m['max_abs_diff_logits']:.1e} (logits reach ±{m['max_abs_logit']:.1f}), the "
-        f"predicted character agrees on {100 * m['argmax_agreement']:.2f}% of rows, and the "
-        f"dev loss is {m['val_loss_bn']:.6f} with BN vs {m['val_loss_folded']:.6f} folded."
-    )
-    (st.success if same else st.warning)(("Same forward pass. " if same else "") + text)
-    for note in m["not_folded"]:
+def show_answer(rep: FoldReport) -> None:
+    """The verdict and its text, both the core's (the CLI prints the same)."""
+    (st.success if rep.same else st.warning)(("Same forward pass. " if rep.same else "") + rep.text)
+    for note in rep.metrics["not_folded"]:
         st.warning(f"Not folded — {note}")
 
 
@@ -108,16 +87,6 @@ def show_architecture(m: dict) -> None:
     )
 
 
-def _scatter(rep: FoldReport) -> alt.LayerChart:
-    x, y = "logit with BatchNorm", "logit folded"
-    df = pd.DataFrame({x: rep.scatter["bn"], y: rep.scatter["folded"]})
-    ends = pd.DataFrame({x: [df[x].min(), df[x].max()], y: [df[x].min(), df[x].max()]})
-    points = alt.Chart(df).mark_circle(size=12, opacity=0.5).encode(x=x, y=y, tooltip=[x, y])
-    diagonal = alt.Chart(ends).mark_line(color="gray", strokeDash=[4, 4]).encode(x=x, y=y)
-    title = f"{len(df):,} sampled dev logits: on the diagonal y = x"
-    return (diagonal + points).properties(height=320, title=title)
-
-
 def show_proof(m: dict, rep: FoldReport) -> None:
     st.subheader("The proof, on the dev split (eval mode)")
     c = st.columns(4)
@@ -131,7 +100,7 @@ def show_proof(m: dict, rep: FoldReport) -> None:
         delta_color="off",
     )
     left, right = st.columns([3, 2])
-    left.altair_chart(_scatter(rep), width="stretch")
+    left.altair_chart(ui.charts.fold_scatter(rep.scatter), width="stretch")
     ref = m["max_abs_diff_vs_torch_reference"]
     shown = "n/a" if ref is None else "0 (bit-identical)" if ref == 0 else f"{ref:.1e}"
     right.metric("Ours vs torch's fuse_linear_bn_eval", shown)
@@ -191,10 +160,7 @@ def show_math(ex: dict | None) -> None:
 def show_timing(m: dict, outcome, ds, key: str) -> None:
     st.subheader("Inference time, with and without BN")
     if st.button("Measure again", key="bf_time"):
-        sp = make_splits(ds, outcome.config.data.block_size)
-        model, folded = models(outcome, ds)
-        t = inference_seconds({"bn": model, "folded": folded}, sp.Xdev)
-        st.session_state[f"bf_timing_{key}"] = t
+        st.session_state[f"bf_timing_{key}"] = bn_fold.timing(outcome, ds)
     t = st.session_state.get(f"bf_timing_{key}") or {
         "bn": m["eval_seconds_bn"],
         "folded": m["eval_seconds_folded"],
@@ -210,12 +176,9 @@ def show_timing(m: dict, outcome, ds, key: str) -> None:
 
 
 def show_download(cfg: RunConfig, rep: FoldReport, key: str) -> None:
-    buf = io.BytesIO()
-    arch = rep.metrics["architecture_after"]
-    torch.save({"config": cfg.to_dict(), "architecture": arch, "state_dict": rep.folded_state}, buf)
     st.download_button(
         "Download the folded weights (.pt)",
-        buf.getvalue(),
+        bn_fold.checkpoint_bytes(cfg, rep),
         file_name=f"folded-{key[:12]}.pt",
         mime="application/octet-stream",
     )
@@ -233,7 +196,8 @@ st.markdown(
 )
 dataset = ui.current_dataset()
 config = controls()
-outcome = trained_run(config, dataset)
+found = ui.result_or_button([config], dataset, ["with BatchNorm"], PAGE, "Train and fold")
+outcome = found[0] if found else None
 if outcome is None:
     st.info("Press **Train and fold** (a few seconds at the defaults).")
     st.stop()
@@ -250,7 +214,7 @@ try:
 except (FoldError, RuntimeError) as e:
     st.error(f"Could not fold this run: {e}")
     st.stop()
-show_answer(report.metrics)
+show_answer(report)
 show_architecture(report.metrics)
 show_proof(report.metrics, report)
 show_math(report.metrics["neuron_example"])

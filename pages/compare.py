@@ -5,11 +5,12 @@ import itertools
 
 import streamlit as st
 
-import charts
-import runview
 import ui
 from mlp_core.config import ACTIVATIONS, INITS, RunConfig
-from mlp_core.runs import run_key
+from mlp_core.store import run_key
+from ui import charts, tables
+
+ui.page_entry()
 
 PAGE = "compare"
 MAX_NEW = 8  # runs one submit may train; runs of the same shape train stacked, at once
@@ -20,6 +21,7 @@ METRIC_COLUMNS = {
     "seconds": st.column_config.NumberColumn("seconds", format="%.1f"),
     "steps_per_second": st.column_config.NumberColumn("steps/s", format="%.0f"),
 }
+BOUND = {"lr": "compare_lr"}  # setting -> its ui.BOUNDS entry, where they differ
 FORM = {  # setting: default, also the URL parameter's name
     "n_layers": 2,
     "n_hidden": 64,
@@ -43,37 +45,25 @@ def _init_form() -> None:
     """Seed the form's widgets from the link (or this session's last values) once."""
     if "cmp_n_layers" in st.session_state:
         return
-    for name, (low, high) in bounds().items():
-        st.session_state[f"cmp_{name}"] = ui.param(name, FORM[name], low=low, high=high)
+    for name in ("n_layers", "n_hidden", "steps", "batch_size", "lr", "seeds"):
+        st.session_state[f"cmp_{name}"] = ui.param(name, FORM[name], bound=BOUND.get(name, name))
     st.session_state["cmp_batchnorm"] = ui.param("batchnorm", False)
     st.session_state["cmp_activations"] = _picked("activations", ACTIVATIONS)
     st.session_state["cmp_inits"] = _picked("inits", INITS)
 
 
-def bounds() -> dict[str, tuple]:
-    """The form's numeric ranges (demo caps applied); a link outside them is junk."""
-    return {
-        "n_layers": (1, ui.cap("n_layers", 8)),
-        "n_hidden": (1, ui.cap("n_hidden", 512)),
-        "steps": (1, ui.cap("steps", 200_000)),
-        "batch_size": (1, ui.cap("batch_size", 4096)),
-        "lr": (1e-4, 10.0),
-        "seeds": (1, 4),
-    }
-
-
 def _form_fields() -> None:
-    b = bounds()
+    b = ui.bounds
     c = st.columns(5)
-    c[0].number_input("Hidden layers", *b["n_layers"], key="cmp_n_layers")
-    c[1].number_input("Width", *b["n_hidden"], key="cmp_n_hidden")
-    c[2].number_input("Steps", *b["steps"], step=500, key="cmp_steps")
-    c[3].number_input("Batch", *b["batch_size"], key="cmp_batch_size")
-    c[4].number_input("Learning rate", *b["lr"], key="cmp_lr", format="%.4f")
+    c[0].number_input("Hidden layers", *b("n_layers"), key="cmp_n_layers")
+    c[1].number_input("Width", *b("n_hidden"), key="cmp_n_hidden")
+    c[2].number_input("Steps", *b("steps"), step=500, key="cmp_steps")
+    c[3].number_input("Batch", *b("batch_size"), key="cmp_batch_size")
+    c[4].number_input("Learning rate", *b("compare_lr"), key="cmp_lr", format="%.4f")
     c = st.columns([2, 2, 1, 1])
     c[0].multiselect("Activations", ACTIVATIONS, key="cmp_activations")
     c[1].multiselect("Inits", INITS, key="cmp_inits")
-    c[2].number_input("Seeds", *b["seeds"], key="cmp_seeds", help="Seed, seed + 1, … (sidebar)")
+    c[2].number_input("Seeds", *b("seeds"), key="cmp_seeds", help="Seed, seed + 1, … (sidebar)")
     c[3].checkbox("BatchNorm", key="cmp_batchnorm")
 
 
@@ -101,9 +91,9 @@ def train_new(cfgs: list[RunConfig]) -> None:
         st.error(f"Pick at least one activation and init, and at most {MAX_NEW} runs in all.")
         return
     ds = ui.current_dataset()
-    outcomes = ui.train(cfgs, ds, [runview.short_label(c) for c in cfgs], PAGE)
+    outcomes = ui.train(cfgs, ds, [tables.short_label(c) for c in cfgs], PAGE)
     st.session_state["cmp_notes"] = [
-        f"{runview.short_label(o.config)}: {o.status} at step {o.metrics['steps']:,}, not added"
+        f"{tables.short_label(o.config)}: {o.status} at step {o.metrics['steps']:,}, not added"
         for o in outcomes
         if o.status != "ok"
     ]
@@ -124,13 +114,6 @@ def new_run_form(expanded: bool) -> None:
         )
         if submitted:
             train_new(cfgs)
-
-
-def from_link(cfgs: list[RunConfig]) -> None:
-    """Opening a link whose runs are already computed shows them at once."""
-    ds = ui.current_dataset()
-    for o in ui.lookup(cfgs, ds) or []:
-        ui.record_run(o, runview.short_label(o.config), PAGE, ds)
 
 
 def _select_also(keys: list[str]) -> None:
@@ -159,16 +142,16 @@ def reference_lines(runs: list[dict]) -> dict[str, float]:
 
 def compare(runs: list[dict], shown: list[str]) -> None:
     st.altair_chart(
-        charts.loss_curves(runview.curves(runs, shown), reference_lines(runs)), width="stretch"
+        charts.loss_curves(tables.curves(runs, shown), reference_lines(runs)), width="stretch"
     )
     st.caption(
         "Solid: val (4,096 dev rows); dashed: train (minibatch losses, averaged between points)."
         " Grey: the data's yardsticks (see the Dataset page)."
     )
     st.subheader("Metrics")
-    st.dataframe(runview.metrics(runs, shown), column_config=METRIC_COLUMNS, width="stretch")
+    st.dataframe(tables.metrics(runs, shown), column_config=METRIC_COLUMNS, width="stretch")
     st.subheader("What differs")
-    diff = runview.config_diff(runs, shown)
+    diff = tables.config_diff(runs, shown)
     if len(runs) < 2:
         st.caption("Pick two or more runs to see the settings that differ.")
     elif diff.empty:
@@ -183,9 +166,9 @@ def export(runs: list[dict], shown: list[str]) -> None:
     for col, (name, make, mime) in zip(
         c,
         [
-            ("metrics.csv", runview.metrics_csv, "text/csv"),
-            ("curves.csv", runview.curves_csv, "text/csv"),
-            ("runs.json", runview.export_json, "application/json"),
+            ("metrics.csv", tables.metrics_csv, "text/csv"),
+            ("curves.csv", tables.curves_csv, "text/csv"),
+            ("runs.json", tables.export_json, "application/json"),
         ],
     ):
         col.download_button(f"Download {name}", make(runs, shown), file_name=name, mime=mime)
@@ -194,8 +177,10 @@ def export(runs: list[dict], shown: list[str]) -> None:
 st.title("Compare runs")
 opened_by_link = "cmp_n_layers" not in st.session_state and "n_layers" in st.query_params
 _init_form()
-if opened_by_link:
-    from_link(form_configs())
+if opened_by_link:  # a link whose runs are computed shows them at once; it never trains
+    linked = form_configs()
+    labels = [tables.short_label(c) for c in linked]
+    ui.result_or_button(linked, ui.current_dataset(), labels, PAGE, button_label=None)
 runs = ui.session_runs()
 if not runs:
     st.info(
@@ -206,10 +191,10 @@ if not runs:
 new_run_form(expanded=not runs)
 runs = ui.session_runs()
 if runs:
-    shown = runview.names(runs)
+    shown = tables.names(runs)
     st.subheader("Runs in this session")
     st.dataframe(
-        runview.run_list(runs, shown),
+        tables.run_list(runs, shown),
         column_config={"val loss": st.column_config.NumberColumn(format="%.4f")},
         hide_index=True,
         width="stretch",

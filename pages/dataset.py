@@ -1,21 +1,17 @@
 """The data: how many words, which characters, how long, which pairs follow which; the
 lecture's split and contexts; and the reference losses every other page measures against."""
 
-from collections import Counter
-
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 import ui
 from mlp_core import data
 
-MAX_BLOCK = 8  # contexts longer than this are unreadable in the examples
-MAX_EXAMPLE_WORDS = 20
+ui.page_entry()
+
 COUNT_COLUMNS = {
     name: st.column_config.NumberColumn(format="localized") for name in ("words", "rows (contexts)")
 }
-LETTER_AXIS = {"labelAngle": 0, "labelOverlap": False, "labelFontSize": 12}  # every letter
 YARDSTICKS = {
     "uniform": (
         "Uniform",
@@ -34,44 +30,28 @@ YARDSTICKS = {
 }
 
 
-@st.cache_data(show_spinner=False)
-def counts(_ds: data.Dataset, sha256: str) -> dict[str, pd.DataFrame]:
-    """Word lengths, character and bigram counts ('.' marks start and end, as in the
-    lecture); keyed by the data's hash, so each data set is counted once."""
-    lengths = Counter(len(w) for w in _ds.words)
-    chars = Counter("".join(_ds.words))
-    pairs = Counter(p for w in _ds.words for p in zip("." + w, w + "."))
-    return {
-        "lengths": pd.DataFrame(sorted(lengths.items()), columns=["length", "words"]),
-        "chars": pd.DataFrame(chars.most_common(), columns=["char", "count"]),
-        "bigrams": pd.DataFrame(
-            [(a, b, n) for (a, b), n in pairs.items()], columns=["first", "next", "count"]
-        ),
-    }
-
-
 def settings() -> tuple[int, int]:
     """block_size and the number of example words, from the URL on a first visit."""
     if "ds_block_size" not in st.session_state:
-        st.session_state["ds_block_size"] = ui.param("block_size", 3, high=MAX_BLOCK)
-        st.session_state["ds_examples"] = ui.param("examples", 3, low=1, high=MAX_EXAMPLE_WORDS)
+        st.session_state["ds_block_size"] = ui.param("block_size", 3)
+        st.session_state["ds_examples"] = ui.param("examples", 3)
     a, b = st.columns(2)
-    a.number_input("block_size (context length)", 1, MAX_BLOCK, key="ds_block_size")
-    b.number_input("Example words", 1, MAX_EXAMPLE_WORDS, key="ds_examples")
+    a.number_input("block_size (context length)", *ui.bounds("block_size"), key="ds_block_size")
+    b.number_input("Example words", *ui.bounds("examples"), key="ds_examples")
     block_size, examples = st.session_state["ds_block_size"], st.session_state["ds_examples"]
     ui.set_params({"block_size": block_size, "examples": examples})
     return block_size, examples
 
 
-def overview(ds: data.Dataset, lengths: pd.DataFrame) -> None:
-    mean = (lengths["length"] * lengths["words"]).sum() / lengths["words"].sum()
+def overview(ds: data.Dataset, lengths: list[tuple[int, int]]) -> None:
+    mean = sum(n * w for n, w in lengths) / sum(w for _, w in lengths)
     c = st.columns(4)
     c[0].metric("Words", f"{len(ds.words):,}")
     c[1].metric(
         "Vocabulary", ds.vocab_size, help="Distinct characters plus '.', the start/end token"
     )
     c[2].metric("Mean length", f"{mean:.2f}")
-    c[3].metric("Shortest / longest", f"{lengths['length'].min()} / {lengths['length'].max()}")
+    c[3].metric("Shortest / longest", f"{lengths[0][0]} / {lengths[-1][0]}")
     st.caption(f"Characters: `{''.join(ds.chars)}`")
 
 
@@ -82,47 +62,6 @@ def yardsticks(ds: data.Dataset, block_size: int) -> None:
     for col, (key, (name, why)) in zip(st.columns(3), YARDSTICKS.items()):
         col.metric(name, f"{base[key]:.4f}")
         col.caption(why)
-
-
-def length_chart(df: pd.DataFrame) -> alt.Chart:
-    return (
-        alt.Chart(df, title="Word lengths")
-        .mark_bar()
-        .encode(
-            x=alt.X("length:O", title="characters", axis=alt.Axis(labelAngle=0)),
-            y="words:Q",
-            tooltip=["length", "words"],
-        )
-        .properties(height=260)
-    )
-
-
-def char_chart(df: pd.DataFrame) -> alt.Chart:
-    return (
-        alt.Chart(df, title="Character frequencies")
-        .mark_bar()
-        .encode(
-            x=alt.X("char:N", sort="-y", axis=alt.Axis(labelAngle=0, labelOverlap=False)),
-            y="count:Q",
-            tooltip=["char", "count"],
-        )
-        .properties(height=260)
-    )
-
-
-def bigram_chart(df: pd.DataFrame, chars: list[str]) -> alt.Chart:
-    order = [data.BOUNDARY, *chars]
-    return (
-        alt.Chart(df, title="Bigram counts: row = a character, column = the one after it")
-        .mark_rect()
-        .encode(
-            x=alt.X("next:N", sort=order, axis=alt.Axis(orient="top", **LETTER_AXIS)),
-            y=alt.Y("first:N", sort=order, axis=alt.Axis(**LETTER_AXIS)),
-            color=alt.Color("count:Q", scale=alt.Scale(type="log", scheme="blues")),
-            tooltip=["first", "next", "count"],
-        )
-        .properties(width=620, height=620)
-    )
 
 
 def splits(ds: data.Dataset, block_size: int) -> None:
@@ -147,12 +86,11 @@ def splits(ds: data.Dataset, block_size: int) -> None:
 
 def contexts(ds: data.Dataset, block_size: int, n_words: int) -> None:
     """The lecture's print loop: each context of block_size characters and its target."""
-    words = ds.words[:n_words]
-    X, Y = data.build_contexts(words, ds.stoi, block_size)
-    itos = ds.itos
-    lines = ["".join(itos[i] for i in x) + " ---> " + itos[int(y)] for x, y in zip(X.tolist(), Y)]
+    lines = data.context_lines(ds, block_size, n_words)
     st.subheader("Contexts → target")
-    st.caption(f"The first {n_words} words ({', '.join(words)}), block_size {block_size}:")
+    st.caption(
+        f"The first {n_words} words ({', '.join(ds.words[:n_words])}), block_size {block_size}:"
+    )
     st.code("\n".join(lines), language=None)
 
 
@@ -162,13 +100,14 @@ st.caption(f"{ds.source} · sha256 `{ds.sha256[:16]}`")
 block_size, n_words = settings()
 for note in data.warnings(ds, block_size):
     st.info(note)
-c = counts(ds, ds.sha256)
-overview(ds, c["lengths"])
+stats = ui.data_stats(ds, ds.sha256)
+overview(ds, stats["lengths"])
 yardsticks(ds, block_size)
 left, right = st.columns(2)
-left.altair_chart(length_chart(c["lengths"]), width="stretch")
-right.altair_chart(char_chart(c["chars"]), width="stretch")
-st.altair_chart(bigram_chart(c["bigrams"], ds.chars), width="content")
+left.altair_chart(ui.charts.word_lengths(stats["lengths"]), width="stretch")
+right.altair_chart(ui.charts.char_counts(stats["chars"]), width="stretch")
+order = [data.BOUNDARY, *ds.chars]
+st.altair_chart(ui.charts.bigram_heatmap(stats["bigrams"], order), width="content")
 st.caption("'.' starts and ends every word. White: a pair that never occurs (log colour scale).")
 left, right = st.columns(2)
 with left:

@@ -2,6 +2,9 @@
 
 import streamlit as st
 
+import ui
+
+ui.page_entry()
 st.title("Practice Board")
 st.markdown(
     """

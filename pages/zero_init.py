@@ -4,14 +4,15 @@ proper (kaiming) init, and the answer written from the measurements."""
 import pandas as pd
 import streamlit as st
 
-import charts
 import ui
 from mlp_core.config import ACTIVATIONS, RunConfig
-from mlp_core.runs import run_key
 from mlp_core.sample import sample_names
-from mlp_core.zero_init import zero_init_configs, zero_init_report
+from mlp_core.zero_init import ZeroInitReport, zero_init_configs, zero_init_report
+
+ui.page_entry()
 
 PAGE = "zero-init"
+BOUND = {"layers": "n_layers"}  # URL name -> its ui.BOUNDS entry, where they differ
 DEFAULTS = {
     "activation": "tanh",
     "batchnorm": False,
@@ -37,25 +38,17 @@ VERDICT = {
 
 
 def _init_state() -> None:
-    bounds = {
-        "layers": (1, ui.cap("n_layers", 8)),
-        "n_hidden": (1, ui.cap("n_hidden", 512)),
-        "steps": (1, ui.cap("steps", 200_000)),
-        "lr": (1e-4, 100.0),
-        "bn_eps": (0.0, 1.0),
-    }
     for name, default in DEFAULTS.items():
         key = f"zi_{name}"
         if key not in st.session_state:
-            low, high = bounds.get(name, (None, None))
-            kw = {"choices": ACTIVATIONS} if name == "activation" else {"low": low, "high": high}
-            st.session_state[key] = ui.param(name, default, **kw)
+            st.session_state[key] = ui.param(name, default, bound=BOUND.get(name, name))
 
 
 def _apply(settings: dict) -> None:
+    """A "try this" button: its settings, and their result at once."""
     for name, value in settings.items():
         st.session_state[f"zi_{name}"] = value
-    st.session_state["zi_autorun"] = True
+    ui.request_run(PAGE)
 
 
 def controls() -> RunConfig:
@@ -64,16 +57,15 @@ def controls() -> RunConfig:
         c1, c2, c3, c4, c5 = st.columns([1.7, 1, 1, 1, 1])
         c1.radio("Activation", ACTIVATIONS, key="zi_activation", horizontal=True)
         c2.toggle("BatchNorm", key="zi_batchnorm", help="BatchNorm1d after every Linear")
-        c3.number_input("Hidden layers", 1, ui.cap("n_layers", 8), key="zi_layers")
-        c4.number_input("Width", 1, ui.cap("n_hidden", 512), key="zi_n_hidden")
-        c5.number_input("Steps", 1, ui.cap("steps", 200_000), step=500, key="zi_steps")
+        c3.number_input("Hidden layers", *ui.bounds("n_layers"), key="zi_layers")
+        c4.number_input("Width", *ui.bounds("n_hidden"), key="zi_n_hidden")
+        c5.number_input("Steps", *ui.bounds("steps"), step=500, key="zi_steps")
         with st.expander("More settings"):
             a, b = st.columns(2)
-            a.number_input("Learning rate", 1e-4, 100.0, key="zi_lr", format="%.4f")
+            a.number_input("Learning rate", *ui.bounds("lr"), key="zi_lr", format="%.4f")
             b.number_input(
                 "BatchNorm eps",
-                0.0,
-                1.0,
+                *ui.bounds("bn_eps"),
                 key="zi_bn_eps",
                 format="%.0e",
                 help="0 shows what eps is for",
@@ -95,41 +87,22 @@ def controls() -> RunConfig:
     )
 
 
-def results(cfgs: list[RunConfig], ds) -> list | None:
-    """This config's two runs: kept from this session, from the store, or trained now."""
-    keys = [run_key(c, ds.sha256) for c in cfgs]
-    autorun = st.session_state.pop("zi_autorun", False)  # a "try this" click
-    last = st.session_state.get("zi_last")
-    if last and last[0] == keys:
-        return last[1]
-    outcomes = ui.lookup(cfgs, ds)
-    first_visit = not st.session_state.get("zi_seen")
-    st.session_state["zi_seen"] = True
-    if outcomes is None:
-        run = st.button("Run zero init vs kaiming", type="primary")
-        if run or first_visit or autorun:
-            outcomes = ui.train(cfgs, ds, ["zero init", "kaiming init"], page=PAGE)
-    if outcomes is not None:
-        st.session_state["zi_last"] = (keys, outcomes)
-    return outcomes
-
-
-def show_answer(report: dict) -> None:
+def show_answer(report: ZeroInitReport) -> None:
     st.subheader("What trained, and why — measured")
-    st.success(report["answer"])
+    st.success(report.answer)
     st.markdown("**The draft answer, claim by claim**")
     with st.expander("The draft, as written"):
-        st.write(report["draft"])
+        st.write(report.draft)
     rows = [
         {"claim": c["claim"], "verdict": VERDICT[c["verdict"]], "evidence": c["evidence"]}
-        for c in report["draft_assessment"]
+        for c in report.draft_assessment
     ]
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
-def show_divergence(report: dict) -> None:
-    for run, step in report["diverged_at"].items():
+def show_divergence(report: ZeroInitReport) -> None:
+    for run, step in report.diverged_at.items():
         if step is not None:
             st.error(
                 f"The {run}-init run diverged at step {step:,}: its loss became NaN, "
@@ -138,17 +111,17 @@ def show_divergence(report: dict) -> None:
             )
 
 
-def show_losses(report: dict) -> None:
-    b, v = report["baselines"], report["val_loss"]
+def show_losses(report: ZeroInitReport) -> None:
+    b, v = report.baselines, report.val_loss
     cols = st.columns(5)
     cols[0].metric("Dev loss, zero init", _fmt(v["zero"]))
     cols[1].metric("Dev loss, kaiming", _fmt(v["kaiming"]))
     cols[2].metric("Uniform (ln vocab)", f"{b['uniform']:.4f}")
     cols[3].metric("Unigram entropy", f"{b['unigram_entropy']:.4f}")
     cols[4].metric("Bigram", f"{b['bigram']:.4f}")
-    curves = {k: c for k, c in report["curves"].items() if c["step"]}
+    curves = {k: c for k, c in report.curves.items() if c["step"]}
     if curves:
-        chart = charts.loss_curves({f"{k} init": c for k, c in curves.items()}, b)
+        chart = ui.charts.loss_curves({f"{k} init": c for k, c in curves.items()}, b)
         st.altair_chart(chart, width="stretch")
 
 
@@ -156,10 +129,10 @@ def _fmt(x) -> str:
     return "diverged" if x is None or x != x else f"{x:.4f}"
 
 
-def show_params(report: dict) -> None:
+def show_params(report: ZeroInitReport) -> None:
     st.subheader("Every parameter tensor of the zero-init run")
-    df = pd.DataFrame(report["params"])
-    df["grad vs largest"] = [report["facts"]["grad_rel"][n] for n in df["name"]]
+    df = pd.DataFrame(report.params)
+    df["grad vs largest"] = [report.facts["grad_rel"][n] for n in df["name"]]
     df["shape"] = df["shape"].map(lambda s: " × ".join(map(str, s)))
     cols = [
         "name",
@@ -209,19 +182,21 @@ def show_diagnostics(diag: dict, key: str) -> None:
         for n, r in diag["activations"].items()
     }
     a, b = st.columns(2)
-    a.altair_chart(charts.histograms(diag["act_hist"][i], "Activations", sat), width="stretch")
-    b.altair_chart(charts.histograms(diag["grad_hist"][i], "Activation gradients"), width="stretch")
+    a.altair_chart(ui.charts.histograms(diag["act_hist"][i], "Activations", sat), width="stretch")
+    b.altair_chart(
+        ui.charts.histograms(diag["grad_hist"][i], "Activation gradients"), width="stretch"
+    )
     a, b = st.columns(2)
-    a.altair_chart(charts.histograms(diag["wgrad_hist"][i], "Weight gradients"), width="stretch")
+    a.altair_chart(ui.charts.histograms(diag["wgrad_hist"][i], "Weight gradients"), width="stretch")
     ratios = {n: v for n, v in diag["update_ratio"].items() if n.endswith("weight")}
     b.altair_chart(
-        charts.over_time(
+        ui.charts.over_time(
             diag["steps"], ratios, "Update : data ratio (log10)", "log10 ratio", rule=-3.0
         ),
         width="stretch",
     )
     st.altair_chart(
-        charts.over_time(
+        ui.charts.over_time(
             diag["steps"],
             diag["neuron_spread"],
             "Spread between neurons (0 = all identical)",
@@ -252,7 +227,14 @@ st.markdown(
 )
 dataset = ui.current_dataset()
 configs = zero_init_configs(controls())
-outcomes = results(configs, dataset)
+outcomes = ui.result_or_button(
+    configs,
+    dataset,
+    ["zero init", "kaiming init"],
+    PAGE,
+    "Run zero init vs kaiming",
+    autorun_first_visit=True,
+)
 if outcomes is None:
     st.info("Press **Run** to train both nets (a few seconds at the defaults).")
     st.stop()
@@ -264,5 +246,5 @@ show_params(rep)
 st.subheader("The lecture's diagnostics")
 for tab, name in zip(st.tabs(["Zero init", "Kaiming init"]), ("zero", "kaiming")):
     with tab:
-        show_diagnostics(rep["diagnostics"][name], name)
+        show_diagnostics(rep.diagnostics[name], name)
 show_samples(configs, outcomes, dataset)

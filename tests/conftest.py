@@ -41,19 +41,13 @@ def store_dir(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture(autouse=True)
 def navigation_not_pages_dir(monkeypatch):
-    """AppTest (streamlit 1.67) resets PagesManager.uses_pages_directory before every run,
-    and with a pages/ folder beside app.py every run after the first then takes the legacy
-    (v1) path that runs the page file alone, skipping app.py and its sidebar. A server sets
-    the flag False for good at the first st.navigation call; do the same here."""
+    """AppTest runs without the legacy-pages detour, which would drop button clicks
+    (ui/navigation.py says why); tests/test_browser.py covers the detour itself."""
     from streamlit.runtime.pages_manager import PagesManager
 
-    init = PagesManager.__init__
+    from ui.navigation import apptest_init
 
-    def init_v2(self, *args, **kwargs):
-        init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init_v2)
+    monkeypatch.setattr(PagesManager, "__init__", apptest_init())
 
 
 @pytest.fixture

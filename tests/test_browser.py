@@ -1,7 +1,10 @@
 """End to end in a real browser: Debian's chromium driven by Python playwright.
 
 Starts the app on 127.0.0.1, visits every page, runs the default zero-init experiment and
-checks that its answer appears and no exception box is anywhere. Screenshots land in
+checks that its answer appears and no exception box is anywhere. The first request the
+fresh server gets is a shared link to a page, not to app.py: without ui.page_entry() that
+page would run alone in Streamlit's legacy multipage mode, with no sidebar
+(ui/navigation.py says why); this test is the one that shows it. Screenshots land in
 artifacts/browser/. Skips, saying why, where chromium or playwright is missing.
 """
 

@@ -31,7 +31,7 @@ def test_defaults_train_fold_and_show_the_proof():
     at = open_page()
     assert not at.exception
     assert settings(at) == [2, 100, 2000]
-    at.button(key="bf_train").click().run()
+    at.button(key="run-batchnorm-fold").click().run()
     assert not at.exception, at.exception
     shown = metrics(at)
     for label in PROOF:
@@ -45,11 +45,11 @@ def test_defaults_train_fold_and_show_the_proof():
 def test_url_settings_and_a_cached_run_render_without_training():
     at = open_page(layers="1", n_hidden="16", steps="200")
     assert settings(at) == [1, 16, 200]
-    at.button(key="bf_train").click().run()
+    at.button(key="run-batchnorm-fold").click().run()
     assert not at.exception
     at.run()  # a rerun finds the run stored: no button press, no training
     assert not at.exception
-    assert not [b for b in at.button if b.key == "bf_train"]
+    assert not [b for b in at.button if b.key == "run-batchnorm-fold"]
     assert "Max |logit difference|" in metrics(at)
     at.button(key="bf_time").click().run()
     assert not at.exception and "Speed-up" in metrics(at)

@@ -1,5 +1,5 @@
 """The compare page: empty state, runs trained with its form (several at once), curves,
-metrics, the config diff, exports, links, and runs kept per session; and the runview tables
+metrics, the config diff, exports, links, and runs kept per session; and the ui.tables
 behind it."""
 
 import io
@@ -10,9 +10,9 @@ import pytest
 from app_helpers import APP, open_app
 from streamlit.testing.v1 import AppTest
 
-import runview
 import ui
-from mlp_core.runs import RunStore, get_or_train, run_key
+from mlp_core.store import RunStore, get_or_train, run_key
+from ui import tables
 
 TINY = {"cmp_n_layers": 1, "cmp_n_hidden": 8, "cmp_steps": 60}
 
@@ -131,7 +131,7 @@ def test_demo_caps_hold_for_links_too(monkeypatch):
     assert "Demo mode" in at.sidebar.info[0].value
 
 
-# ---------------------------------------------------------------- runview, directly
+# ---------------------------------------------------------------- ui.tables, directly
 
 
 @pytest.fixture
@@ -154,25 +154,25 @@ def two_runs(small_ds, tiny_cfg) -> list[dict]:
 
 
 def test_names_are_unique_even_when_labels_repeat(two_runs):
-    assert runview.names(two_runs) == ["#1 run", "#2 run"]
+    assert tables.names(two_runs) == ["#1 run", "#2 run"]
 
 
 def test_the_diff_has_only_the_settings_that_differ(two_runs):
-    names = runview.names(two_runs)
-    diff = runview.config_diff(two_runs, names)
+    names = tables.names(two_runs)
+    diff = tables.config_diff(two_runs, names)
     assert list(diff.index) == ["lr"] and list(diff.loc["lr"]) == ["0.1", "0.05"]
-    assert runview.config_diff(two_runs[:1], names[:1]).empty
+    assert tables.config_diff(two_runs[:1], names[:1]).empty
 
 
 def test_exports_hold_metrics_and_curves(two_runs):
-    names = runview.names(two_runs)
-    curves = pd.read_csv(io.StringIO(runview.curves_csv(two_runs, names)))
+    names = tables.names(two_runs)
+    curves = pd.read_csv(io.StringIO(tables.curves_csv(two_runs, names)))
     points = len(two_runs[0]["metrics"]["curve"]["step"])
     assert list(curves.columns) == ["run", "split", "step", "loss"]
     assert len(curves) == 2 * 2 * points  # runs x (train, val) x points
-    metrics = pd.read_csv(io.StringIO(runview.metrics_csv(two_runs, names)))
+    metrics = pd.read_csv(io.StringIO(tables.metrics_csv(two_runs, names)))
     assert list(metrics["run"]) == names and "val_loss" in metrics
-    exported = json.loads(runview.export_json(two_runs, names))
+    exported = json.loads(tables.export_json(two_runs, names))
     assert [e["config"]["train"]["lr"] for e in exported] == [0.1, 0.05]
     assert exported[0]["curve"]["val"] == two_runs[0]["metrics"]["curve"]["val"]
     assert "params" not in exported[0]["metrics"]  # no weights or diagnostics

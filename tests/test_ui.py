@@ -1,5 +1,10 @@
 """ui: URL parameters (junk falls back, values round-trip, a page switch keeps them), the
-demo-mode caps, and training refused with a message rather than a traceback."""
+one bounds table and the demo-mode caps, training refused with a message rather than a
+traceback, and the layout rules: every page enters through ui.page_entry, and only app.py,
+pages/ and ui/ touch Streamlit or Altair."""
+
+import ast
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -101,6 +106,16 @@ def test_demo_mode_lowers_the_caps(monkeypatch):
     assert ui.upload_limit() == ui.DEMO_CAPS["upload_bytes"]
 
 
+def test_one_bounds_table_for_widgets_links_and_demo_caps(monkeypatch):
+    assert ui.bounds("n_layers") == ui.BOUNDS["n_layers"] == (1, 8)
+    assert run_params(n_layers="8")["n_layers"] == 8
+    assert run_params(n_layers="9")["n_layers"] == 5  # past the table's bound: junk
+    monkeypatch.setenv(ui.DEMO_ENV, "1")
+    assert ui.bounds("n_layers") == (1, ui.DEMO_CAPS["n_layers"])
+    assert run_params(n_layers="7")["n_layers"] == 5  # past the demo cap: junk too
+    assert ui.bounds("lr") == ui.BOUNDS["lr"]  # no demo cap on the learning rate
+
+
 def test_demo_mode_refuses_configs_over_the_caps(monkeypatch):
     big = RunConfig().replace(steps=ui.DEMO_CAPS["steps"] + 1)
     ui.check_caps(big)  # not a demo: fine
@@ -130,3 +145,27 @@ def test_training_over_a_cap_shows_an_error_not_a_traceback(monkeypatch):
     assert not at.exception
     assert "steps is at most 5,000 in demo mode" in at.error[0].value
     assert "runs" not in at.session_state
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_page_enters_through_ui_page_entry_first():
+    """The legacy-pages fix (ui/navigation.py) works only as the page's first call."""
+    for page in sorted((ROOT / "pages").glob("*.py")):
+        tree = ast.parse(page.read_text())
+        code = [n for n in tree.body[1:] if not isinstance(n, ast.Import | ast.ImportFrom)]
+        assert ast.unparse(code[0]) == "ui.page_entry()", page.name
+
+
+def test_only_the_app_pages_and_ui_import_streamlit_or_altair():
+    app = {"app.py", "pages", "ui"}
+    harness = {"tests", "app_latency.py"}  # they drive the app through AppTest
+    for path in ROOT.rglob("*.py"):
+        rel = path.relative_to(ROOT)
+        if rel.parts[0] in app or harness & set(rel.parts) or rel.parts[0].startswith("."):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
+                assert not {n.split(".")[0] for n in names} & {"streamlit", "altair"}, rel

@@ -17,6 +17,13 @@ def default_dataset() -> data.Dataset:
     return data.default_dataset()
 
 
+@st.cache_data(show_spinner=False)
+def data_stats(_ds: data.Dataset, sha256: str) -> dict:
+    """data.stats of a data set, counted once per data set (keyed by its hash): a page's
+    every rerun would otherwise count every bigram of 30,000 words again."""
+    return data.stats(_ds)
+
+
 def current_dataset() -> data.Dataset:
     return st.session_state.get("dataset") or default_dataset()
 
@@ -78,7 +85,7 @@ def sidebar() -> None:
         st.caption(_caption(current_dataset()))
         st.subheader("Settings")
         if "seed" not in st.session_state:  # first run of the session: a link may set it
-            st.session_state["seed"] = param("seed", 42, low=SEED_RANGE[0], high=SEED_RANGE[1])
+            st.session_state["seed"] = param("seed", 42)
         st.number_input(
             "Seed", *SEED_RANGE, step=1, key="seed", help="Seeds init and minibatch order"
         )

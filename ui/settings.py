@@ -1,5 +1,6 @@
-"""Settings that outlive one widget: the demo-mode caps, the seed, and each page's
-configuration in the URL (``st.query_params``) so a copied link reproduces it."""
+"""Settings that outlive one widget: the one bounds table (widgets, URL parameters and the
+demo caps all read it), the seed, and each page's configuration in the URL
+(``st.query_params``) so a copied link reproduces it."""
 
 from __future__ import annotations
 
@@ -20,6 +21,19 @@ DEMO_CAPS = {
     "upload_bytes": 1_000_000,
 }
 SEED_RANGE = (0, 2**31 - 1)
+BOUNDS = {  # setting: (low, high) for its widget and its URL parameter; demo caps lower high
+    "n_layers": (1, 8),
+    "n_hidden": (1, 512),
+    "steps": (1, 200_000),
+    "batch_size": (1, 4096),
+    "lr": (1e-4, 100.0),  # the zero-init page: high enough to show a divergence
+    "compare_lr": (1e-4, 10.0),  # the compare form's learning rate
+    "bn_eps": (0.0, 1.0),
+    "seeds": (1, 4),  # seeds one compare submit trains: seed, seed + 1, ...
+    "block_size": (1, 8),  # the dataset page: longer contexts are unreadable
+    "examples": (1, 20),  # words whose contexts the dataset page prints
+    "seed": SEED_RANGE,
+}
 CHOICES = {"activation": ACTIVATIONS, "init": INITS}  # URL values outside these are junk
 BOOLS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
@@ -44,6 +58,13 @@ def demo_note() -> str:
 def cap(name: str, high: int) -> int:
     """The upper bound of a setting, lowered in demo mode."""
     return min(high, DEMO_CAPS[name]) if demo_mode() and name in DEMO_CAPS else high
+
+
+def bounds(name: str) -> tuple:
+    """(low, high) of a setting from BOUNDS, high lowered by the demo cap of the same name
+    (a page's "compare_lr" is capped as "lr" would be: not at all)."""
+    low, high = BOUNDS[name]
+    return low, cap(name, high)
 
 
 def check_caps(cfg: RunConfig) -> None:
@@ -82,30 +103,37 @@ def _parse(raw: str, cast):
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
-def _allowed(name: str, value, low, high, choices) -> bool:
+def _range(bound: str, low, high) -> tuple:
+    """[low, high] for a URL value: given ones win, else BOUNDS, else the config LIMITS;
+    the demo cap of bound lowers high either way."""
+    lo, hi = BOUNDS.get(bound) or LIMITS.get(bound, (None, None))
+    lo, hi = lo if low is None else low, hi if high is None else high
+    return lo, None if hi is None else cap(bound, hi)
+
+
+def _allowed(name: str, value, bound: str, low, high, choices) -> bool:
     choices = choices if choices is not None else CHOICES.get(name)
     if choices is not None:
         return value in choices
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return True
-    lo, hi = LIMITS.get(name, (None, None))
-    lo, hi = lo if low is None else low, hi if high is None else high
-    hi = None if hi is None else cap(name, hi)
+    lo, hi = _range(bound, low, high)
     return (lo is None or value >= lo) and (hi is None or value <= hi)
 
 
-def param(name: str, default, cast=None, *, low=None, high=None, choices=None):
+def param(name: str, default, cast=None, *, bound=None, low=None, high=None, choices=None):
     """An experiment setting from the URL, else this session's last value on this page,
     else default. Junk falls back to default: a value that does not parse (as cast, by
-    default the default's type), is not finite, lies outside [low, high] (by default the
-    config LIMITS, lowered by the demo caps) or is not one of choices."""
+    default the default's type), is not finite, lies outside [low, high] (by default
+    BOUNDS[bound], bound defaulting to name, else the config LIMITS; lowered by the demo
+    caps) or is not one of choices."""
     raw = st.query_params.get(name)
     if raw is None:
         raw = _remembered().get(name)
     if raw is None:
         return default
     value = _parse(str(raw), cast or type(default))
-    ok = value is not None and _allowed(name, value, low, high, choices)
+    ok = value is not None and _allowed(name, value, bound or name, low, high, choices)
     return value if ok else default
 
 

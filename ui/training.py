@@ -1,20 +1,31 @@
-"""Training with live progress, the results already computed, and this session's run
-list (what the compare page reads), plus the loss charts' reference lines."""
+"""Training with live progress, the results already computed, result_or_button (what
+every training page calls), and this session's run list (what the compare page reads),
+plus the loss charts' reference lines.
+
+Between a widget and a number sit these caches, each for a reason:
+- the core's run store (``mlp_core.store``, on disk, content-addressed, shared by every
+  session): the truth, so a configuration computed once shows at once for anyone;
+- this session's ``results`` (run key -> outcome, at most MAX_REMEMBERED): a rerun needs
+  no disk read, and results survive where the store cannot be written;
+- each page's last shown outcomes (``last``): a run that did not finish (diverged,
+  stopped) is stored nowhere else, and a widget's rerun must not lose it;
+- ``st.cache_data`` on what a page derives from a run or a data set that costs a pass over
+  the data (baselines here, data statistics, the fold report), keyed by content hashes.
+"""
 
 from __future__ import annotations
 
 import time
 from typing import NoReturn
 
-import altair as alt
-import pandas as pd
 import streamlit as st
 
 from mlp_core import data
 from mlp_core.config import ConfigError, RunConfig
-from mlp_core.runs import RunStore, get_or_train, run_key
+from mlp_core.store import RunStore, get_or_train, run_key
 from mlp_core.train import Progress, RunOutcome
 
+from . import charts
 from .settings import check_caps
 
 MAX_REMEMBERED = 30  # results kept in a session when the cache cannot be written
@@ -46,29 +57,6 @@ def lookup(cfgs: list[RunConfig], ds: data.Dataset) -> list[RunOutcome] | None:
             _remember(key, hit)  # the next rerun needs no disk read
         out.append(hit)
     return out
-
-
-def _curve_chart(curve: dict, labels: list[str]) -> alt.Chart:
-    rows = [
-        {"step": s, "run": labels[k], "loss": v}
-        for s, vals in zip(curve["step"], curve["train"])
-        for k, v in enumerate(vals)
-    ]
-    return (
-        alt.Chart(pd.DataFrame(rows))
-        .mark_line(point=len(rows) <= 2 * len(labels))  # a lone point still shows
-        .encode(
-            x=alt.X("step:Q", axis=alt.Axis(format="~s")),
-            y=alt.Y(
-                "loss:Q",
-                title="minibatch loss",
-                scale=alt.Scale(zero=False),
-                axis=alt.Axis(format=".2f"),
-            ),
-            color="run:N",
-        )
-        .properties(height=220)
-    )
 
 
 def _refuse(error: Exception) -> NoReturn:
@@ -109,7 +97,7 @@ def _train_with_progress(cfgs, ds, labels, page) -> list[RunOutcome]:
     def on_progress(p: Progress) -> None:
         bar.progress(p.step / p.steps, text=f"Step {p.step:,} of {p.steps:,} · {p.seconds:.1f} s")
         if time.monotonic() - last["t"] > 0.4 and p.curve["step"]:
-            chart.altair_chart(_curve_chart(p.curve, labels), width="stretch")
+            chart.altair_chart(charts.live_curve(p.curve, labels), width="stretch")
             last["t"] = time.monotonic()
 
     def on_wait() -> None:  # the process-wide lock: another visitor is training
@@ -118,6 +106,45 @@ def _train_with_progress(cfgs, ds, labels, page) -> list[RunOutcome]:
     outcomes = get_or_train(cfgs, ds, run_store(), on_progress, on_wait)
     for placeholder in (stop, bar, chart):
         placeholder.empty()
+    return outcomes
+
+
+def request_run(page: str) -> None:
+    """A widget callback: the next result_or_button of page trains at once (a "try this"
+    button sets the page's settings and asks for their result)."""
+    st.session_state[f"autorun:{page}"] = True
+
+
+def result_or_button(
+    cfgs: list[RunConfig],
+    ds: data.Dataset,
+    labels: list[str],
+    page: str,
+    button_label: str | None,
+    autorun_first_visit: bool = False,
+) -> list[RunOutcome] | None:
+    """The runs' outcomes if already computed (this session, the store), else the page's
+    last outcomes for these configs (a run that did not finish), else None; above those
+    last outcomes, or instead of None, a button that trains them (none if button_label is
+    None: show what is computed, never train). It trains at once, without a press, after
+    request_run(page), or on the page's first visit in the session if
+    autorun_first_visit. Every finished run shown lands in this session's run list."""
+    keys = [run_key(c, ds.sha256) for c in cfgs]
+    autorun = st.session_state.pop(f"autorun:{page}", False)
+    first_visit = autorun_first_visit and not st.session_state.get(f"seen:{page}")
+    st.session_state[f"seen:{page}"] = True
+    outcomes = lookup(cfgs, ds)
+    if outcomes is None:
+        last = st.session_state.setdefault("last", {}).get(page)
+        outcomes = last[1] if last and last[0] == keys else None
+        if button_label is not None:
+            pressed = st.button(button_label, type="primary", key=f"run-{page}")
+            if pressed or (outcomes is None and (autorun or first_visit)):
+                outcomes = train(cfgs, ds, labels, page)
+                st.session_state["last"][page] = (keys, outcomes)
+    for o, label in zip(outcomes or [], labels):
+        if o.status == "ok":
+            record_run(o, label, page, ds)
     return outcomes
 
 

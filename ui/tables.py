@@ -1,4 +1,4 @@
-"""The session's run records (made by ui.record_run) as plain tables for the compare page:
+"""The session's run records (made by ui.training.record_run) as plain tables for the compare page:
 display names, config summaries, curves, final metrics, the settings that differ, exports.
 No streamlit here, so all of it is tested directly."""
 
@@ -48,7 +48,7 @@ def run_list(runs: list[dict], shown: list[str]) -> pd.DataFrame:
 
 
 def curves(runs: list[dict], shown: list[str]) -> dict[str, dict]:
-    """name -> {"step", "train", "val"}, the shape charts.loss_curves takes."""
+    """name -> {"step", "train", "val"}, the shape ui.charts.loss_curves takes."""
     return {n: r["metrics"]["curve"] for n, r in zip(shown, runs)}
 
 
