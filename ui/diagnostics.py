@@ -1,0 +1,70 @@
+"""The lecture's diagnostics of one run, or two side by side: activation and gradient
+histograms per layer with each layer's saturation, weight-gradient histograms, the
+update:data ratio over time and the spread between neurons. Drawn from a run's
+``metrics["diagnostics"]`` (the core's Recorder.result), so any page can show them for any
+run: the zero-init page for its two runs, the compare page for the runs a visitor picks."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from . import charts, tables
+
+
+def _step(diag: dict, key: str, where) -> int:
+    """The captured step whose histograms to show: the last by default."""
+    steps = diag["hist_steps"]
+    last = steps[-1]
+    return where.select_slider(
+        "Step",
+        steps,
+        value=last,
+        key=key,
+        format_func=lambda s: f"{s:,}" + (" (last)" if s == last else ""),
+        help="Histograms are kept at a few steps, the last step of the run included",
+    )
+
+
+def _items(diag: dict, step: int) -> list[tuple]:
+    """(kind, chart or table, caption) in reading order; kind "chart" or "table"."""
+    i, j = diag["hist_steps"].index(step), diag["steps"].index(step)
+    sat = {
+        n: f"mean {a['mean'][j]:+.2f}, std {a['std'][j]:.2f}, "
+        f"saturated {100 * a['saturation'][j]:.0f}%"
+        for n, a in diag["activations"].items()
+    }
+    ratio, why = charts.update_ratio(diag["steps"], diag["update_ratio"])
+    spread = charts.over_time(
+        diag["steps"], diag["neuron_spread"], "Spread between neurons (0 = all identical)", "spread"
+    )
+    return [
+        ("chart", charts.histograms(diag["act_hist"][i], "Activations", sat), None),
+        ("table", tables.saturation(diag, step), "Each activation layer at this step"),
+        ("chart", charts.histograms(diag["grad_hist"][i], "Activation gradients"), None),
+        ("chart", charts.histograms(diag["wgrad_hist"][i], "Weight gradients"), None),
+        ("chart", ratio, why),
+        ("chart", spread, None),
+    ]
+
+
+def show(diag: dict | None, key: str, where=st) -> None:
+    """One run's diagnostics, one item under the other (fits a half-width column)."""
+    if not diag or not diag["hist_steps"]:
+        where.info("No diagnostics were kept for this run (it stopped at once).")
+        return
+    step = _step(diag, f"diag_step_{key}", where)
+    for kind, item, caption in _items(diag, step):
+        if kind == "chart":
+            where.altair_chart(item, width="stretch")
+        else:
+            where.table(item.style.hide())
+        if caption:
+            where.caption(caption)
+
+
+def side_by_side(diags: dict[str, dict | None], key: str) -> None:
+    """Runs' diagnostics in columns (two fit at 1400 px), each run's name above it, as
+    text: a name may hold an uploaded file's name."""
+    for n, (col, (name, diag)) in enumerate(zip(st.columns(len(diags)), diags.items())):
+        col.text(name)
+        show(diag, f"{key}_{n}", where=col)
