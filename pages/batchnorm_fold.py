@@ -64,7 +64,7 @@ def _blocks(arch: list[str]) -> list[str]:
 
 def show_answer(rep: FoldReport) -> None:
     """The verdict and its text, both the core's (the CLI prints the same)."""
-    (st.success if rep.same else st.warning)(("Same forward pass. " if rep.same else "") + rep.text)
+    (st.success if rep.same else st.warning)(rep.text)  # opens with "Same forward pass."
     for note in rep.metrics["not_folded"]:
         st.warning(f"Not folded — {note}")
 
@@ -73,7 +73,7 @@ def show_architecture(m: dict) -> None:
     st.subheader("The network, before and after")
     rows = zip_longest(_blocks(m["architecture_before"]), _blocks(m["architecture_after"]))
     df = pd.DataFrame(rows, columns=["with BatchNorm", "folded (W', b')"]).fillna("")
-    st.dataframe(df, hide_index=True, width="stretch")
+    st.table(df.style.hide())  # wraps: no layer list is ever cut
     c = st.columns(2)
     c[0].metric("Parameters with BN", f"{m['params_before']:,}")
     delta = f"{m['params_after'] - m['params_before']:,}"

@@ -24,6 +24,7 @@ METRIC_FORMATS = {  # st.table, not st.dataframe: it wraps, so no header is ever
     "seconds": "{:.1f}",
     "steps_per_second": "{:,.0f}",
 }
+METRIC_HEADERS = ("status", "steps", "train loss", "val loss", "seconds", "steps/s")
 BOUND = {"lr": "compare_lr"}  # setting -> its ui.BOUNDS entry, where they differ
 FORM = {  # setting: default, also the URL parameter's name
     "n_layers": 2,
@@ -169,7 +170,8 @@ def compare(runs: list[dict], shown: list[str]) -> None:
         " Grey: the data's yardsticks (see the Dataset page)."
     )
     st.subheader("Metrics")
-    st.table(tables.metrics(runs, shown).style.format(METRIC_FORMATS, na_rep="—"))
+    metrics = tables.metrics(runs, shown).style.format(METRIC_FORMATS, na_rep="—")
+    st.table(metrics.relabel_index(list(METRIC_HEADERS), axis="columns"))
     st.subheader("What differs")
     diff = tables.config_diff(runs, shown)
     if len(runs) < 2:

@@ -51,7 +51,9 @@ def test_histogram_legends_in_layer_order_with_the_figures_whole_in_the_tooltip(
 
 def test_a_histogram_of_exact_zeros_says_so():
     zero = {"layers.1 (tanh)": _hist(-1e-12, 1e-12)}
-    assert "every value exactly 0" in charts.histograms(zero, "Activations").to_dict()["title"]
+    spec = charts.histograms(zero, "Activations").to_dict()
+    assert "every value exactly 0" in spec["title"]
+    assert spec["encoding"]["x"]["scale"]["domain"] == [-1, 1]
     assert "exactly" not in charts.histograms({"x": _hist()}, "Activations").to_dict()["title"]
 
 

@@ -21,7 +21,10 @@ RUN_PALETTE = [
 ]  # fmt: skip
 MAX_RUNS = len(RUN_PALETTE)
 LETTER_AXIS = {"labelAngle": 0, "labelOverlap": False, "labelFontSize": 12}  # every letter
-NUMBER_AXIS = {"format": "~g"}  # 1e-12, not -0.0000000000010; 3000, not 3,000.0
+# A histogram's value axis: Vega's default prints a range of 1e-5 as 0.000010; "~g" prints
+# 1e-5, -0.5, 0.02. Steps and counts keep the default (2,000; "~g" there gives 2e+3).
+VALUE_AXIS = {"format": "~g"}
+LEGEND = alt.Legend(labelLimit=0)  # whole labels: Vega cuts them at 160 px by default
 
 
 def layer_key(name: str) -> tuple:
@@ -40,7 +43,10 @@ def run_color(names: list[str], field: str = "run") -> alt.Color:
     stack trains and the final curves after it."""
     palette = [RUN_PALETTE[i % MAX_RUNS] for i in range(len(names))]
     return alt.Color(
-        f"{field}:N", scale=alt.Scale(domain=list(names), range=palette), sort=list(names)
+        f"{field}:N",
+        scale=alt.Scale(domain=list(names), range=palette),
+        sort=list(names),
+        legend=LEGEND,
     )
 
 
@@ -134,8 +140,8 @@ def all_zero(hists: dict[str, dict]) -> bool:
 def histograms(hists: dict[str, dict], title: str, extra: dict[str, str] | None = None):
     """One line per layer, counts over bin centres, like the lecture's plots; the legend in
     layer order. extra (layer -> text, e.g. its saturation) goes in the tooltip, whole: a
-    legend label would cut it. Readable ticks (1e-12, not -0.0000000000010), and the title
-    says so when every value is exactly 0."""
+    legend label would cut it. Readable ticks (1e-5, not 0.000010); when every value is exactly 0
+    the title says so and the axis spans -1 to 1."""
     rows = []
     for name, h in hists.items():
         n = len(h["counts"])
@@ -148,15 +154,17 @@ def histograms(hists: dict[str, dict], title: str, extra: dict[str, str] | None 
     tooltip = ["layer", alt.Tooltip("x:Q", format=".3g"), "count"]
     if extra:
         tooltip.append("stats")
-    if hists and all_zero(hists):
+    scale = alt.Undefined
+    if hists and all_zero(hists):  # a spike at 0 on a readable axis, not one 1e-12 wide
         title += " (every value exactly 0)"
+        scale = alt.Scale(domain=[-1, 1])
     return (
         alt.Chart(pd.DataFrame(rows))
         .mark_line(interpolate="step")
         .encode(
-            x=alt.X("x:Q", title="value", axis=alt.Axis(**NUMBER_AXIS)),
-            y=alt.Y("count:Q", axis=alt.Axis(**NUMBER_AXIS)),
-            color=alt.Color("layer:N", sort=in_layer_order(hists)),
+            x=alt.X("x:Q", title="value", axis=alt.Axis(**VALUE_AXIS), scale=scale),
+            y="count:Q",
+            color=alt.Color("layer:N", sort=in_layer_order(hists), legend=LEGEND),
             tooltip=tooltip,
         )
         .properties(height=220, title=title)
@@ -190,9 +198,9 @@ def over_time(
         alt.Chart(pd.DataFrame(rows))
         .mark_line()
         .encode(
-            x=alt.X("step:Q", axis=alt.Axis(**NUMBER_AXIS)),
-            y=alt.Y("value:Q", title=y, axis=alt.Axis(**NUMBER_AXIS)),
-            color=alt.Color("name:N", sort=keep),
+            x="step:Q",
+            y=alt.Y("value:Q", title=y, axis=alt.Axis(**VALUE_AXIS)),
+            color=alt.Color("name:N", sort=keep, legend=LEGEND),
             tooltip=["name", "step", alt.Tooltip("value:Q", format=".3g")],
         )
     )
