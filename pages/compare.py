@@ -16,6 +16,7 @@ PAGE = "compare"
 MAX_NEW = 8  # runs one submit may train; runs of the same shape train stacked, at once
 SHOWN_AT_FIRST = 6  # the newest runs selected when the page opens
 MAX_SHOWN = charts.MAX_RUNS  # runs overlaid at once: no two share a colour
+TO_TRAIN = "cmp_to_train"  # the form's runs, trained by the next run of the page
 CHOSEN = "cmp_chosen"  # the runs picked, kept across pages (the widget's own key is not)
 METRIC_FORMATS = {  # st.table, not st.dataframe: it wraps, so no header is ever cut
     "steps": "{:,}",
@@ -120,7 +121,11 @@ def new_run_form(expanded: bool) -> None:
         st.caption(tables.form_caption(*ticked, MAX_NEW))
         allowed = 0 < len(cfgs) <= MAX_NEW
         if st.button("Train", type="primary", key="cmp_train", disabled=not allowed):
-            train_new(cfgs)
+            # trained in a run of the whole page, not of this fragment: Streamlit queues a
+            # fragment's reruns behind a running one, so a Stop pressed during a training
+            # in here would wait for its end
+            st.session_state[TO_TRAIN] = cfgs
+            st.rerun()
 
 
 def _select_also(keys: list[str]) -> None:
@@ -231,6 +236,8 @@ if not runs:
         "and see which settings differ. Runs are yours alone: another visitor never sees them."
     )
 new_run_form(expanded=not runs)
+if TO_TRAIN in st.session_state:
+    train_new(st.session_state.pop(TO_TRAIN))
 runs = ui.session_runs()
 if runs:
     shown = tables.names(runs)

@@ -12,6 +12,7 @@ Skips, saying why, where chromium or playwright is missing.
 """
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -147,8 +148,6 @@ LEGENDS = f"""(root) => [...root.querySelectorAll("[data-testid='stVegaLiteChart
 
 
 def _layer_key(name: str) -> tuple:
-    import re
-
     return tuple(int(n) if n.isdigit() else n for n in re.split(r"(\d+)", name))
 
 
@@ -219,14 +218,16 @@ def test_one_stop_button_and_a_message_after_it(server, page):
     page.goto(f"{server}/compare?n_layers=1&n_hidden=8&steps=200000&batch_size=32")
     _settle(page, "Train new runs here")
     page.get_by_role("button", name="Train", exact=True).click()
-    page.get_by_text("Step ", exact=False).first.wait_for(timeout=60_000)
     stops = page.get_by_role("button", name="Stop", exact=True)
+    stops.first.wait_for(timeout=60_000)
+    page.get_by_text(re.compile(r"Step [1-9][\d,]* of 200,000")).first.wait_for(timeout=60_000)
     visible = [i for i in range(stops.count()) if stops.nth(i).is_visible()]
     assert len(visible) == 1  # the app's; the header's own is hidden (ui/style.py)
     stops.nth(visible[0]).click()
     note = page.get_by_text("Stopped at step", exact=False)
     note.first.wait_for(timeout=60_000)
-    assert "nothing stored" in note.first.inner_text()
+    said = note.first.inner_text()
+    assert re.search(r"Stopped at step [1-9][\d,]* of 200,000: nothing stored", said)
     _full_shot(page, "compare_stopped")
 
 

@@ -105,8 +105,10 @@ def stopped_note() -> None:
     note = st.session_state.get(STOPPED)
     if note and note["page"] == st.session_state.get("page"):
         del st.session_state[STOPPED]
-        at = f"step {note['step']:,} of {note['steps']:,}" if "step" in note else "its start"
-        st.warning(f"Stopped at {at}: nothing stored. Press the button to train again.")
+        st.warning(
+            f"Stopped at step {note['step']:,} of {note['steps']:,}: nothing stored. Press "
+            "the button to train again."
+        )
 
 
 def _train_with_progress(cfgs, ds, labels, page) -> list[RunOutcome]:
@@ -122,7 +124,7 @@ def _train_with_progress(cfgs, ds, labels, page) -> list[RunOutcome]:
     )
     bar, chart = st.progress(0.0, text="Starting…"), st.empty()
     last = {"t": 0.0}
-    st.session_state["progress"] = {}
+    st.session_state["progress"] = {"step": 0, "steps": cfgs[0].train.steps}
 
     def on_progress(p: Progress) -> None:
         st.session_state["progress"] = {"step": p.step, "steps": p.steps}
