@@ -214,7 +214,7 @@ def over_time(
 
 
 def _no_values(title: str) -> alt.Chart:
-    words = pd.DataFrame({"text": ["undefined at every captured step: see below"]})
+    words = pd.DataFrame({"text": ["no finite value at any captured step"]})
     return (
         alt.Chart(words)
         .mark_text(color="gray", fontSize=13)
