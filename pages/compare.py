@@ -203,9 +203,8 @@ def diagnostics(runs: list[dict], shown: list[str]) -> None:
         help="One run, or two side by side",
     )
     if chosen:
-        ui.diagnostics.side_by_side(
-            {n: names[n]["metrics"].get("diagnostics") for n in chosen}, key="cmp"
-        )
+        runs_shown = {n: (names[n]["metrics"].get("diagnostics"), names[n]["key"]) for n in chosen}
+        ui.diagnostics.side_by_side(runs_shown, key="cmp")
 
 
 def export(runs: list[dict], shown: list[str]) -> None:

@@ -47,24 +47,41 @@ def _items(diag: dict, step: int) -> list[tuple]:
     ]
 
 
-def show(diag: dict | None, key: str, where=st) -> None:
-    """One run's diagnostics, one item under the other (fits a half-width column)."""
+@st.cache_data(max_entries=64, show_spinner=False)
+def _specs(run_key: str, step: int, _diag: dict) -> list[tuple]:
+    """_items with each chart as its Vega-Lite dict, kept per (run, step): building them
+    costs a few tenths of a second a run, and the compare page redraws at every widget
+    change. run_key (the run's content hash) stands for the unhashable diagnostics."""
+    return [
+        (kind, item.to_dict() if kind == "chart" else item, caption)
+        for kind, item, caption in _items(_diag, step)
+    ]
+
+
+def show(diag: dict | None, key: str, where=st, run_key: str | None = None) -> None:
+    """One run's diagnostics, one item under the other (fits a half-width column).
+    run_key (the run's content hash, when there is one) keeps the charts built."""
     if not diag or not diag["hist_steps"]:
         where.info("No diagnostics were kept for this run (it stopped at once).")
         return
     step = _step(diag, f"diag_step_{key}", where)
-    for kind, item, caption in _items(diag, step):
+    if run_key:
+        items = _specs(run_key, step, diag)
+    else:
+        items = [(k, i.to_dict() if k == "chart" else i, c) for k, i, c in _items(diag, step)]
+    for kind, item, caption in items:
         if kind == "chart":
-            where.altair_chart(item, width="stretch")
+            where.vega_lite_chart(item, width="stretch")
         else:
             where.table(item.style.hide())
         if caption:
             where.caption(caption)
 
 
-def side_by_side(diags: dict[str, dict | None], key: str) -> None:
+def side_by_side(runs: dict[str, tuple], key: str) -> None:
     """Runs' diagnostics in columns (two fit at 1400 px), each run's name above it, as
-    text: a name may hold an uploaded file's name."""
-    for n, (col, (name, diag)) in enumerate(zip(st.columns(len(diags)), diags.items())):
+    text: a name may hold an uploaded file's name. runs: name -> (diagnostics, run key
+    or None)."""
+    for n, (col, (name, (diag, run_key))) in enumerate(zip(st.columns(len(runs)), runs.items())):
         col.text(name)
-        show(diag, f"{key}_{n}", where=col)
+        show(diag, f"{key}_{n}", where=col, run_key=run_key)
