@@ -18,14 +18,14 @@ SHOWN_AT_FIRST = 6  # the newest runs selected when the page opens
 MAX_SHOWN = charts.MAX_RUNS  # runs overlaid at once: no two share a colour
 TO_TRAIN = "cmp_to_train"  # the form's runs, trained by the next run of the page
 CHOSEN = "cmp_chosen"  # the runs picked, kept across pages (the widget's own key is not)
+METRIC_HEADERS = {"train_loss": "train loss", "val_loss": "val loss", "steps_per_second": "steps/s"}
 METRIC_FORMATS = {  # st.table, not st.dataframe: it wraps, so no header is ever cut
     "steps": "{:,}",
-    "train_loss": "{:.4f}",
-    "val_loss": "{:.4f}",
+    "train loss": "{:.4f}",
+    "val loss": "{:.4f}",
     "seconds": "{:.1f}",
-    "steps_per_second": "{:,.0f}",
+    "steps/s": "{:,.0f}",
 }
-METRIC_HEADERS = ("status", "steps", "train loss", "val loss", "seconds", "steps/s")
 BOUND = {"lr": "compare_lr"}  # setting -> its ui.BOUNDS entry, where they differ
 FORM = {  # setting: default, also the URL parameter's name
     "n_layers": 2,
@@ -175,8 +175,8 @@ def compare(runs: list[dict], shown: list[str]) -> None:
         " Grey: the data's yardsticks (see the Dataset page)."
     )
     st.subheader("Metrics")
-    metrics = tables.metrics(runs, shown).style.format(METRIC_FORMATS, na_rep="—")
-    st.table(metrics.relabel_index(list(METRIC_HEADERS), axis="columns"))
+    metrics = tables.metrics(runs, shown).rename(columns=METRIC_HEADERS)
+    st.table(metrics.style.format(METRIC_FORMATS, na_rep="—"))
     st.subheader("What differs")
     diff = tables.config_diff(runs, shown)
     if len(runs) < 2:

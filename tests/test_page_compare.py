@@ -68,7 +68,7 @@ def test_two_runs_trained_here_are_compared(small_ds):
     assert len(at.get("vega_lite_chart")) >= 1
     metrics = at.table[1].value
     assert list(metrics["steps"]) == [60, 60] and list(metrics["status"]) == ["ok", "ok"]
-    assert (metrics["val_loss"] < 3.3).all()
+    assert (metrics["val loss"] < 3.3).all()
     diff = at.table[2].value
     assert list(diff.columns) == ["setting", *names]  # the setting's name, a whole column
     assert list(diff["setting"]) == ["activation"]  # only what differs
