@@ -26,9 +26,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["Job", "Left", "Place", "Turns", "sliced"]
+__all__ = ["SLICE_S", "Job", "Left", "Place", "Turns"]
 
-SLICE_MEMORY = 0.5  # weight of the latest slice in a job's mean slice time
+SLICE_S = 1.0  # seconds a slice aims at (its steps follow the job's measured speed)
+SLICE_MEMORY = 0.5  # weight of the latest slice in a job's mean slice time and speed
 
 
 class Left(Exception):
@@ -42,13 +43,17 @@ class Place:
     position: int  # 1: the next to train
     waiting: int  # jobs waiting for a turn, this one included
     active: int  # jobs holding or waiting for a turn, this one included
-    wait_s: float | None  # estimated seconds until its turn; None before any slice is timed
+    wait_s: float | None  # estimated seconds until its turn; None if not known yet
+    admitted: bool  # False: waiting until running jobs free enough memory for it
 
 
 class Turns:
     """The turn of one server process (one slice at a time), shared fairly between jobs."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, budget: float = float("inf"), clock: Callable[[], float] = time.monotonic):
+        """budget: the cost (bytes of memory a job keeps while it is open) that the
+        admitted jobs may hold together; a job alone is always admitted."""
+        self.budget = budget
         self._cond = threading.Condition()
         self._clock = clock
         self._holder: Job | None = None
@@ -60,9 +65,10 @@ class Turns:
         visitor: str,
         on_wait: Callable[[Place], None] | None = None,
         poll: float = 0.5,
+        cost: float = 0.0,
     ) -> Job:
         """A job of this visitor; use it as a context manager around the training."""
-        return Job(self, visitor, on_wait, poll)
+        return Job(self, visitor, on_wait, poll, cost)
 
     def active(self) -> int:
         with self._cond:
@@ -76,7 +82,7 @@ class Turns:
     def queue(self) -> list[str]:
         """The waiting visitors, the next to train first."""
         with self._cond:
-            return [j.visitor for j in sorted(self._waiting, key=_rank)]
+            return [j.visitor for j in sorted(self._waiting, key=self._order)]
 
     # the methods below run with self._cond held
 
@@ -84,8 +90,7 @@ class Turns:
         for other in [self._holder, *self._waiting]:
             if other is not None and other.visitor == job.visitor:
                 other.replaced = True
-        others = [j.used for j in [self._holder, *self._waiting] if j is not None]
-        job.used = min(others, default=0.0)
+        job.used = self._level()
         job.seq = next(self._seq)
         self._waiting.append(job)
         self._hand_over()
@@ -97,17 +102,41 @@ class Turns:
             self._waiting.remove(job)
         self._hand_over()
 
+    def _jobs(self) -> list[Job]:
+        return [j for j in [self._holder, *self._waiting] if j is not None]
+
+    def _level(self) -> float:
+        """Where a job starting now begins: level with the least-served admitted job."""
+        admitted = [j.used for j in self._jobs() if j.admitted]
+        return min(admitted or [j.used for j in self._jobs()] or [0.0])
+
+    def _fits(self, job: Job) -> bool:
+        """May this job hold a turn: admitted already, or its cost fits in the budget
+        beside the admitted jobs' (or nothing is admitted)."""
+        if job.admitted:
+            return True
+        held = [j.cost for j in self._jobs() if j.admitted]
+        return not held or sum(held) + job.cost <= self.budget
+
+    def _order(self, job: Job) -> tuple[bool, float, int]:
+        return (not self._fits(job), *_rank(job))
+
     def _hand_over(self) -> None:
-        """With no holder, the least-served waiting job takes the turn."""
-        if self._holder is None and self._waiting:
-            nxt = min(self._waiting, key=_rank)
+        """With no holder, the least-served waiting job that fits takes the turn."""
+        fit = [j for j in self._waiting if self._fits(j)]
+        for j in self._waiting:  # one waiting for memory keeps level: no catching up later
+            if j not in fit:
+                j.used = max(j.used, self._level())
+        if self._holder is None and fit:
+            nxt = min(fit, key=_rank)
             self._waiting.remove(nxt)
+            nxt.admitted = True
             self._holder, nxt.started = nxt, self._clock()
             nxt.seq = next(self._seq)  # on a tie, the jobs it waited behind go first
         self._cond.notify_all()
 
     def _place(self, job: Job) -> Place:
-        ahead = [j for j in self._waiting if _rank(j) < _rank(job)]
+        ahead = [j for j in self._waiting if self._order(j) < self._order(job)]
         known = [j.slice_s for j in [self._holder, *self._waiting] if j and j.slice_s]
         mean = sum(known) / len(known) if known else None
         wait = None
@@ -118,8 +147,10 @@ class Turns:
                 ran = self._clock() - h.started
                 wait += max((h.slice_s or mean) - ran, job.used - h.used - ran, 0.0)
             wait += sum(max(job.used - j.used, 0.0) + (j.slice_s or mean) for j in ahead)
+        if not self._fits(job):
+            wait = None  # until an admitted job ends: unknown
         active = len(self._waiting) + (self._holder is not None)
-        return Place(len(ahead) + 1, len(self._waiting), active, wait)
+        return Place(len(ahead) + 1, len(self._waiting), active, wait, self._fits(job))
 
 
 def _rank(job: Job) -> tuple[float, int]:
@@ -130,14 +161,17 @@ class Job:
     """One visitor's training, taking turns. ``with job:`` waits for the first turn and
     frees the place on the way out, however the block ends."""
 
-    def __init__(self, turns: Turns, visitor: str, on_wait, poll: float):
+    def __init__(self, turns: Turns, visitor: str, on_wait, poll: float, cost: float):
         self.turns, self.visitor, self.on_wait, self.poll = turns, visitor, on_wait, poll
+        self.cost = cost  # memory it keeps while open (bytes): see Turns.budget
+        self.admitted = False  # has had a turn: its memory counts against the budget
         self.used = 0.0  # seconds of turns used, counted from its start level
         self.seq = 0
         self.started = 0.0  # when its current turn began
         self.slice_s: float | None = None  # mean seconds of its slices
         self.replaced = False
         self.slices = 0  # turns passed (slices done)
+        self.rate: float | None = None  # mean steps per second of its slices
         self._shown = float("-inf")  # when on_wait was last called
 
     def __enter__(self) -> Job:
@@ -167,9 +201,19 @@ class Job:
         with self.turns._cond:
             return None if self.turns._holder is self else self.turns._place(self)
 
-    def pass_turn(self) -> None:
+    def next_slice(self, steps: int) -> int:
+        """The engine's hook between slices (train_stack's on_slice): ``steps`` were just
+        run (0 before the first slice). Passes the turn, then says how many steps the next
+        slice runs: about SLICE_S seconds at this job's measured speed."""
+        if steps:
+            rate = steps / max(self.pass_turn(), 1e-6)
+            self.rate = rate if self.rate is None else _mean(self.rate, rate)
+        return max(1, int(SLICE_S * self.rate)) if self.rate else 1
+
+    def pass_turn(self) -> float:
         """End of a slice: count its time; if a waiting job has trained less, it takes the
-        turn and this job waits for its next one (else this job goes on at once)."""
+        turn and this job waits for its next one (else this job goes on at once). Returns
+        the slice's seconds."""
         t = self.turns
         with t._cond:
             if t._holder is not self:
@@ -178,13 +222,16 @@ class Job:
             self.used += ran
             self.slice_s = ran if self.slice_s is None else _mean(self.slice_s, ran)
             self.slices += 1
-            if not self.replaced and not any(_rank(j) < _rank(self) for j in t._waiting):
+            if not self.replaced and not any(
+                _rank(j) < _rank(self) for j in t._waiting if t._fits(j)
+            ):
                 self.started = t._clock()
-                return
+                return ran
             t._holder = None
             t._waiting.append(self)
             t._hand_over()
         self._wait()
+        return ran
 
     def _wait(self) -> None:
         """Block until this job holds the turn, calling on_wait with its place each poll."""
@@ -207,16 +254,3 @@ class Job:
 
 def _mean(old: float, new: float) -> float:
     return (1 - SLICE_MEMORY) * old + SLICE_MEMORY * new
-
-
-def sliced(job: Job | None, on_progress: Callable | None) -> Callable:
-    """A train_stack progress callback that calls on_progress, then passes the turn: each
-    segment of the training between two curve points is one slice."""
-
-    def progress(p):
-        stop = on_progress(p) if on_progress else None
-        if job is not None and not stop:
-            job.pass_turn()
-        return stop
-
-    return progress

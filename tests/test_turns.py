@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from mlp_core.turns import Left, Place, Turns, sliced
+from mlp_core.turns import SLICE_S, Left, Place, Turns
 
 JOIN_S = 10  # a guard against a hang, not a timing assert
 
@@ -25,12 +25,14 @@ class Visitor(threading.Thread):
     """Runs `slices` slices of `cost` fake seconds each, logging its name per slice. The
     first slice waits for `go` (so the test can line others up behind it)."""
 
-    def __init__(self, turns, clock, log, name, slices, cost=1.0, go=None, on_wait=None, hold=None):
+    def __init__(
+        self, turns, clock, log, name, slices, cost=1.0, go=None, on_wait=None, hold=None, mem=0
+    ):
         super().__init__(daemon=True)
         self.turns, self.clock, self.log = turns, clock, log
         self.vname, self.slices, self.cost, self.go = name, slices, cost, go
         self.hold = hold or {}  # slice index -> (reached, resume): pause before that slice
-        self.job = turns.job(name, on_wait=on_wait, poll=0.005)
+        self.job = turns.job(name, on_wait=on_wait, poll=0.005, cost=mem)
         self.error: BaseException | None = None
 
     def run(self):
@@ -83,8 +85,8 @@ def finish(go, vs):
 
 
 def test_a_lone_job_never_waits():
-    turns, clock, log = Turns(Clock()), Clock(), []
-    turns._clock = clock
+    clock, log = Clock(), []
+    turns = Turns(clock=clock)
     v = Visitor(turns, clock, log, "a", 5)
     v.start()
     v.join(JOIN_S)
@@ -94,7 +96,7 @@ def test_a_lone_job_never_waits():
 
 def test_slices_go_round_robin_not_whole_jobs_first_come_first_served():
     clock = Clock()
-    turns, log = Turns(clock), []
+    turns, log = Turns(clock=clock), []
     go, vs = line_up(turns, clock, log, [("a", 3, 1.0), ("b", 3, 1.0), ("c", 3, 1.0)])
     finish(go, vs)
     assert log == ["a", "b", "c"] * 3
@@ -104,7 +106,7 @@ def test_a_cheap_job_gets_its_share_of_seconds_not_of_slices():
     # heavy slices cost 10 s, light ones 1 s: the light job runs until it has used as
     # many seconds as the heavy one, then they alternate by time
     clock = Clock()
-    turns, log = Turns(clock), []
+    turns, log = Turns(clock=clock), []
     go, vs = line_up(turns, clock, log, [("heavy", 3, 10.0), ("light", 25, 1.0)])
     finish(go, vs)
     assert log[:12] == ["heavy"] + ["light"] * 10 + ["heavy"]
@@ -116,7 +118,7 @@ def test_a_newcomer_starts_level_with_the_least_served_job():
     # a has trained 5 s alone when b arrives: b neither waits for the rest of a's job
     # (first come, first served) nor runs 5 s of catching up (a fresh count of 0)
     clock = Clock()
-    turns, log = Turns(clock), []
+    turns, log = Turns(clock=clock), []
     reached, resume = threading.Event(), threading.Event()
     a = Visitor(turns, clock, log, "a", 8, 1.0, hold={5: (reached, resume)})
     a.start()
@@ -130,21 +132,23 @@ def test_a_newcomer_starts_level_with_the_least_served_job():
 
 def test_places_and_estimates_of_waiting_jobs():
     clock = Clock()
-    turns, log = Turns(clock), []
+    turns, log = Turns(clock=clock), []
     go, vs = line_up(
         turns, clock, log, [("a", 2, 4.0), ("b", 1, 1.0), ("c", 1, 1.0), ("d", 1, 1.0)]
     )
     a, b, c, d = (v.job for v in vs)
     assert a.place() is None  # holding
     assert b.place().position == 1 and c.place().position == 2 and d.place().position == 3
-    assert d.place() == Place(position=3, waiting=3, active=4, wait_s=None)  # nothing timed
+    assert d.place() == Place(
+        position=3, waiting=3, active=4, wait_s=None, admitted=True
+    )  # nothing timed
     finish(go, vs)
     assert log == ["a", "b", "c", "d", "a"]
 
 
 def test_the_estimate_counts_the_holders_rest_and_one_slice_per_job_ahead():
     clock = Clock()
-    turns = Turns(clock)
+    turns = Turns(clock=clock)
     a = turns.job("a")
     a.__enter__()
     clock.t += 3.0
@@ -155,7 +159,7 @@ def test_the_estimate_counts_the_holders_rest_and_one_slice_per_job_ahead():
     t.start()
     until(lambda: turns.queue() == ["b"])
     # b joined level with a (3 s used): it waits for the rest of a's slice, 2 s
-    assert b.place() == Place(position=1, waiting=1, active=2, wait_s=2.0)
+    assert b.place() == Place(position=1, waiting=1, active=2, wait_s=2.0, admitted=True)
     clock.t += 2.0
     threading.Thread(target=a.pass_turn, daemon=True).start()
     t.join(JOIN_S)
@@ -168,7 +172,7 @@ def test_the_estimate_counts_the_holders_rest_and_one_slice_per_job_ahead():
 
 def test_stop_while_waiting_frees_the_place_at_once():
     clock = Clock()
-    turns, log = Turns(clock), []
+    turns, log = Turns(clock=clock), []
     stop = threading.Event()
 
     class Stop(Exception):
@@ -196,7 +200,7 @@ def test_stop_while_waiting_frees_the_place_at_once():
 
 def test_a_holder_that_fails_hands_the_turn_on():
     clock = Clock()
-    turns = Turns(clock)
+    turns = Turns(clock=clock)
     a, b = turns.job("a"), turns.job("b", poll=0.005)
     got = []
 
@@ -215,7 +219,7 @@ def test_a_holder_that_fails_hands_the_turn_on():
 
 def test_a_newer_job_of_the_same_visitor_replaces_the_older():
     clock = Clock()
-    turns, log = Turns(clock), []
+    turns, log = Turns(clock=clock), []
     go, vs = line_up(turns, clock, log, [("a", 2, 1.0), ("b", 1, 1.0)])
     newer = Visitor(turns, clock, log, "b", 1, 1.0)
     newer.start()
@@ -229,16 +233,37 @@ def test_a_newer_job_of_the_same_visitor_replaces_the_older():
     assert log == ["a", "b", "a"]
 
 
-def test_sliced_passes_the_turn_after_each_progress_call_unless_stopped():
+def test_next_slice_passes_the_turn_and_sizes_slices_by_the_jobs_speed():
     clock = Clock()
-    turns = Turns(clock)
-    job = turns.job("a")
-    seen = []
-    with job:
-        progress = sliced(job, lambda p: seen.append(p) or p == "stop")
-        assert progress("x") is False
-        assert job.slices == 1
-        assert progress("stop") is True
-        assert job.slices == 1  # a stopped run does not wait for another turn
-    assert seen == ["x", "stop"]
-    assert sliced(None, None)("x") is None
+    turns = Turns(clock=clock)
+    with turns.job("a") as job:
+        assert job.next_slice(0) == 1  # before any slice: one step, to measure
+        assert job.slices == 0
+        clock.t += 0.5  # that step took 0.5 s: 2 steps/s
+        assert job.next_slice(1) == int(SLICE_S * 2)
+        clock.t += 0.1  # 10 steps/s now: the speed is a running mean of the two
+        assert job.next_slice(1) == int(SLICE_S * (0.5 * 2 + 0.5 * 10))
+        assert job.slices == 2
+
+
+def test_jobs_beyond_the_memory_budget_wait_for_admission_small_ones_go_on():
+    # two big jobs do not fit together; a small one fits beside either
+    clock = Clock()
+    turns, log = Turns(budget=100, clock=clock), []
+    go = threading.Event()
+    big1 = Visitor(turns, clock, log, "big1", 3, 1.0, go=go, mem=80)
+    big1.start()
+    until(lambda: turns.holder() == "big1")
+    big2 = Visitor(turns, clock, log, "big2", 2, 1.0, mem=80)
+    big2.start()
+    until(lambda: turns.queue() == ["big2"])
+    small = Visitor(turns, clock, log, "small", 2, 1.0, mem=5)
+    small.start()
+    until(lambda: turns.queue() == ["small", "big2"])  # the one that fits is first in line
+    place = big2.job.place()
+    assert place.admitted is False and place.wait_s is None and place.position == 2
+    assert small.job.place().admitted is True
+    finish(go, [big1, big2, small])
+    # big2 starts only once big1 has ended, level with the jobs then running
+    assert log[: log.index("big2")].count("big1") == 3
+    assert log.count("big2") == 2 and log.count("small") == 2
