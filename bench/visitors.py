@@ -40,6 +40,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # mlp_core.turns, for the slice
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
     "--headless",
@@ -200,9 +201,17 @@ async def scenario(ctx, url: str, heavies: int, solo: float, slice_s: float, tim
     try:
         for i in range(heavies):  # one by one: each is training or waiting before the next
             pages.append(await heavy_visitor(ctx, url, 1000 + 10 * heavies + i, timeout_s))
-        texts_before = [await progress_text(p) for p in pages]
-        seconds = await first_answer(ctx, f"{url}/zero_init?seed={2000 + heavies}", timeout_s)
-        texts_after = [await progress_text(p) for p in pages]
+        newcomer = asyncio.ensure_future(
+            first_answer(ctx, f"{url}/zero_init?seed={2000 + heavies}", timeout_s)
+        )
+        seen = [False] * len(pages)  # each heavy page read while the newcomer waits
+        texts = [""] * len(pages)
+        while not newcomer.done():
+            for i, p in enumerate(pages):
+                texts[i] = await progress_text(p)
+                seen[i] |= bool(PLACE.search(texts[i]) or "Step" in texts[i])
+            await asyncio.sleep(1)
+        seconds = newcomer.result()
     finally:
         for p in pages:
             await p.close()
@@ -212,11 +221,8 @@ async def scenario(ctx, url: str, heavies: int, solo: float, slice_s: float, tim
         "newcomer_seconds": seconds,
         "bound_seconds": bound,
         "within_bound": seconds is not None and seconds <= bound,
-        "heavy_pages_showing_place_or_progress": sum(
-            bool(PLACE.search(a) or "Step" in a) and bool(PLACE.search(b) or "Step" in b)
-            for a, b in zip(texts_before, texts_after)
-        ),
-        "heavy_page_texts": texts_after,
+        "heavy_pages_showing_place_or_progress": sum(seen),
+        "heavy_page_texts": texts,
     }
 
 

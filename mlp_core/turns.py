@@ -8,8 +8,8 @@ waiting job that has trained the fewest seconds so far. A job that arrives start
 with the least-served active job, so it neither waits behind whole jobs nor runs ahead of
 everyone for long: with n jobs active each gets about 1/n of the time, whatever the size
 of its slices (a cheap slice is passed on quickly, a big one counts for more). This is
-fair queueing by seconds used ("virtual time"), the policy of ARCHITECTURE.md's "Fair
-turns".
+fair queueing by seconds used ("virtual time"); ARCHITECTURE.md "Sharing one server"
+says why, and what the memory budget adds.
 
 Each waiting job can read its place: position, jobs waiting and an estimated wait. A job
 that ends for any reason (done, error, Stop, its visitor left) frees its place at once; a
