@@ -215,7 +215,7 @@ async def scenario(ctx, url: str, heavies: int, solo: float, slice_s: float, tim
     finally:
         for p in pages:
             await p.close()
-    bound = (heavies + 1) * solo + slice_s
+    bound = (heavies + 1) * solo + (slice_s or 0)
     return {
         "heavy_visitors": heavies,
         "newcomer_seconds": seconds,
@@ -241,8 +241,8 @@ async def main_async(a) -> dict:
 
     try:
         from mlp_core.turns import SLICE_S
-    except ImportError:  # before the fair turns: the slice is a whole job
-        SLICE_S = float("nan")
+    except ImportError:  # before the fair turns: the slice is a whole job, unknown here
+        SLICE_S = None
     out: dict = {"crowds": [], "scenarios": [], "slice_target_s": SLICE_S}
     with Server() as server:
         async with async_playwright() as p:
