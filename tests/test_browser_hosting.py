@@ -141,7 +141,7 @@ def test_uploaded_words_and_names_are_text_not_markdown(page, tmp_path):
     _settle(page, "Reference losses")
     good = _words(tmp_path, "__under__ $x^2$.txt", ["**strong**", "[l](evil-host)"] + GOOD)
     _upload(page, good)
-    page.get_by_text("__under__", exact=False).first.wait_for(timeout=WAIT_MS)
+    page.get_by_text("upload: __under__", exact=False).first.wait_for(timeout=WAIT_MS)
     _settle(page, "Reference losses")
     main = page.locator("[data-testid='stApp']")
     assert main.locator("strong:has-text('strong'), strong:has-text('bold')").count() == 0
