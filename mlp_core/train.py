@@ -42,6 +42,7 @@ class RunOutcome:
     metrics: dict
     state: dict[str, torch.Tensor]
     cached: bool = False  # True when read back from the run store
+    cache_note: str | None = None  # why this result is not in the run store (a failed write)
 
 
 @dataclass
@@ -84,8 +85,12 @@ def train_stack(
     threads: int | None = 1,
     workers: int | None = None,
     diagnostics: bool = True,
+    on_slice: Callable[[int], int] | None = None,
 ) -> list[RunOutcome]:
     """Train runs that share a stack_key together; one RunOutcome per config, in order.
+    ``on_slice(steps just run) -> steps of the next slice``: called between slices of
+    the steps (turns.Job.next_slice: one server's visitors take turns, ARCHITECTURE.md
+    "Sharing one server"); the numbers do not depend on where the steps are cut.
     ``threads``: torch threads per process. ``workers``: processes the stack is split
     over, this one included (default: 2 for stacks of PROCESS_MIN_WORK model-steps or
     more on a machine with 2+ cores, else 1). ``diagnostics=False``: no gradient norms
@@ -115,9 +120,9 @@ def train_stack(
         if not pool.ready(remotes):  # a worker failed to start
             remotes = []
             parts += [pool.Local(Stack(*a)) for a in args[len(parts) :]]
-        parts += remotes
+        parts += [pool.Revivable(r, Stack, a) for r, a in zip(remotes, args[len(parts) :])]
         with torch.no_grad():
-            outcomes = _train(parts, order, steps, on_progress, t0)
+            outcomes = _train(parts, order, steps, on_progress, t0, on_slice)
     finally:
         pool.release(remotes)
     return _unsort(outcomes, order)
@@ -138,13 +143,26 @@ def _call_all(parts: list, name: str, *args) -> list:
     return [part.receive() for part in parts]
 
 
-def _train(parts: list, order: list[int], steps: int, on_progress: ProgressFn | None, t0):
+def _segment(parts: list, a: int, b: int, on_slice, ran: list[int]) -> list:
+    """Steps a .. b-1 on every part, in slices of on_slice(steps just run) steps;
+    ``ran`` carries the last slice's steps over from the previous call."""
+    if on_slice is None:
+        return _call_all(parts, "segment", a, b)
+    while True:
+        e = min(a + max(1, on_slice(ran[0])), b)
+        status = _call_all(parts, "segment", a, e)
+        ran[0], a = e - a, e
+        if a >= b or max(d for d, _ in status) < e:  # done, or every run diverged
+            return status
+
+
+def _train(parts: list, order: list[int], steps: int, on_progress, t0, on_slice=None):
     curve: dict = {"step": [], "train": [], "val": []}  # rows in the callers' order
     curve_every = max(1, steps // CURVE_POINTS)
-    stopped, done = False, 0
+    stopped, done, ran = False, 0, [0]
     for a in range(0, steps, curve_every):
         b = min(a + curve_every, steps)
-        status = _call_all(parts, "segment", a, b)
+        status = _segment(parts, a, b, on_slice, ran)
         done = max(d for d, _ in status)
         if done < b:  # every run diverged
             break

@@ -5,7 +5,10 @@ Streamlit server or pytest, is re-imported), one torch thread, kept for later st
 started. It builds one object (a stack.Stack) and answers method calls on it; calls and
 results travel as pickles over its stdin/stdout. Processes, not threads: threads in one
 process share the GIL (ARCHITECTURE.md). A worker that cannot start or dies is
-dropped, and its runs train in the parent process.
+dropped, and its runs train in the parent process; one that dies in the middle of a
+training (killed, out of memory) is replaced by the same object rebuilt in the parent,
+its calls replayed (Revivable): the numbers do not depend on where a group trains. A
+worker ignores Ctrl-C: the parent handles it and closes the pipes, which ends the worker.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import atexit
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import threading
@@ -36,6 +40,44 @@ class Local:
     def receive(self):
         name, args = self._call
         return getattr(self.obj, name)(*args)
+
+
+class WorkerDied(RuntimeError):
+    """A worker process ended (killed, crashed) with calls unanswered."""
+
+
+class Revivable:
+    """A Remote whose calls are logged; if its worker dies, the object is rebuilt here as
+    a Local from the same class and arguments, the logged calls replayed, and the
+    training carries on."""
+
+    def __init__(self, remote: Remote, cls, args: tuple):
+        self.part, self.cls, self.args = remote, cls, args
+        self.log: list[tuple[str, tuple]] = []
+        self.call: tuple[str, tuple] | None = None
+
+    def send(self, name: str, *args) -> None:
+        self.call = (name, args)
+        try:
+            self.part.send(name, *args)
+        except OSError:  # the pipe is broken: the worker is gone
+            self._revive()
+
+    def receive(self):
+        try:
+            value = self.part.receive()
+        except WorkerDied:
+            self._revive()
+            value = self.part.receive()
+        self.log.append(self.call)
+        return value
+
+    def _revive(self) -> None:
+        local = Local(self.cls(*self.args))
+        for name, args in self.log:
+            getattr(local.obj, name)(*args)
+        local.send(self.call[0], *self.call[1])
+        self.part = local
 
 
 class Remote:
@@ -62,7 +104,7 @@ class Remote:
         try:
             status, value = pickle.load(self.proc.stdout)
         except (EOFError, pickle.UnpicklingError, OSError) as e:
-            raise RuntimeError(f"a training worker process ended unexpectedly ({e})") from e
+            raise WorkerDied(f"a training worker process ended unexpectedly ({e})") from e
         finally:
             self.pending -= 1
         if status == "error":
@@ -138,6 +180,7 @@ def serve() -> None:
     drops it, any other (name, args) calls that method; every message gets one answer."""
     import torch
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # a stray print goes to stderr, not into the answers
     obj = None

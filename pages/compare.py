@@ -101,7 +101,7 @@ def train_new(cfgs: list[RunConfig]) -> None:
         f"{tables.short_label(o.config)}: {o.status} at step {o.metrics['steps']:,}, not added"
         for o in outcomes
         if o.status != "ok"
-    ]
+    ] + ([note] if (note := ui.cache_note(outcomes)) else [])
     _select_also([run_key(o.config, ds.sha256) for o in outcomes if o.status == "ok"])
     st.rerun()
 

