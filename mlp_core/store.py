@@ -26,7 +26,7 @@ from .config import RunConfig
 from .data import Dataset
 from .train import ProgressFn, RunOutcome, stack_key, train_stack
 
-CACHE_VERSION = "3"  # bump when training or metrics change meaning: old entries are ignored
+CACHE_VERSION = "4"  # bump when training or metrics change meaning: old entries are ignored
 CACHE_ENV = "PRACTICE_BOARD_CACHE"  # overrides the default cache folder
 FILES = ("config.json", "metrics.json", "model.pt")
 TRAIN_LOCK = threading.Lock()  # one training at a time per process (the hosted demo)

@@ -24,6 +24,7 @@ from .datasets import (
     upload_limit,
     use_default,
 )
+from .diagnostics import show_diagnostics
 from .navigation import page_entry, route
 from .settings import (
     BOUNDS,
@@ -77,6 +78,7 @@ __all__ = [
     "session_runs",
     "set_page",
     "set_params",
+    "show_diagnostics",
     "sidebar",
     "tables",
     "take_upload",

@@ -8,6 +8,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from mlp_core.data import BASELINE_LABELS, CHART_BASELINES
+
 RUN_COLORS = "tableau10"  # runs side by side: ten distinct hues
 LETTER_AXIS = {"labelAngle": 0, "labelOverlap": False, "labelFontSize": 12}  # every letter
 
@@ -64,9 +66,12 @@ def loss_curves(curves: dict[str, dict], baselines: dict[str, float]) -> alt.Lay
         )
     )
     last = max((r["step"] for r in rows), default=1)
-    names = {"uniform": "uniform", "unigram_entropy": "unigram", "bigram": "bigram"}
-    base = pd.DataFrame(
-        [{"baseline": names.get(k, k), "loss": v, "step": last} for k, v in baselines.items()]
+    base = pd.DataFrame(  # dev yardsticks: the val curves are dev losses
+        [
+            {"baseline": BASELINE_LABELS.get(k, k), "loss": v, "step": last}
+            for k, v in baselines.items()
+            if k in CHART_BASELINES or k not in BASELINE_LABELS
+        ]
     )
     rules = (
         alt.Chart(base)
