@@ -113,7 +113,8 @@ def gradient_kinds(
 ) -> dict[str, dict]:
     """Classify each tensor's gradient. main: the run's own per-step gradient norms over the
     first steps; e64, n64: the same steps rerun in float64 by the engine and by the notebook
-    arithmetic. At the first step any of them is nonzero (the onset), an exact gradient is
+    arithmetic. Each entry: kind, onset, and the norms there (size: the run's own; size64:
+    the engine's float64 rerun). At the first step any of them is nonzero (the onset), an exact gradient is
     nonzero in both float64 runs, which agree to AGREE_64, and (if the run saw it) within a
     factor 2 of the run's own value; anything else nonzero is round-off."""
     out = {}
@@ -122,9 +123,11 @@ def gradient_kinds(
         n = min(len(a), len(b), len(c))
         onset = next((t for t in range(n) if a[t] or b[t] or c[t]), None)
         kind = "none" if onset is None and not grad_max.get(name) else "round-off"
+        sizes = {"size": None, "size64": None}
         if onset is not None:
             x, y, z = a[onset], b[onset], c[onset]
             same64 = y > 0 and z > 0 and abs(y - z) <= AGREE_64 * max(y, z)
             kind = "exact" if same64 and (x == 0 or 0.5 <= x / y <= 2) else "round-off"
-        out[name] = {"kind": kind, "onset": onset}
+            sizes = {"size": x, "size64": y}
+        out[name] = {"kind": kind, "onset": onset} | sizes
     return out
