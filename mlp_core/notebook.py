@@ -25,7 +25,6 @@ from .model import MLP, TORCH_DTYPES, init_run
 from .stack import CURVE_POINTS, CURVE_VAL_ROWS, DIVERGED_FACTOR, GRAD_TRACK_FIRST, batch_loss_band
 
 ACTS = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu}
-DEV_LOSS_FIRST = 20  # steps after which the full dev loss is kept (0 .. this)
 
 
 class NotebookNet:
@@ -164,7 +163,6 @@ class _Run:
         self.losses = torch.full((self.steps,), float("nan"), dtype=torch.float64)
         self.curve = {"step": [0], "train": [self.loss(self.Xts, self.Yts)]}
         self.curve["val"] = [self.loss(self.Xval, self.Yval)]
-        self.dev_first = [self.loss(sp.Xdev, sp.Ydev)]
         self.gen = torch.Generator().manual_seed(cfg.train.seed)
         self.bound = DIVERGED_FACTOR * math.log(ds.vocab_size)
         self.diverged_at: int | None = None
@@ -173,8 +171,7 @@ class _Run:
         return self.net.loss(X, Y)
 
     def lr(self, i: int) -> float:
-        t = self.cfg.train
-        return t.lr / 10 if t.lr_decay_step and i >= t.lr_decay_step else t.lr
+        return _lr(self.cfg, i)
 
     def step(self, i: int) -> bool:
         """SGD step i, the lecture's way; False once the loss is not finite or explodes."""
@@ -194,8 +191,6 @@ class _Run:
                 self._track(i, keep)
             for p in net.P.values():
                 p += -self.lr(i) * p.grad
-        if i + 1 <= DEV_LOSS_FIRST:
-            self.dev_first.append(self.loss(sp.Xdev, sp.Ydev))
         return True
 
     def _track(self, i: int, keep: bool) -> None:
@@ -233,7 +228,6 @@ class _Run:
             "params": param_table(model, self.init, self.grad_max.view(-1, 1), 0),
             "grad_norms_first": {n: self.norms[:, j].tolist() for j, n in enumerate(names)},
             "batch_loss_band": batch_loss_band(self.losses[:done]),
-            "dev_loss_first": self.dev_first,
             "diagnostics": self.recorder.result(0),
         }
 
@@ -258,3 +252,27 @@ def train_notebook(cfg: RunConfig, ds: Dataset, on_progress=None, every=None, hi
     status = "diverged" if run.diverged_at is not None else "stopped" if stopped else "ok"
     seconds = time.perf_counter() - t0
     return status, run.metrics(done, status, seconds), run.net.state_dict()
+
+
+def grad_norms(cfg: RunConfig, ds: Dataset, steps: int) -> dict[str, list[float]]:
+    """Each parameter's gradient norm at each of the first steps, nothing else measured:
+    the notebook arithmetic's side of zero_init's float64 check."""
+    sp = make_splits(ds, cfg.data.block_size)
+    net = NotebookNet(cfg, ds.vocab_size)
+    names = net.state_names()
+    out: dict[str, list[float]] = {names[k]: [] for k in net.P}
+    g = torch.Generator().manual_seed(cfg.train.seed)
+    for i in range(steps):
+        ix = torch.randint(0, len(sp.Ytr), (cfg.train.batch_size,), generator=g)
+        loss = F.cross_entropy(net.forward(sp.Xtr[ix], True), sp.Ytr[ix])
+        grads = torch.autograd.grad(loss, list(net.P.values()))
+        with torch.no_grad():
+            for (k, p), gr in zip(net.P.items(), grads):
+                out[names[k]].append(float(torch.linalg.vector_norm(gr, dtype=torch.float64)))
+                p -= _lr(cfg, i) * gr
+    return out
+
+
+def _lr(cfg: RunConfig, i: int) -> float:
+    t = cfg.train
+    return t.lr / 10 if t.lr_decay_step and i >= t.lr_decay_step else t.lr

@@ -208,7 +208,7 @@ class Stack:
                     "val": [row[k] for row in self.curve["val"]],
                 },
                 "params": param_table(self.model, self.init, grad_max, k),
-                "grad_norms_first": self._grad_first(k) if self.diagnostics else None,
+                "grad_norms_first": self.grad_norms_first(k) if self.diagnostics else None,
                 "batch_loss_band": batch_loss_band(self.losses[:done, k]),
                 "diagnostics": self.recorder.result(k) if self.diagnostics else None,
             }
@@ -221,7 +221,7 @@ class Stack:
             return planned
         return max(d for d in self.diverged_at if d is not None) + 1
 
-    def _grad_first(self, k: int) -> dict[str, list[float]]:
+    def grad_norms_first(self, k: int) -> dict[str, list[float]]:
         """Run k's gradient norm of every parameter at each of the first steps."""
         names = [n for n, _ in self.model.named_parameters()]
         return {n: self.grad_first[:, j, k].tolist() for j, n in enumerate(names)}
@@ -239,7 +239,7 @@ class Stack:
     def curve_point(self, i: int) -> tuple[list[float], list[float]]:
         """The live curve after step i: mean train loss since the last point, val loss on
         the dev sample; returns both rows."""
-        done = self.losses[max(0, i - max(self.steps // CURVE_POINTS, 1)) : i + 1]
+        done = self.losses[max(0, i + 1 - max(self.steps // CURVE_POINTS, 1)) : i + 1]
         self.curve["step"].append(i + 1)
         self.curve["train"].append(done.nanmean(0).tolist())
         self.curve["val"].append(self.step.evaluate(self.Xval, self.Yval))

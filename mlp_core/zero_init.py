@@ -2,11 +2,11 @@
 from measurements which parameters trained and why.
 
 The experiment's shape (as bn_fold.py's): zero_init_configs -> the runs (stored or
-trained) -> zero_init_report, a ZeroInitReport -> its text. Four runs: the zero-init run,
-the comparison run (kaiming by default; same seed, minibatches and arithmetic), and the
-zero-init run's first CHECK_STEPS steps again in float64, once by the engine and once in
-the notebook's arithmetic: a gradient that exists in exact arithmetic shows in both at the
-same size; round-off does not (zero_init_facts.gradient_kinds). Every fact the answer uses
+trained) -> zero_init_report, a ZeroInitReport -> its text. Two runs: the zero-init run and
+the comparison run (kaiming by default; same seed, minibatches and arithmetic). The report
+also reruns the zero-init run's first steps in float64, once by the engine and once in the
+notebook's arithmetic (zero_init_facts.gradient_check): a gradient that exists in exact
+arithmetic shows in both at the same size; round-off does not. Every fact the answer uses
 is measured in zero_init_facts.py; zero_init_text.py writes only from them.
 """
 
@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from .config import INITS, ModelConfig, RunConfig
 from .data import Dataset, baselines, make_splits
 from .model import GAINS, layer_index
-from .stack import GRAD_TRACK_FIRST
 from .store import RunStore, run_experiment
 from .train import ProgressFn, RunOutcome
 from .zero_init_facts import (
@@ -29,6 +28,7 @@ from .zero_init_facts import (
     context_gain,
     dev_forward,
     effective_width,
+    gradient_check,
     gradient_kinds,
     settled,
 )
@@ -36,7 +36,6 @@ from .zero_init_text import DRAFT, DRAFT_SOURCE, NOTEBOOK_VAL_LOSS, answer, asse
 
 ACT_AT_ZERO = {"tanh": math.tanh(0.0), "sigmoid": 0.5, "relu": 0.0}  # f(0)
 COMPARE_INITS = tuple(i for i in INITS if i != "zeros")
-CHECK_STEPS = GRAD_TRACK_FIRST  # steps rerun in float64 to tell exact gradients from round-off
 SPLIT_SPREAD = 1e-3  # neurons count as split once their spread (diagnostics) exceeds this
 RUNS = ("zero", "compare")  # the keys of every pair in the report and its JSON
 
@@ -86,17 +85,15 @@ def compare_label(m: ModelConfig) -> str:
 def zero_init_configs(
     cfg: RunConfig, compare: str = "kaiming", gain: float | None = None, scale: float = 0.01
 ) -> list[RunConfig]:
-    """The zero-init run, the comparison run (same seed, minibatches, arithmetic), and the
-    zero-init run's float64 checks (engine, notebook arithmetic), in that order. Settings
-    of one init never leak into the other's run key."""
+    """The zero-init run and the comparison run (same seed, minibatches, arithmetic).
+    Settings of one init never leak into the other's run key."""
     zero = cfg.replace(init="zeros", init_gain=None, init_scale=0.01)
     other = cfg.replace(
         init=compare,
         init_gain=gain if compare == "kaiming" else None,
         init_scale=scale if compare == "normal" else 0.01,
     )
-    short = zero.replace(dtype="float64", steps=min(cfg.train.steps, CHECK_STEPS))
-    return [zero, other, short.replace(arithmetic="engine"), short.replace(arithmetic="notebook")]
+    return [zero, other]
 
 
 def zero_init_experiment(
@@ -116,12 +113,10 @@ def _pair(zero: RunOutcome, other: RunOutcome, key: str) -> dict:
     return {"zero": zero.metrics.get(key), "compare": other.metrics.get(key)}
 
 
-def zero_init_report(
-    zero: RunOutcome, other: RunOutcome, e64: RunOutcome, n64: RunOutcome, ds: Dataset
-) -> ZeroInitReport:
-    """The report, computed from the runs' measurements."""
+def zero_init_report(zero: RunOutcome, other: RunOutcome, ds: Dataset) -> ZeroInitReport:
+    """The report, computed from the runs' measurements (and the float64 check)."""
     base = baselines(ds, zero.config.data.block_size)
-    facts = measure(zero, other, e64, n64, ds, base)
+    facts = measure(zero, other, ds, base)
     return ZeroInitReport(
         config=zero.config.to_dict(),
         compare=facts["compare"],
@@ -154,9 +149,7 @@ def _with_kinds(params: list[dict], kinds: dict) -> list[dict]:
     return out
 
 
-def measure(
-    zero: RunOutcome, other: RunOutcome, e64: RunOutcome, n64: RunOutcome, ds: Dataset, base: dict
-) -> dict:
+def measure(zero: RunOutcome, other: RunOutcome, ds: Dataset, base: dict) -> dict:
     """The facts the answer is written from (documented in README, "zero-init --json")."""
     m, cfg = zero.metrics, zero.config
     f = {
@@ -186,14 +179,15 @@ def measure(
     f |= _start(m.get("diagnostics"))
     if zero.status == "diverged":
         return f
-    f |= _gradients(zero, e64, n64)
+    check = gradient_check(zero.config, ds)
+    f |= _gradients(zero, check)
     f |= _per_run(zero, other, ds)
     f["compare_trained"] = (
         other.status == "ok" and other.metrics["val_loss"] < base["dev_unigram"] - 0.05
     )
     f["compare_grad_ratio"] = _first_to_last(other.metrics["params"])
     f["symmetry_split_step"] = _split_step(m.get("diagnostics"))
-    f["notebook_numbers"] = _notebook_numbers(zero, n64)
+    f["notebook_numbers"] = _notebook_numbers(zero, check["dev_first"])
     return f
 
 
@@ -222,16 +216,12 @@ def _start(diag: dict | None) -> dict:
     }
 
 
-def _gradients(zero: RunOutcome, e64: RunOutcome, n64: RunOutcome) -> dict:
+def _gradients(zero: RunOutcome, check: dict) -> dict:
     """Which tensors get an exact gradient, which only round-off, which none."""
     gmax = {p["name"]: p["grad_norm_max"] or 0.0 for p in zero.metrics["params"]}
-    kinds = gradient_kinds(
-        zero.metrics["grad_norms_first"],
-        e64.metrics["grad_norms_first"],
-        n64.metrics["grad_norms_first"],
-        gmax,
-    )
-    size64 = {n: max(v) if v else 0.0 for n, v in e64.metrics["grad_norms_first"].items()}
+    e64 = check["engine64"]
+    kinds = gradient_kinds(zero.metrics["grad_norms_first"], e64, check["notebook64"], gmax)
+    size64 = {n: max(v) if v else 0.0 for n, v in e64.items()}
     exact = [n for n, k in kinds.items() if k["kind"] == "exact"]
     top = max((size64[n] for n in exact), default=0.0) or 1.0
     rel = {n: size64[n] / top for n in exact}
@@ -288,11 +278,10 @@ def _split_step(diag: dict | None) -> int | None:
     return None
 
 
-def _notebook_numbers(zero: RunOutcome, n64: RunOutcome) -> dict | None:
+def _notebook_numbers(zero: RunOutcome, first: list[float]) -> dict | None:
     """What the user's notebook printed, against this run: the band of its minibatch losses
     and the step at which a fresh zero-init run has the printed validation loss."""
     band = zero.metrics.get("batch_loss_band")
-    first = n64.metrics.get("dev_loss_first") or []
     if band is None or not first:
         return None
     step = next((i for i, v in enumerate(first) if v <= NOTEBOOK_VAL_LOSS), None)

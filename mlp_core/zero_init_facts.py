@@ -8,15 +8,25 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from . import notebook
+from .config import RunConfig
 from .data import Dataset, make_splits
 from .layers import BatchNorm1d, Linear
 from .model import from_state
+from .stack import GRAD_TRACK_FIRST, Stack
+from .zero_init_text import NOTEBOOK_VAL_LOSS
 
 CONTEXT_TOL = 1e-3  # nats: a spread of the log-probabilities below this is not "uses the context"
 SETTLED_DROP = 0.01  # nats: the dev loss fell less than this over the last half: settled
 NEURON_EPS_FACTOR = 1e3  # columns within this many float eps (relative) are one neuron
 AGREE_64 = 1e-6  # two float64 implementations of an exact gradient agree this closely
 EFFECTIVE_REL = 1e-3  # a gradient below this fraction of the run's largest is vanishing
+CHECK_STEPS = GRAD_TRACK_FIRST  # steps rerun in float64 to tell exact gradients from round-off
+DEV_LOSS_STEPS = 20  # the full dev loss after each of a fresh run's first steps
+DEV_LOSS_UNTIL = NOTEBOOK_VAL_LOSS  # ... until it reaches the notebook's printed one
+WIDTH_ROWS = 4096  # dev rows (a fixed sample) behind the distinct-neuron count and rank
+_CHECKS: dict[tuple, dict] = {}  # the last checks, per (run config, data): they cost seconds
+CHECKS_KEPT = 64
 EPS = {torch.float32: torch.finfo(torch.float32).eps, torch.float64: torch.finfo(torch.float64).eps}
 
 
@@ -68,11 +78,18 @@ def distinct_columns(h: torch.Tensor, rtol: float) -> int:
 
 
 def effective_width(hidden: list[torch.Tensor]) -> list[dict]:
-    """Per hidden layer, over dev rows: distinct neurons, numerical rank and whether its
-    output is the same for every context; tolerances follow the float type the run used
-    (NEURON_EPS_FACTOR eps for neurons, max(N, width) eps for the rank: numpy's rule)."""
+    """Per hidden layer, over WIDTH_ROWS dev rows: distinct neurons, numerical rank and
+    whether its output is the same for every context; tolerances follow the float type
+    the run used (NEURON_EPS_FACTOR eps for neurons, max(N, width) eps for the rank:
+    numpy's rule)."""
+    rows = (
+        torch.randperm(len(hidden[0]), generator=torch.Generator().manual_seed(0))
+        if hidden
+        else None
+    )
     out = []
     for h in hidden:
+        h = h[rows[:WIDTH_ROWS]]
         eps = EPS[h.dtype]
         hd = h.double()
         rank = (
@@ -114,9 +131,10 @@ def gradient_kinds(
     """Classify each tensor's gradient. main: the run's own per-step gradient norms over the
     first steps; e64, n64: the same steps rerun in float64 by the engine and by the notebook
     arithmetic. Each entry: kind, onset, and the norms there (size: the run's own; size64:
-    the engine's float64 rerun). At the first step any of them is nonzero (the onset), an exact gradient is
-    nonzero in both float64 runs, which agree to AGREE_64, and (if the run saw it) within a
-    factor 2 of the run's own value; anything else nonzero is round-off."""
+    the engine's float64 rerun). At the first step any of them is nonzero (the onset), an
+    exact gradient is nonzero in both float64 runs, which agree to AGREE_64, and (if the
+    run saw it) within a factor 2 of the run's own value; anything else nonzero is
+    round-off."""
     out = {}
     for name, ours in main.items():
         a, b, c = ours, e64[name], n64[name]
@@ -130,4 +148,50 @@ def gradient_kinds(
             kind = "exact" if same64 and (x == 0 or 0.5 <= x / y <= 2) else "round-off"
             sizes = {"size": x, "size64": y}
         out[name] = {"kind": kind, "onset": onset} | sizes
+    return out
+
+
+def gradient_check(cfg: RunConfig, ds: Dataset) -> dict:
+    """The zero-init run's first CHECK_STEPS steps again in float64, by the engine and in
+    the notebook's arithmetic (per-step gradient norms of every tensor), and the full dev
+    loss of a fresh run after each of its first DEV_LOSS_STEPS steps. Kept per config and
+    data in this process."""
+    key = (repr(cfg), ds.sha256)
+    if key not in _CHECKS:
+        if len(_CHECKS) >= CHECKS_KEPT:
+            _CHECKS.pop(next(iter(_CHECKS)))
+        short = cfg.replace(dtype="float64", arithmetic="engine")
+        steps = min(cfg.train.steps, CHECK_STEPS)
+        _CHECKS[key] = {
+            "engine64": _engine_norms(short, ds, steps),
+            "notebook64": notebook.grad_norms(short, ds, steps),
+            "dev_first": dev_loss_first(cfg.replace(arithmetic="engine"), ds, DEV_LOSS_UNTIL),
+        }
+    return _CHECKS[key]
+
+
+def _stack(cfg: RunConfig, ds: Dataset, steps: int) -> Stack:
+    sp = make_splits(ds, cfg.data.block_size)
+    return Stack([cfg.replace(steps=steps)], ds.vocab_size, sp, every=steps + 1, hist=steps + 1)
+
+
+@torch.no_grad()
+def _engine_norms(cfg: RunConfig, ds: Dataset, steps: int) -> dict[str, list[float]]:
+    st = _stack(cfg, ds, steps)
+    st.run(0, steps)
+    return st.grad_norms_first(0)
+
+
+@torch.no_grad()
+def dev_loss_first(cfg: RunConfig, ds: Dataset, until: float) -> list[float]:
+    """The full dev loss of a fresh run before and after each of its first steps, up to
+    the first at or below ``until`` (at most DEV_LOSS_STEPS steps)."""
+    steps = min(cfg.train.steps, DEV_LOSS_STEPS)
+    st = _stack(cfg, ds, steps)
+    out = st.step.evaluate(st.Xdev, st.Ydev)
+    for i in range(steps):
+        if out[-1] <= until:
+            break
+        st.run(i, i + 1)
+        out += st.step.evaluate(st.Xdev, st.Ydev)
     return out

@@ -160,8 +160,20 @@ def show_answer(rep: ZeroInitReport) -> None:
     st.subheader("What trained, and why — measured")
     left, right = st.columns([3, 2])
     (left.error if rep.status["zero"] == "diverged" else left.success)(rep.answer)
+    if rep.facts.get("compare_trained") is False:
+        left.caption("A comparison that trains, one click (every other setting as now):")
+        a, b = left.columns(2)
+        a.button("Add BatchNorm", on_click=_also, args=({"batchnorm": True},))
+        b.button("One hidden layer of 200", on_click=_also, args=({"layers": 1, "n_hidden": 200},))
     with right:
         show_facts(rep)
+
+
+def _also(settings: dict) -> None:
+    """Change only these settings, then train."""
+    for name, value in settings.items():
+        st.session_state[f"zi_{name}"] = value
+    ui.request_run(PAGE)
 
 
 def show_facts(rep: ZeroInitReport) -> None:
@@ -304,12 +316,7 @@ st.markdown(
 dataset = ui.current_dataset()
 config, compare = controls()
 configs = zero_init_configs(config, **compare)
-labels = [
-    "zero init",
-    compare_label(configs[1].model),
-    "float64 check (engine)",
-    "float64 check (notebook)",
-]
+labels = ["zero init", compare_label(configs[1].model)]
 outcomes = ui.result_or_button(
     configs,
     dataset,
@@ -317,7 +324,6 @@ outcomes = ui.result_or_button(
     PAGE,
     "Run zero init vs its comparison",
     autorun_first_visit=True,
-    record=2,
 )
 if outcomes is None:
     st.info("Press **Run** to train both nets (a few seconds at the defaults).")
@@ -335,4 +341,4 @@ st.subheader("The lecture's diagnostics")
 for tab, name in zip(st.tabs(["Zero init", rep.compare["label"]]), ("zero", "compare")):
     with tab:
         ui.show_diagnostics(rep.diagnostics[name], f"zi_{name}")
-show_samples(configs[:2], outcomes[:2], dataset, ["Zero init", rep.compare["label"]])
+show_samples(configs, outcomes, dataset, ["Zero init", rep.compare["label"]])

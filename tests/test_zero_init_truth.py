@@ -16,8 +16,8 @@ from mlp_core import data
 from mlp_core.config import RunConfig
 from mlp_core.model import init_run
 from mlp_core.store import get_or_train
-from mlp_core.zero_init import CHECK_STEPS, zero_init_configs, zero_init_report
-from mlp_core.zero_init_facts import NEURON_EPS_FACTOR
+from mlp_core.zero_init import zero_init_configs, zero_init_report
+from mlp_core.zero_init_facts import CHECK_STEPS, NEURON_EPS_FACTOR, WIDTH_ROWS
 
 ACTS = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu}
 SHAPES = [(5, 100), (1, 200), (2, 50)]
@@ -202,7 +202,8 @@ def test_answer_and_verdicts_hold_to_an_independent_reference(small_ds, act, bn,
     cd = f["context_dependence"]["zero"]
     assert (cd == 0) == (ref_cd == 0) and cd == pytest.approx(ref_cd, rel=1e-3, abs=1e-6)
     eps = torch.finfo(torch.float32).eps
-    ref_width = [distinct(h, NEURON_EPS_FACTOR * eps) for h in hidden]
+    rows = torch.randperm(len(X), generator=torch.Generator().manual_seed(0))[:WIDTH_ROWS]
+    ref_width = [distinct(h[rows], NEURON_EPS_FACTOR * eps) for h in hidden]
     assert [w["distinct_neurons"] for w in f["effective_width"]["zero"]] == ref_width
     verdicts = {c["claim"]: c["verdict"] for c in rep.draft_assessment}
     check_text(f, rep.answer, verdicts, ref_width, ref_cd)

@@ -67,11 +67,7 @@ def _refuse(error: Exception) -> NoReturn:
 
 
 def train(
-    cfgs: list[RunConfig],
-    ds: data.Dataset,
-    labels: list[str],
-    page: str,
-    record: int | None = None,
+    cfgs: list[RunConfig], ds: data.Dataset, labels: list[str], page: str
 ) -> list[RunOutcome]:
     """Train (or fetch) the runs with a progress bar, a live loss chart and a stop button;
     every run lands in this session's run list. A config refused by the core or by the demo
@@ -85,11 +81,10 @@ def train(
     if run_store().error and not st.session_state.get("cache_warned"):
         st.warning(run_store().error + " — the app works on, without a cache.")
         st.session_state["cache_warned"] = True
-    for i, (c, o, label) in enumerate(zip(cfgs, outcomes, labels)):
+    for c, o, label in zip(cfgs, outcomes, labels):
         if o.status == "ok":
             _remember(run_key(c, ds.sha256), o)
-            if record is None or i < record:
-                record_run(o, label, page, ds)
+            record_run(o, label, page, ds)
     return outcomes
 
 
@@ -127,15 +122,13 @@ def result_or_button(
     page: str,
     button_label: str | None,
     autorun_first_visit: bool = False,
-    record: int | None = None,
 ) -> list[RunOutcome] | None:
     """The runs' outcomes if already computed (this session, the store), else the page's
     last outcomes for these configs (a run that did not finish), else None; above those
     last outcomes, or instead of None, a button that trains them (none if button_label is
     None: show what is computed, never train). It trains at once, without a press, after
     request_run(page), or on the page's first visit in the session if
-    autorun_first_visit. Every finished run shown (the first ``record`` of them, if given:
-    a page's check runs are no runs to compare) lands in this session's run list."""
+    autorun_first_visit. Every finished run shown lands in this session's run list."""
     keys = [run_key(c, ds.sha256) for c in cfgs]
     autorun = st.session_state.pop(f"autorun:{page}", False)
     first_visit = autorun_first_visit and not st.session_state.get(f"seen:{page}")
@@ -147,9 +140,9 @@ def result_or_button(
         if button_label is not None:
             pressed = st.button(button_label, type="primary", key=f"run-{page}")
             if pressed or (outcomes is None and (autorun or first_visit)):
-                outcomes = train(cfgs, ds, labels, page, record)
+                outcomes = train(cfgs, ds, labels, page)
                 st.session_state["last"][page] = (keys, outcomes)
-    for o, label in zip((outcomes or [])[:record], labels):
+    for o, label in zip(outcomes or [], labels):
         if o.status == "ok":
             record_run(o, label, page, ds)
     return outcomes
