@@ -48,7 +48,7 @@ def train_tiny(at: AppTest) -> AppTest:
     for key, value in TINY.items():
         at.number_input(key=key).set_value(value)
     at.multiselect(key="cmp_activations").set_value(["tanh", "relu"])
-    return at.get("form_submit_button")[0].click().run()
+    return at.button(key="cmp_train").click().run()
 
 
 def main() -> None:

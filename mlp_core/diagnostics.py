@@ -101,8 +101,11 @@ def matrix_rank(w: torch.Tensor) -> int:
 class Recorder:
     """Collects diagnostics of K stacked runs during training."""
 
-    def __init__(self, model, every: int, hist_every: int):
-        self.model, self.every, self.hist_every = model, every, hist_every
+    def __init__(self, model, every: int, hist_every: int, last: int | None = None):
+        """Captures at every every-th step and at last (the run's last step, so the
+        histograms end where the run ends: 0, 600, ..., 2400 and 2999 of 3,000 steps);
+        histograms at every hist_every-th capture and at last."""
+        self.model, self.every, self.hist_every, self.last = model, every, hist_every, last
         self.steps: list[int] = []
         self.hist_steps: list[int] = []
         self.act_layers = [
@@ -129,7 +132,7 @@ class Recorder:
         ]
 
     def due(self, step: int) -> bool:
-        return step % self.every == 0
+        return step % self.every == 0 or step == self.last
 
     @torch.no_grad()
     def capture(self, step: int, lr: torch.Tensor, activations: dict) -> None:
@@ -138,7 +141,7 @@ class Recorder:
         activation layer (fast.Step.activations). Statistics are computed for all K runs
         at once, then split per run."""
         self.steps.append(step)
-        with_hist = step % self.hist_every == 0
+        with_hist = step % self.hist_every == 0 or step == self.last
         if with_hist:
             self.hist_steps.append(step)
         self._capture_activations(activations, with_hist)

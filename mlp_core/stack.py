@@ -106,7 +106,7 @@ class Stack:
         val_rows = val_rows[:CURVE_VAL_ROWS].to(self.dev)
         self.Xval, self.Yval = self.Xdev[val_rows], self.Ydev[val_rows]
         self.diagnostics = diagnostics
-        self.recorder = Recorder(self.model, every, hist)
+        self.recorder = Recorder(self.model, every, hist, last=self.steps - 1)
 
     def lrs(self, a: int, n: int) -> torch.Tensor:
         """(n, K): each run's lr at steps a .. a+n-1: lr, a tenth of it from the decay step

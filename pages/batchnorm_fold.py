@@ -64,7 +64,7 @@ def _blocks(arch: list[str]) -> list[str]:
 
 def show_answer(rep: FoldReport) -> None:
     """The verdict and its text, both the core's (the CLI prints the same)."""
-    (st.success if rep.same else st.warning)(("Same forward pass. " if rep.same else "") + rep.text)
+    (st.success if rep.same else st.warning)(rep.text)  # opens with "Same forward pass."
     for note in rep.metrics["not_folded"]:
         st.warning(f"Not folded — {note}")
 
@@ -73,7 +73,7 @@ def show_architecture(m: dict) -> None:
     st.subheader("The network, before and after")
     rows = zip_longest(_blocks(m["architecture_before"]), _blocks(m["architecture_after"]))
     df = pd.DataFrame(rows, columns=["with BatchNorm", "folded (W', b')"]).fillna("")
-    st.dataframe(df, hide_index=True, width="stretch")
+    st.table(df.style.hide())  # wraps: no layer list is ever cut
     c = st.columns(2)
     c[0].metric("Parameters with BN", f"{m['params_before']:,}")
     delta = f"{m['params_after'] - m['params_before']:,}"
@@ -188,15 +188,27 @@ def show_download(cfg: RunConfig, rep: FoldReport, key: str) -> None:
     )
 
 
+def intro(cfg: RunConfig) -> str:
+    """The question, and the net it is asked of: the one the widgets set."""
+    m = cfg.model
+    return (
+        "*Set up a small MLP with batchnorms, train it, then fold each BatchNorm's γ/β into "
+        "the preceding Linear's W, b (a new W', b') and erase the BatchNorm. Does inference "
+        f"give the same forward pass?* Here: {m.n_layers + 1} Linear→BatchNorm layers "
+        f"({m.n_layers} hidden of {m.n_hidden}, {m.activation} between, then the output "
+        f"layer), trained {cfg.train.steps:,} steps; measured on the dev split of the data "
+        "in use."
+    )
+
+
 st.title("BatchNorm folding: the same forward pass, without the BNs")
-st.markdown(
-    "*Set up a small 3-layer MLP with batchnorms, train it, then fold each BatchNorm's γ/β "
-    "into the preceding Linear's W, b (a new W', b') and erase the BatchNorm. Does inference "
-    "give the same forward pass?* Below: measured on the dev split of the data in use."
-)
+question = st.empty()  # written once the widgets are read: it names their net
 dataset = ui.current_dataset()
 config = controls()
-found = ui.result_or_button([config], dataset, ["with BatchNorm"], PAGE, "Train and fold")
+question.markdown(intro(config))
+found = ui.result_or_button(
+    [config], dataset, ["with BatchNorm"], PAGE, "Train and fold", autorun_first_visit=True
+)
 outcome = found[0] if found else None
 if outcome is None:
     st.info("Press **Train and fold** (a few seconds at the defaults).")

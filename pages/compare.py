@@ -15,11 +15,16 @@ ui.page_entry()
 PAGE = "compare"
 MAX_NEW = 8  # runs one submit may train; runs of the same shape train stacked, at once
 SHOWN_AT_FIRST = 6  # the newest runs selected when the page opens
-METRIC_COLUMNS = {
-    "train_loss": st.column_config.NumberColumn("train loss", format="%.4f"),
-    "val_loss": st.column_config.NumberColumn("val loss", format="%.4f"),
-    "seconds": st.column_config.NumberColumn("seconds", format="%.1f"),
-    "steps_per_second": st.column_config.NumberColumn("steps/s", format="%.0f"),
+MAX_SHOWN = charts.MAX_RUNS  # runs overlaid at once: no two share a colour
+TO_TRAIN = "cmp_to_train"  # the form's runs, trained by the next run of the page
+CHOSEN = "cmp_chosen"  # the runs picked, kept across pages (the widget's own key is not)
+METRIC_HEADERS = {"train_loss": "train loss", "val_loss": "val loss", "steps_per_second": "steps/s"}
+METRIC_FORMATS = {  # st.table, not st.dataframe: it wraps, so no header is ever cut
+    "steps": "{:,}",
+    "train loss": "{:.4f}",
+    "val loss": "{:.4f}",
+    "seconds": "{:.1f}",
+    "steps/s": "{:,.0f}",
 }
 BOUND = {"lr": "compare_lr"}  # setting -> its ui.BOUNDS entry, where they differ
 FORM = {  # setting: default, also the URL parameter's name
@@ -101,34 +106,55 @@ def train_new(cfgs: list[RunConfig]) -> None:
     st.rerun()
 
 
+@st.fragment
 def new_run_form(expanded: bool) -> None:
+    """The form to train more runs. A fragment, not an st.form: every tick reruns only this
+    part of the page, so the count under it is always the count of what is ticked (an
+    st.form sends its widgets' values only on submit)."""
     with st.expander("Train new runs here", expanded=expanded):
-        with st.form("cmp_form", border=False):
-            _form_fields()
-            submitted = st.form_submit_button("Train", type="primary")
+        _form_fields()
         for note in st.session_state.pop("cmp_notes", []):
             st.warning(note)
         cfgs = form_configs()
-        st.caption(
-            f"{len(cfgs)} run(s): every activation × init × seed; data and seed as in the sidebar."
-        )
-        if submitted:
-            train_new(cfgs)
+        s = st.session_state
+        ticked = (len(s["cmp_activations"]), len(s["cmp_inits"]), s["cmp_seeds"])
+        st.caption(tables.form_caption(*ticked, MAX_NEW))
+        allowed = 0 < len(cfgs) <= MAX_NEW
+        if st.button("Train", type="primary", key="cmp_train", disabled=not allowed):
+            # trained in a run of the whole page, not of this fragment: Streamlit queues a
+            # fragment's reruns behind a running one, so a Stop pressed during a training
+            # in here would wait for its end
+            st.session_state[TO_TRAIN] = cfgs
+            st.rerun()
 
 
 def _select_also(keys: list[str]) -> None:
-    chosen = st.session_state.get("cmp_selected", [])
-    st.session_state["cmp_selected"] = chosen + [k for k in keys if k not in chosen]
+    chosen = st.session_state.get(CHOSEN, [])
+    st.session_state[CHOSEN] = (chosen + [k for k in keys if k not in chosen])[-MAX_SHOWN:]
+
+
+def _keep_choice() -> None:
+    st.session_state[CHOSEN] = st.session_state["cmp_pick"]
 
 
 def pick(runs: list[dict], shown: list[str]) -> list[int]:
-    """The multiselect over the session's runs; returns the indices picked."""
+    """The multiselect over the session's runs; returns the indices picked. The choice is
+    kept under its own key (CHOSEN): Streamlit forgets a widget's value when a page that
+    does not draw it runs, and a visitor who looks at another page comes back to it."""
     keys = [r["key"] for r in runs]
-    if "cmp_selected" not in st.session_state:
-        st.session_state["cmp_selected"] = keys[-SHOWN_AT_FIRST:]
-    st.session_state["cmp_selected"] = [k for k in st.session_state["cmp_selected"] if k in keys]
+    if CHOSEN not in st.session_state:
+        st.session_state[CHOSEN] = keys[-SHOWN_AT_FIRST:]
+    st.session_state["cmp_pick"] = [k for k in st.session_state[CHOSEN] if k in keys]
     label = dict(zip(keys, shown))
-    picked = st.multiselect("Compare", keys, format_func=label.get, key="cmp_selected")
+    picked = st.multiselect(
+        "Compare",
+        keys,
+        format_func=label.get,
+        key="cmp_pick",
+        on_change=_keep_choice,
+        max_selections=MAX_SHOWN,
+        help=f"At most {MAX_SHOWN} at once: each gets a colour of its own",
+    )
     return [keys.index(k) for k in picked]
 
 
@@ -137,7 +163,7 @@ def reference_lines(runs: list[dict]) -> dict[str, float]:
     by_data = {r["data"]: r["baselines"] for r in runs}
     if len(by_data) == 1:
         return next(iter(by_data.values()))
-    return {f"{k.split('_')[0]} · {d}": v for d, b in by_data.items() for k, v in b.items()}
+    return {f"{k} · {d}": v for d, b in by_data.items() for k, v in b.items()}
 
 
 def compare(runs: list[dict], shown: list[str]) -> None:
@@ -149,7 +175,8 @@ def compare(runs: list[dict], shown: list[str]) -> None:
         " Grey: the data's yardsticks (see the Dataset page)."
     )
     st.subheader("Metrics")
-    st.dataframe(tables.metrics(runs, shown), column_config=METRIC_COLUMNS, width="stretch")
+    metrics = tables.metrics(runs, shown).rename(columns=METRIC_HEADERS)
+    st.table(metrics.style.format(METRIC_FORMATS, na_rep="—"))
     st.subheader("What differs")
     diff = tables.config_diff(runs, shown)
     if len(runs) < 2:
@@ -157,8 +184,27 @@ def compare(runs: list[dict], shown: list[str]) -> None:
     elif diff.empty:
         st.caption("Same settings and data: these are the same run.")
     else:
-        st.dataframe(diff, width="stretch")
+        st.table(diff.style.hide(axis="index"))
     export(runs, shown)
+    diagnostics(runs, shown)
+
+
+def diagnostics(runs: list[dict], shown: list[str]) -> None:
+    """The lecture's plots for one or two of the picked runs, side by side."""
+    st.subheader("The lecture's diagnostics")
+    names = dict(zip(shown, runs))
+    default = [n for n in shown[-2:] if names[n]["metrics"].get("diagnostics")]
+    chosen = st.multiselect(
+        "Diagnostics of",
+        shown,
+        default=default,
+        max_selections=2,
+        key="cmp_diag",
+        help="One run, or two side by side",
+    )
+    if chosen:
+        runs_shown = {n: (names[n]["metrics"].get("diagnostics"), names[n]["key"]) for n in chosen}
+        ui.diagnostics.side_by_side(runs_shown, key="cmp")
 
 
 def export(runs: list[dict], shown: list[str]) -> None:
@@ -189,16 +235,15 @@ if not runs:
         "and see which settings differ. Runs are yours alone: another visitor never sees them."
     )
 new_run_form(expanded=not runs)
+if TO_TRAIN in st.session_state:
+    train_new(st.session_state.pop(TO_TRAIN))
 runs = ui.session_runs()
 if runs:
     shown = tables.names(runs)
-    st.subheader("Runs in this session")
-    st.dataframe(
-        tables.run_list(runs, shown),
-        column_config={"val loss": st.column_config.NumberColumn(format="%.4f")},
-        hide_index=True,
-        width="stretch",
-    )
     idx = pick(runs, shown)
+    with st.expander(f"All {len(runs)} runs of this session", expanded=not idx):
+        st.table(
+            tables.run_list(runs, shown).style.format({"val loss": "{:.4f}"}, na_rep="—").hide()
+        )
     if idx:
         compare([runs[i] for i in idx], [shown[i] for i in idx])

@@ -7,6 +7,7 @@ import streamlit as st
 import ui
 from mlp_core.config import ACTIVATIONS, ARITHMETICS, RunConfig
 from mlp_core.sample import sample_names
+from mlp_core.store import run_key
 from mlp_core.zero_init import (
     COMPARE_INITS,
     ZeroInitReport,
@@ -338,7 +339,12 @@ show_draft(rep)
 show_losses(rep)
 show_params(rep)
 st.subheader("The lecture's diagnostics")
-for tab, name in zip(st.tabs(["Zero init", rep.compare["label"]]), ("zero", "compare")):
-    with tab:
-        ui.show_diagnostics(rep.diagnostics[name], f"zi_{name}")
+keys = [run_key(c, dataset.sha256) for c in configs]
+ui.diagnostics.side_by_side(
+    {
+        "zero init": (rep.diagnostics["zero"], keys[0]),
+        rep.compare["label"]: (rep.diagnostics["compare"], keys[1]),
+    },
+    key="zi",
+)
 show_samples(configs, outcomes, dataset, ["Zero init", rep.compare["label"]])

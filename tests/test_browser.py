@@ -1,14 +1,18 @@
-"""End to end in a real browser: Debian's chromium driven by Python playwright.
+"""End to end in a real browser: Debian's chromium driven by Python playwright, at
+1400x900 (a laptop's window).
 
-Starts the app on 127.0.0.1, visits every page, runs the default zero-init experiment and
-checks that its answer appears and no exception box is anywhere. The first request the
-fresh server gets is a shared link to a page, not to app.py: without ui.page_entry() that
-page would run alone in Streamlit's legacy multipage mode, with no sidebar
-(ui/navigation.py says why); this test is the one that shows it. Screenshots land in
-artifacts/browser/. Skips, saying why, where chromium or playwright is missing.
+Starts the app on 127.0.0.1 and, as a learner would in one session: opens a shared link
+first (a fresh server's first request), then every page through the sidebar; runs the
+defaults (Zero init and BatchNorm folding train on the first visit), and checks what a
+test can see: no exception box, no cut text in the tables the pages draw with st.table,
+legends in layer order, Compare listing both pages' runs with their diagnostics side by
+side, one Stop button and a message after it, a message for a refused upload (.bin, too
+big) and for a link over the limits. Full-page screenshots land in artifacts/browser/.
+Skips, saying why, where chromium or playwright is missing.
 """
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -31,13 +35,9 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-PAGES = [  # url path, text that proves the page rendered; the first is a fresh server's
-    ("dataset?block_size=4", "Reference losses"),  # first request: a shared link
-    ("", "Practice Board"),
-    ("zero_init", "What trained, and why"),
-    ("batchnorm_fold", "BatchNorm"),
-    ("compare", "Compare"),
-]
+VIEW = {"width": 1400, "height": 900}
+TRAINING_MS = 240_000  # the zero-init pair at the defaults, on a busy 2-core box
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 pytestmark = pytest.mark.slow
 
@@ -69,21 +69,9 @@ def server(tmp_path_factory):
     pytest.importorskip("playwright.sync_api", reason="python playwright is not installed")
     port = _free_port()
     env = os.environ | {"PRACTICE_BOARD_CACHE": str(tmp_path_factory.mktemp("cache"))}
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.headless",
-        "true",
-        "--server.address",
-        "127.0.0.1",
-        "--server.port",
-        str(port),
-        "--browser.gatherUsageStats",
-        "false",
-    ]
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
+    cmd += ["--server.address", "127.0.0.1", "--server.port", str(port)]
+    cmd += ["--browser.gatherUsageStats", "false"]
     proc = subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -96,40 +84,177 @@ def server(tmp_path_factory):
         proc.wait(timeout=20)
 
 
-def _settle(page, text: str, timeout_ms: int) -> None:
-    page.get_by_text(text, exact=False).first.wait_for(timeout=timeout_ms)
-    page.wait_for_selector(
-        "[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout_ms
-    )
-
-
-def test_every_page_renders_and_zero_init_answers(server):
+@pytest.fixture(scope="module")
+def browser(server):
     from playwright.sync_api import sync_playwright
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        try:
-            for path, text in PAGES:
-                page.goto(f"{server}/{path}")
-                _settle(page, text, 180_000 if path == "zero_init" else 60_000)
-                name = path.split("?")[0] or "home"
-                page.screenshot(path=SHOTS / f"{name}.png", full_page=True)
-                assert page.locator("[data-testid='stException']").count() == 0, path
-                assert "In use" in page.locator("[data-testid='stSidebar']").inner_text(), path
-            page.goto(f"{server}/zero_init")
-            _settle(page, "What trained, and why", 60_000)
-            answer = page.locator("[data-testid='stAlertContentSuccess']").first.inner_text()
-            assert "layers.10.bias" in answer and "unigram" in answer
-            page.goto(f"{server}/batchnorm_fold?layers=1&n_hidden=32&steps=300")
-            _settle(page, "Train and fold", 60_000)
-            page.get_by_role("button", name="Train and fold").click()
-            proof = page.locator("[data-testid='stAlertContentSuccess']", has_text="Same forward")
-            proof.first.wait_for(timeout=120_000)
-            _settle(page, "The proof", 60_000)
-            page.wait_for_timeout(1500)  # let the charts draw before the screenshot
-            page.screenshot(path=SHOTS / "batchnorm_fold_proof.png", full_page=True)
-            assert page.locator("[data-testid='stException']").count() == 0
-        finally:
-            browser.close()
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport=VIEW)
+    yield context.new_page()
+    context.close()
+
+
+def _settle(page, text: str, timeout_ms: int = 60_000) -> None:
+    page.get_by_text(text, exact=False).first.wait_for(timeout=timeout_ms)
+    page.wait_for_selector(IDLE, timeout=timeout_ms)
+    page.wait_for_timeout(1500)  # let the charts draw
+
+
+def _go(page, link: str, text: str, timeout_ms: int = 60_000) -> None:
+    """A page switch through the sidebar: the same session, as a visitor clicks."""
+    page.locator("[data-testid='stSidebarNav']").get_by_text(link, exact=True).click()
+    _settle(page, text, timeout_ms)
+
+
+def _full_shot(page, name: str) -> None:
+    """The whole page: Streamlit scrolls inside its main block, not the window, so the
+    window grows to that block's height for the picture, then goes back to 900."""
+    main = page.locator("[data-testid='stMain']")
+    height = page.evaluate("(el) => el.scrollHeight", main.element_handle())
+    page.set_viewport_size({"width": VIEW["width"], "height": max(VIEW["height"], height)})
+    page.wait_for_timeout(1500)
+    page.screenshot(path=SHOTS / f"{name}.png", full_page=True)
+    page.set_viewport_size(VIEW)
+    page.wait_for_timeout(500)
+
+
+def _no_exception(page, where: str) -> None:
+    assert page.locator("[data-testid='stException']").count() == 0, where
+    assert "In use" in page.locator("[data-testid='stSidebar']").inner_text(), where
+
+
+CELLS = "[data-testid='stTable'] th, [data-testid='stTable'] td"
+CUT_CELLS = f"""(root) => [...root.querySelectorAll("{CELLS}")]
+  .filter(c => c.scrollWidth > c.clientWidth + 1).map(c => c.textContent)"""
+
+
+def _no_cut_table_text(page, where: str) -> None:
+    """No header or cell of an st.table is wider than its box (text cut or hidden)."""
+    cut = page.evaluate(CUT_CELLS, page.locator("[data-testid='stMain']").element_handle())
+    assert cut == [], f"{where}: cut {cut}"
+
+
+LEGEND_LABELS = ".role-legend-label text"  # Vega's SVG: one text per legend entry
+LEGENDS = f"""(root) => [...root.querySelectorAll("[data-testid='stVegaLiteChart']")]
+  .map(chart => [...chart.querySelectorAll("{LEGEND_LABELS}")].map(t => t.textContent))"""
+
+
+def _layer_key(name: str) -> tuple:
+    return tuple(int(n) if n.isdigit() else n for n in re.split(r"(\d+)", name))
+
+
+def _legends_in_layer_order(page, where: str) -> int:
+    """Every chart legend that lists layers lists them by number (layers.2 before
+    layers.10). Returns how many such legends it saw."""
+    legends = page.evaluate(LEGENDS, page.locator("[data-testid='stMain']").element_handle())
+    layered = [labels for labels in legends if labels and labels[0].startswith("layers.")]
+    for labels in layered:
+        assert labels == sorted(labels, key=_layer_key), f"{where}: {labels}"
+    return len(layered)
+
+
+def test_every_page_in_one_session_runs_its_defaults(server, page):
+    page.goto(f"{server}/dataset?block_size=4")  # a fresh server's first request: a link
+    _settle(page, "Reference losses")
+    _no_exception(page, "dataset")
+    _full_shot(page, "dataset")
+    _go(page, "Home", "Practice Board")
+    links = page.locator("[data-testid='stMain'] [data-testid='stPageLink']")
+    assert links.count() == 4
+    _full_shot(page, "home")
+    _go(page, "Zero init", "What trained, and why", TRAINING_MS)
+    answer = page.locator("[data-testid='stAlertContentSuccess']").first.inner_text()
+    assert "layers.10.bias" in answer and "unigram" in answer
+    assert _legends_in_layer_order(page, "zero init") >= 1
+    _no_exception(page, "zero init")
+    _full_shot(page, "zero_init")
+    _go(page, "BatchNorm folding", "Same forward pass", TRAINING_MS)  # no press: first visit
+    _no_cut_table_text(page, "batchnorm fold")
+    _no_exception(page, "batchnorm fold")
+    _full_shot(page, "batchnorm_fold")
+    _go(page, "Compare runs", "The lecture's diagnostics")
+    main = page.locator("[data-testid='stMain']").inner_text()
+    assert "zeros" in main and "+BN" in main and "· built-in" in main  # both pages' runs
+    assert page.get_by_text("Step", exact=True).count() == 2  # two runs side by side
+    for last in ("2,999 (last)", "1,999 (last)"):  # the histograms end where the runs end
+        assert page.get_by_text(last).count() >= 1, last
+    assert _legends_in_layer_order(page, "compare") >= 4
+    _no_cut_table_text(page, "compare")
+    _no_exception(page, "compare")
+    _full_shot(page, "compare")
+
+
+def _param_table_row_visible(page, tensor: str) -> bool:
+    """Is the row naming tensor drawn inside its table's box at first sight? An
+    st.dataframe draws only the rows in view (its accessible table holds those); an
+    st.table draws every row, so its row's box must lie within the window."""
+    frame = page.locator("[data-testid='stDataFrame']", has_text="grad_norm_max")
+    if frame.count():
+        box = frame.first.bounding_box()
+        rows = frame.first.locator("tr[aria-rowindex]", has_text=tensor)
+        if not rows.count():
+            return False
+        index = int(rows.first.get_attribute("aria-rowindex"))  # 1: the header row
+        return index * 35 <= box["height"]  # Streamlit's rows are 35 px high
+    row = page.locator("[data-testid='stTable'] tr", has_text=tensor).first
+    return row.is_visible()
+
+
+def test_zero_init_shows_the_trained_row_without_scrolling_its_table(server, page):
+    page.goto(f"{server}/zero_init")
+    _settle(page, "What trained, and why", TRAINING_MS)
+    assert _param_table_row_visible(page, "layers.10.bias")
+
+
+def test_one_stop_button_and_a_message_after_it(server, page):
+    page.goto(f"{server}/compare?n_layers=1&n_hidden=8&steps=200000&batch_size=32")
+    _settle(page, "Train new runs here")
+    page.get_by_role("button", name="Train", exact=True).click()
+    stops = page.get_by_role("button", name="Stop", exact=True)
+    stops.first.wait_for(timeout=60_000)
+    page.get_by_text(re.compile(r"Step [1-9][\d,]* of 200,000")).first.wait_for(timeout=60_000)
+    visible = [i for i in range(stops.count()) if stops.nth(i).is_visible()]
+    assert len(visible) == 1  # the app's; the header's own is hidden (ui/style.py)
+    stops.nth(visible[0]).click()
+    note = page.get_by_text("Stopped at step", exact=False)
+    note.first.wait_for(timeout=60_000)
+    said = note.first.inner_text()
+    assert re.search(r"Stopped at step [1-9][\d,]* of 200,000: nothing stored", said)
+    _full_shot(page, "compare_stopped")
+
+
+def test_refused_uploads_say_why_on_screen(server, page, tmp_path):
+    page.goto(server)
+    _settle(page, "Practice Board")
+    chooser = page.locator("[data-testid='stFileUploader'] input[type=file]")
+    binary = tmp_path / "weights.bin"
+    binary.write_bytes(bytes(range(256)) * 8)
+    chooser.set_input_files(str(binary))
+    refused = page.locator("[data-testid='stAlertContentError']", has_text="weights.bin")
+    refused.first.wait_for(timeout=30_000)
+    assert "binary data" in refused.first.inner_text()
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"anna\n" * 1_200_000)  # 6 MB: the browser itself refuses it
+    chooser.set_input_files(str(big))
+    why = page.locator("[data-testid='stFileChip'][aria-invalid='true'] [role='alert']")
+    why.last.wait_for(timeout=30_000)
+    assert why.last.is_visible() and why.last.bounding_box()["width"] > 50
+    assert "MB or smaller" in why.last.inner_text()
+    page.wait_for_timeout(1000)
+    _full_shot(page, "upload_refused")
+
+
+def test_a_link_over_the_limits_says_so(server, page):
+    page.goto(f"{server}/compare?n_layers=99&steps=1000")
+    _settle(page, "Compare runs")
+    note = page.locator("[data-testid='stAlertContentWarning']", has_text="n_layers = 99")
+    assert note.first.is_visible()
+    assert "more than allowed (at most 8); using 2" in note.first.inner_text()

@@ -9,11 +9,80 @@ def _curves():
     return {"#1 tanh": c, "#2 relu": c}
 
 
-def test_runs_get_tableau10_colours_not_the_themes_two_blues():
-    spec = charts.loss_curves(_curves(), {"unigram_entropy": 2.8}).to_dict()
-    color = spec["layer"][0]["encoding"]["color"]
+def test_twenty_runs_get_twenty_colours_in_the_order_given():
+    names = [f"#{i} run" for i in range(1, 21)]
+    curves = {n: _curves()["#1 tanh"] for n in names}
+    color = charts.loss_curves(curves, {}).to_dict()["layer"][0]["encoding"]["color"]
     assert color["field"] == "run"
-    assert color["scale"]["scheme"] == "tableau10"
+    assert color["scale"]["domain"] == names == color["sort"]  # the legend: #1, #2, ..., #20
+    assert len(set(color["scale"]["range"])) == 20 == charts.MAX_RUNS
+
+
+def test_layers_sort_by_their_numbers_not_as_text():
+    names = ["layers.10.weight", "layers.2.weight", "C", "layers.0.weight", "layers.10.bias"]
+    assert charts.in_layer_order(names) == [
+        "C",
+        "layers.0.weight",
+        "layers.2.weight",
+        "layers.10.bias",
+        "layers.10.weight",
+    ]
+
+
+def _hist(lo=-1.0, hi=1.0):
+    return {"lo": lo, "hi": hi, "counts": [1, 2, 3, 4], "nonfinite": 0}
+
+
+def test_histogram_legends_in_layer_order_with_the_figures_whole_in_the_tooltip():
+    hists = {"layers.9 (tanh)": _hist(), "layers.1 (tanh)": _hist(), "layers.11 (tanh)": _hist()}
+    extra = {n: "mean +0.01, std 0.65, saturated 12%" for n in hists}
+    spec = charts.histograms(hists, "Activations", extra).to_dict()
+    assert spec["encoding"]["color"]["sort"] == [
+        "layers.1 (tanh)",
+        "layers.9 (tanh)",
+        "layers.11 (tanh)",
+    ]
+    rows = spec["datasets"][spec["data"]["name"]]
+    assert {r["layer"] for r in rows} == set(hists)  # legend labels: the names alone
+    assert {r["stats"] for r in rows} == {"mean +0.01, std 0.65, saturated 12%"}
+    assert "stats" in [t if isinstance(t, str) else t["field"] for t in spec["encoding"]["tooltip"]]
+    assert spec["encoding"]["x"]["axis"]["format"] == "~g"
+
+
+def test_a_histogram_of_exact_zeros_says_so():
+    zero = {"layers.1 (tanh)": _hist(-1e-12, 1e-12)}
+    spec = charts.histograms(zero, "Activations").to_dict()
+    assert "every value exactly 0" in spec["title"]
+    assert spec["encoding"]["x"]["scale"]["domain"] == [-1, 1]
+    assert "exactly" not in charts.histograms({"x": _hist()}, "Activations").to_dict()["title"]
+
+
+def test_update_ratio_drops_undefined_weights_and_names_them_with_the_reason():
+    steps = [0, 10, 20]
+    ratios = {
+        "layers.0.weight": [None, None, None],  # a zero weight that never moves
+        "layers.10.weight": [-3.1, -2.9, -3.0],
+        "layers.2.weight": [None, None, None],
+        "layers.10.bias": [None, None, None],  # not a weight: never drawn, never named
+    }
+    chart, note = charts.update_ratio(steps, ratios)
+    spec = chart.to_dict()
+    rows = spec["datasets"][spec["layer"][0]["data"]["name"]]
+    assert {r["name"] for r in rows} == {"layers.10.weight"}
+    assert note.startswith("No ratio for layers.0.weight, layers.2.weight (2 of 3 weights)")
+    assert "all equal" in note and "never moves" in note
+    everything = {"layers.0.weight": [None, None, None]}
+    chart, note = charts.update_ratio(steps, everything)
+    assert chart.to_dict()["mark"]["type"] == "text" and "layers.0.weight" in note
+    assert charts.update_ratio(steps, {"layers.0.weight": [-3.0, None, -2.0]})[1] is None
+
+
+def test_reference_labels_of_two_data_sets_sit_apart():
+    base = {"unigram · a.txt": 2.82, "unigram · built-in": 2.83, "uniform · a.txt": 3.29}
+    chart = charts.loss_curves(_curves(), base)
+    labels = chart.layer[2].data
+    x = dict(zip(labels["baseline"], labels["step"]))
+    assert x["unigram · a.txt"] == x["uniform · a.txt"] != x["unigram · built-in"]
 
 
 def test_nan_and_missing_points_are_left_out():
@@ -30,7 +99,8 @@ def test_the_live_curve_colours_runs_as_the_final_curves_do():
         "color"
     ]
     assert spec["encoding"]["color"]["field"] == "run"
-    assert spec["encoding"]["color"]["scale"] == final["scale"] == {"scheme": "tableau10"}
+    assert spec["encoding"]["color"]["scale"] == final["scale"]  # run i: colour i in both
+    assert final["scale"]["domain"] == ["#1 tanh", "#2 relu"]
     assert sorted(spec["datasets"][spec["data"]["name"]][0]) == ["loss", "run", "step"]
 
 

@@ -53,3 +53,16 @@ def test_url_settings_and_a_cached_run_render_without_training():
     assert "Max |logit difference|" in metrics(at)
     at.button(key="bf_time").click().run()
     assert not at.exception and "Speed-up" in metrics(at)
+
+
+def test_the_first_visit_trains_at_once_and_the_intro_names_the_widgets_net():
+    at = open_page(layers="1", n_hidden="16", steps="200")
+    assert not at.exception
+    assert "Max |logit difference|" in metrics(at)  # no press: trained on the first visit
+    intro = at.markdown[0].value
+    assert "2 Linear→BatchNorm layers (1 hidden of 16, tanh between" in intro
+    assert "200 steps" in intro and "3-layer" not in intro
+    at.number_input(key="bf_layers").set_value(3).run()
+    assert "4 Linear→BatchNorm layers (3 hidden of 16" in at.markdown[0].value
+    assert not [m for m in at.metric if m.label == "Max |logit difference|"]  # not trained
+    assert any("Press **Train and fold**" in i.value for i in at.info)

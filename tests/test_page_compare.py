@@ -11,6 +11,7 @@ from app_helpers import APP, open_app
 from streamlit.testing.v1 import AppTest
 
 import ui
+from mlp_core import data
 from mlp_core.store import RunStore, get_or_train, run_key
 from ui import tables
 
@@ -28,42 +29,83 @@ def train_two(at: AppTest) -> AppTest:
     """tanh and relu, one stacked training, through the form."""
     for key, value in TINY.items():
         at.number_input(key=key).set_value(value)
-    at.multiselect(key="cmp_activations").set_value(["tanh", "relu"])
-    return at.get("form_submit_button")[0].click().run()
+    at.multiselect(key="cmp_activations").set_value(["tanh", "relu"]).run()
+    return at.button(key="cmp_train").click().run()
+
+
+def shown(at: AppTest) -> dict[str, pd.DataFrame]:
+    """The page's tables by their first column: run list, metrics, diff, saturation."""
+    return {t.value.columns[0] if len(t.value.columns) else "": t.value for t in at.table}
 
 
 def test_with_no_runs_it_explains_and_offers_the_form():
     at = open_page()
     assert not at.exception
     assert "No runs yet in this session" in at.info[0].value
-    assert at.get("form_submit_button")[0].label == "Train"
-    assert not at.get("vega_lite_chart") and not at.dataframe
+    assert at.button(key="cmp_train").label == "Train"
+    assert not at.get("vega_lite_chart") and not at.table
+
+
+def test_the_forms_count_follows_every_tick():
+    at = open_page()
+    assert "1 activation(s) × 1 init(s) × 1 seed(s) = 1 run(s)" in at.caption[0].value
+    at.multiselect(key="cmp_activations").set_value(["tanh", "relu"])
+    at.multiselect(key="cmp_inits").set_value(["kaiming", "normal", "zeros"]).run()
+    assert "2 activation(s) × 3 init(s) × 1 seed(s) = 6 run(s)" in at.caption[0].value
+    at.number_input(key="cmp_seeds").set_value(2).run()
+    assert "= 12 run(s): at most 8 a press" in at.caption[0].value
+    assert at.button(key="cmp_train").disabled
 
 
 def test_two_runs_trained_here_are_compared(small_ds):
     at = train_two(open_page(small_ds))
     assert not at.exception and not at.error
     assert not at.info and not [b for b in at.button if b.label == "Stop"]  # drawn again
-    listed = at.dataframe[0].value
-    assert list(listed["run"]) == ["#1 tanh kaiming 1×8 s42", "#2 relu kaiming 1×8 s42"]
-    assert len(at.multiselect(key="cmp_selected").value) == 2
-    assert len(at.get("vega_lite_chart")) == 1
-    table = at.dataframe[1].value
-    assert list(table["steps"]) == [60, 60] and list(table["status"]) == ["ok", "ok"]
-    assert (table["val_loss"] < 3.3).all()
-    diff = at.dataframe[2].value
-    assert list(diff.index) == ["activation"]  # only what differs
+    names = [f"#{i} {a} kaiming 1×8 s42 · test: 3000 names" for i, a in ((1, "tanh"), (2, "relu"))]
+    assert at.multiselect(key="cmp_pick").value == [k for k in at.session_state["cmp_chosen"]]
+    listed = at.table[0].value
+    assert list(listed["run"]) == names
+    assert len(at.get("vega_lite_chart")) >= 1
+    metrics = at.table[1].value
+    assert list(metrics["steps"]) == [60, 60] and list(metrics["status"]) == ["ok", "ok"]
+    assert (metrics["val loss"] < 3.3).all()
+    diff = at.table[2].value
+    assert list(diff.columns) == ["setting", *names]  # the setting's name, a whole column
+    assert list(diff["setting"]) == ["activation"]  # only what differs
     assert len(at.get("download_button")) == 3
     assert at.query_params["activations"] == "tanh,relu"
 
 
+def test_the_lectures_diagnostics_of_two_runs_side_by_side(small_ds):
+    at = train_two(open_page(small_ds))
+    assert len(at.multiselect(key="cmp_diag").value) == 2
+    sliders = at.get("select_slider")
+    assert len(sliders) == 2 and all(s.value == 59 for s in sliders)  # the last step
+    # per run: activations, activation gradients, weight gradients, update ratio, spread
+    assert len(at.get("vega_lite_chart")) == 1 + 2 * 5
+    saturation = [t.value for t in at.table if list(t.value.columns)[:2] == ["layer", "mean"]]
+    assert len(saturation) == 2 and list(saturation[0]["layer"]) == ["layers.1 (tanh)"]
+    at.multiselect(key="cmp_diag").set_value([at.multiselect(key="cmp_diag").value[0]]).run()
+    assert len(at.get("select_slider")) == 1 and not at.exception
+
+
+def test_the_selection_survives_a_visit_to_another_page(small_ds):
+    at = train_two(open_page(small_ds))
+    first = at.multiselect(key="cmp_pick").value[0]
+    at.multiselect(key="cmp_pick").set_value([first]).run()
+    at.switch_page("pages/home.py").run()
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception
+    assert at.multiselect(key="cmp_pick").value == [first]
+
+
 def test_picking_one_run_asks_for_a_second(small_ds):
     at = train_two(open_page(small_ds))
-    first = at.multiselect(key="cmp_selected").value[0]
-    at.multiselect(key="cmp_selected").set_value([first]).run()
+    first = at.multiselect(key="cmp_pick").value[0]
+    at.multiselect(key="cmp_pick").set_value([first]).run()
     assert not at.exception
     assert any("two or more" in c.value for c in at.caption)
-    assert len(at.dataframe[1].value) == 1
+    assert len(at.table[1].value) == 1
 
 
 def test_a_copied_link_shows_the_cached_runs_at_once(small_ds):
@@ -71,7 +113,7 @@ def test_a_copied_link_shows_the_cached_runs_at_once(small_ds):
     again = open_page(small_ds, **at.query_params)  # a new session opening the link
     assert not again.exception
     assert not any(e.type == "progress" for e in again.main)
-    assert len(again.dataframe[0].value) == 2 and len(again.get("vega_lite_chart")) == 1
+    assert len(again.table[0].value) == 2 and len(again.get("vega_lite_chart")) >= 1
 
 
 def test_runs_are_listed_per_session(small_ds):
@@ -88,7 +130,7 @@ def test_runs_from_other_pages_are_listed(small_ds, tiny_cfg):
         "label": "zero init",
         "page": "zero_init",
         "config": tiny_cfg,
-        "data": small_ds.source,
+        "data": "upload: my words.txt",
         "data_sha256": small_ds.sha256,
         "metrics": outcome.metrics,
         "baselines": {"uniform": 3.29, "unigram_entropy": 2.82, "bigram": 2.45},
@@ -98,21 +140,22 @@ def test_runs_from_other_pages_are_listed(small_ds, tiny_cfg):
     at.run()
     at.switch_page("pages/compare.py").run()
     assert not at.exception
-    assert list(at.dataframe[0].value["page"]) == ["zero_init"]
-    assert len(at.get("vega_lite_chart")) == 1
+    listed = at.table[0].value
+    assert list(listed["page"]) == ["zero_init"]
+    assert list(listed["run"]) == ["#1 tanh kaiming 2×16 s42 · my words.txt"]
 
 
-def test_more_runs_than_one_submit_allows_are_refused(small_ds):
+def test_more_runs_than_one_press_allows_cannot_be_trained(small_ds):
     at = open_page(small_ds)
     at.multiselect(key="cmp_activations").set_value(["tanh", "relu", "sigmoid"])
     at.multiselect(key="cmp_inits").set_value(["kaiming", "normal"])
-    at.number_input(key="cmp_seeds").set_value(2)
-    at.get("form_submit_button")[0].click().run()
+    at.number_input(key="cmp_seeds").set_value(2).run()
     assert not at.exception
-    assert "at most 8 runs" in at.error[0].value
+    assert at.button(key="cmp_train").disabled
+    assert "at most 8 a press" in at.caption[0].value
 
 
-def test_junk_in_a_link_falls_back_to_the_form_defaults():
+def test_junk_in_a_link_falls_back_to_the_form_defaults_and_says_so():
     at = open_page(n_layers="12", lr="100", steps="0", activations="softmax,relu", seeds="x")
     assert not at.exception
     assert at.number_input(key="cmp_n_layers").value == 2
@@ -120,15 +163,24 @@ def test_junk_in_a_link_falls_back_to_the_form_defaults():
     assert at.number_input(key="cmp_steps").value == 1000
     assert at.multiselect(key="cmp_activations").value == ["relu"]
     assert at.number_input(key="cmp_seeds").value == 1
+    notes = " ".join(w.value for w in at.warning)
+    assert "n_layers = 12 is more than allowed (at most 8); using 2." in notes
+    assert "steps = 0 is less than allowed (at least 1)" in notes
+    assert "seeds = x is not a valid value here" in notes
+    at.number_input(key="cmp_n_layers").set_value(3).run()  # changed: its note goes
+    assert "n_layers" not in " ".join(w.value for w in at.warning)
 
 
-def test_demo_caps_hold_for_links_too(monkeypatch):
+def test_demo_caps_hold_for_links_too_and_say_so(monkeypatch):
     monkeypatch.setenv(ui.DEMO_ENV, "1")
     at = open_page(steps="100000", n_hidden="4096")
     assert not at.exception
     assert at.number_input(key="cmp_steps").value == 1000
     assert at.number_input(key="cmp_n_hidden").value == 64
     assert "Demo mode" in at.sidebar.info[0].value
+    notes = " ".join(w.value for w in at.warning)
+    assert "steps = 100000 is more than this demo server allows (at most 5,000)" in notes
+    assert "n_hidden = 4096 is more than allowed (at most 200)" in notes
 
 
 # ---------------------------------------------------------------- ui.tables, directly
@@ -153,14 +205,19 @@ def two_runs(small_ds, tiny_cfg) -> list[dict]:
     ]
 
 
-def test_names_are_unique_even_when_labels_repeat(two_runs):
-    assert tables.names(two_runs) == ["#1 run", "#2 run"]
+def test_names_say_what_the_run_is_and_its_data(two_runs):
+    assert tables.names(two_runs) == [
+        "#1 tanh kaiming 2×16 s42 · test: 3000 names",
+        "#2 tanh kaiming 2×16 s42 · test: 3000 names",
+    ]
+    assert tables.data_label(data.DEFAULT_SOURCE) == "built-in"
+    assert tables.data_label("upload: " + "w" * 40 + ".txt") == "w" * 23 + "…"
 
 
 def test_the_diff_has_only_the_settings_that_differ(two_runs):
     names = tables.names(two_runs)
     diff = tables.config_diff(two_runs, names)
-    assert list(diff.index) == ["lr"] and list(diff.loc["lr"]) == ["0.1", "0.05"]
+    assert diff.to_dict("records") == [{"setting": "lr", names[0]: "0.1", names[1]: "0.05"}]
     assert tables.config_diff(two_runs[:1], names[:1]).empty
 
 

@@ -76,10 +76,10 @@ def test_progress_callback_sees_every_curve_point_and_can_stop(small_ds, tiny_cf
 def test_diagnostics_cover_every_layer_and_parameter(small_ds, tiny_cfg):
     (run,) = train_stack([tiny_cfg.replace(batchnorm=True)], small_ds, diag_every=10)
     d = run.metrics["diagnostics"]
-    assert d["steps"] == list(range(0, 60, 10))
+    assert d["steps"] == [*range(0, 60, 10), 59]  # and the last step
     assert len(d["activations"]) == 2  # two hidden activation layers
     for row in d["activations"].values():
-        assert len(row["saturation"]) == 6 and all(0 <= s <= 1 for s in row["saturation"])
+        assert len(row["saturation"]) == 7 and all(0 <= s <= 1 for s in row["saturation"])
     names = [p["name"] for p in run.metrics["params"]]
     assert set(d["update_ratio"]) == set(names)
     assert d["act_hist"] and sum(next(iter(d["act_hist"][0].values()))["counts"]) == 32 * 16

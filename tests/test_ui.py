@@ -169,3 +169,10 @@ def test_only_the_app_pages_and_ui_import_streamlit_or_altair():
             if isinstance(node, ast.Import | ast.ImportFrom):
                 names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
                 assert not {n.split(".")[0] for n in names} & {"streamlit", "altair"}, rel
+
+
+def test_a_links_value_is_shown_as_text_never_as_markdown():
+    from ui import settings
+
+    assert settings._shown("**x**<b>") == "\\*\\*x\\*\\*\\<b\\>"
+    assert len(settings._shown("9" * 500)) == settings.LINK_VALUE_CHARS

@@ -1,7 +1,8 @@
 """What every page shares: the route to the pages, the data set in use, the run store,
 training with live progress, the session's run list, URL parameters, the demo-mode caps,
 every chart and the run tables. Pages stay thin views and call these as ``ui.<name>``
-(charts as ``ui.charts``, tables as ``ui.tables``): ``navigation`` (route, page_entry),
+(charts as ``ui.charts``, tables as ``ui.tables``, the lecture's diagnostics of a run
+as ``ui.diagnostics``): ``navigation`` (route, page_entry),
 ``settings`` (bounds, demo caps, seed, URL parameters), ``datasets`` (the data in use,
 uploads, the sidebar), ``training`` (train, lookup, result_or_button, the run list).
 
@@ -13,7 +14,7 @@ Everything a visitor owns (their upload, their runs, their page settings) lives 
 visitor. Only content-addressed things (the default data, the run store) are shared.
 """
 
-from . import charts, tables
+from . import charts, diagnostics, style, tables
 from .datasets import (
     current_dataset,
     data_error,
@@ -24,7 +25,6 @@ from .datasets import (
     upload_limit,
     use_default,
 )
-from .diagnostics import show_diagnostics
 from .navigation import page_entry, route
 from .settings import (
     BOUNDS,
@@ -48,6 +48,7 @@ from .training import (
     result_or_button,
     run_store,
     session_runs,
+    stopped_note,
     train,
 )
 
@@ -66,6 +67,7 @@ __all__ = [
     "default_dataset",
     "demo_mode",
     "demo_note",
+    "diagnostics",
     "lookup",
     "page_entry",
     "param",
@@ -78,8 +80,9 @@ __all__ = [
     "session_runs",
     "set_page",
     "set_params",
-    "show_diagnostics",
     "sidebar",
+    "stopped_note",
+    "style",
     "tables",
     "take_upload",
     "train",

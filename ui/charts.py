@@ -5,24 +5,55 @@ the live curve while a stack trains and the final curves after it (RUN_COLORS)."
 
 from __future__ import annotations
 
+import re
+
 import altair as alt
 import pandas as pd
 
-from mlp_core.data import BASELINE_LABELS, CHART_BASELINES
-
-RUN_COLORS = "tableau10"  # runs side by side: ten distinct hues
+# Runs side by side: tableau10's ten hues, then the ten lighter tones of the same hues
+# (tableau20's second colours), so 20 runs never share a colour; the compare page lets a
+# visitor pick at most MAX_RUNS. Not Streamlit's theme, whose first two colours are blue.
+RUN_PALETTE = [
+    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+    "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
+    "#a0cbe8", "#ffbe7d", "#ff9d9a", "#86bcb6", "#8cd17d",
+    "#f1ce63", "#d4a6c8", "#fabfd2", "#d7b5a6", "#79706e",
+]  # fmt: skip
+MAX_RUNS = len(RUN_PALETTE)
 LETTER_AXIS = {"labelAngle": 0, "labelOverlap": False, "labelFontSize": 12}  # every letter
+# A histogram's value axis: Vega's default prints a range of 1e-5 as 0.000010; "~g" prints
+# 1e-5, -0.5, 0.02. Steps and counts keep the default (2,000; "~g" there gives 2e+3).
+VALUE_AXIS = {"format": "~g"}
+LEGEND = alt.Legend(labelLimit=0)  # whole labels: Vega cuts them at 160 px by default
 
 
-def run_color(field: str = "run") -> alt.Color:
-    """The colour of a run: tableau10, not Streamlit's theme, whose first two colours are
-    both blue. Every chart that tells runs apart uses this."""
-    return alt.Color(f"{field}:N", scale=alt.Scale(scheme=RUN_COLORS))
+def layer_key(name: str) -> tuple:
+    """Sort key of a layer or parameter name by its numbers: layers.2 before layers.10
+    (as text, "layers.10" sorts before "layers.2")."""
+    return tuple(int(n) if n.isdigit() else n for n in re.split(r"(\d+)", name))
+
+
+def in_layer_order(names) -> list[str]:
+    return sorted(names, key=layer_key)
+
+
+def run_color(names: list[str], field: str = "run") -> alt.Color:
+    """The colour of each run, in the order given (the legend's order too): run i gets
+    RUN_PALETTE[i] in every chart that is handed the same names, the live curve while a
+    stack trains and the final curves after it."""
+    palette = [RUN_PALETTE[i % MAX_RUNS] for i in range(len(names))]
+    return alt.Color(
+        f"{field}:N",
+        scale=alt.Scale(domain=list(names), range=palette),
+        sort=list(names),
+        legend=LEGEND,
+    )
 
 
 def live_curve(curve: dict, labels: list[str]) -> alt.Chart:
     """The minibatch losses of a stack while it trains (the core's Progress.curve: a step
-    list and, per step, one loss per run), one line per run label."""
+    list and, per step, one loss per run), one line per run label, in the colours the
+    final chart gives the same labels in the same order."""
     rows = [
         {"step": s, "run": labels[k], "loss": v}
         for s, vals in zip(curve["step"], curve["train"])
@@ -39,14 +70,35 @@ def live_curve(curve: dict, labels: list[str]) -> alt.Chart:
                 scale=alt.Scale(zero=False),
                 axis=alt.Axis(format=".2f"),
             ),
-            color=run_color(),
+            color=run_color(labels),
         )
         .properties(height=220)
     )
 
 
+def _baseline_rows(baselines: dict[str, float], last: int) -> list[dict]:
+    """One row per reference line drawn (the dev yardsticks, CHART_BASELINES: the val
+    curves are dev losses), its label placed at the right end. Names "kind · data"
+    (several data sets) put each data set's labels at its own distance from the right end,
+    so two data sets' unigram labels, a few hundredths apart, do not print on each other."""
+    groups: list[str] = []
+    rows = []
+    for key, loss in baselines.items():
+        kind, _, data = key.partition(" · ")
+        if kind in BASELINE_LABELS and kind not in CHART_BASELINES:
+            continue
+        if data not in groups:
+            groups.append(data)
+        name = BASELINE_LABELS.get(kind, kind) + (f" · {data}" if data else "")
+        step = last * (1 - 0.3 * (groups.index(data) % 3))
+        rows.append({"baseline": name, "loss": loss, "step": step})
+    return rows
+
+
 def loss_curves(curves: dict[str, dict], baselines: dict[str, float]) -> alt.LayerChart:
-    """Train/val curves of several runs (name -> curve dict) over dashed baseline rules."""
+    """Train/val curves of several runs (name -> curve dict, colours in that order) over
+    dashed baseline rules. A baseline named "kind · data" belongs to one of several data
+    sets (see _baseline_rows)."""
     rows = [
         {"step": s, "run": run, "split": split, "loss": v}
         for run, c in curves.items()
@@ -60,23 +112,17 @@ def loss_curves(curves: dict[str, dict], baselines: dict[str, float]) -> alt.Lay
         .encode(
             x=alt.X("step:Q", title="step"),
             y=alt.Y("loss:Q", title="loss (nats)", scale=alt.Scale(zero=False)),
-            color=run_color(),
+            color=run_color(list(curves)),
             strokeDash=alt.StrokeDash("split:N", sort=["val", "train"]),
             tooltip=["run", "split", "step", alt.Tooltip("loss:Q", format=".4f")],
         )
     )
     last = max((r["step"] for r in rows), default=1)
-    base = pd.DataFrame(  # dev yardsticks: the val curves are dev losses
-        [
-            {"baseline": BASELINE_LABELS.get(k, k), "loss": v, "step": last}
-            for k, v in baselines.items()
-            if k in CHART_BASELINES or k not in BASELINE_LABELS
-        ]
-    )
+    base = pd.DataFrame(_baseline_rows(baselines, last), columns=["baseline", "loss", "step"])
     rules = (
         alt.Chart(base)
         .mark_rule(strokeDash=[2, 4], color="gray")
-        .encode(y="loss:Q", tooltip=["baseline", alt.Tooltip("loss:Q", format=".4f")])
+        .encode(y="loss:Q", tooltip=["baseline:N", alt.Tooltip("loss:Q", format=".4f")])
     )
     labels = (
         alt.Chart(base)
@@ -86,49 +132,75 @@ def loss_curves(curves: dict[str, dict], baselines: dict[str, float]) -> alt.Lay
     return (lines + rules + labels).properties(height=320)
 
 
+def all_zero(hists: dict[str, dict]) -> bool:
+    """Every value of every histogram exactly 0 (the core's histogram then spans +-1e-12)."""
+    return all(h["hi"] - h["lo"] <= 2e-12 for h in hists.values())
+
+
 def histograms(hists: dict[str, dict], title: str, extra: dict[str, str] | None = None):
-    """One line per layer: counts over bin centres, like the lecture's plots."""
+    """One line per layer, counts over bin centres, like the lecture's plots; the legend in
+    layer order. extra (layer -> text, e.g. its saturation) goes in the tooltip, whole: a
+    legend label would cut it. Readable ticks (1e-5, not 0.000010); when every value is exactly 0
+    the title says so and the axis spans -1 to 1."""
     rows = []
     for name, h in hists.items():
         n = len(h["counts"])
         width = (h["hi"] - h["lo"]) / n
-        label = name + (f" · {extra[name]}" if extra and name in extra else "")
+        note = (extra or {}).get(name, "")
         rows += [
-            {"x": h["lo"] + (i + 0.5) * width, "count": c, "layer": label}
+            {"x": h["lo"] + (i + 0.5) * width, "count": c, "layer": name, "stats": note}
             for i, c in enumerate(h["counts"])
         ]
+    tooltip = ["layer", alt.Tooltip("x:Q", format=".3g"), "count"]
+    if extra:
+        tooltip.append("stats")
+    scale = alt.Undefined
+    if hists and all_zero(hists):  # a spike at 0 on a readable axis, not one 1e-12 wide
+        title += " (every value exactly 0)"
+        scale = alt.Scale(domain=[-1, 1])
     return (
         alt.Chart(pd.DataFrame(rows))
         .mark_line(interpolate="step")
         .encode(
-            x=alt.X("x:Q", title="value"),
+            x=alt.X("x:Q", title="value", axis=alt.Axis(**VALUE_AXIS), scale=scale),
             y="count:Q",
-            color="layer:N",
-            tooltip=["layer", alt.Tooltip("x:Q", format=".3g"), "count"],
+            color=alt.Color("layer:N", sort=in_layer_order(hists), legend=LEGEND),
+            tooltip=tooltip,
         )
         .properties(height=220, title=title)
     )
 
 
+def undefined(series: dict[str, list]) -> list[str]:
+    """The names whose series has no finite value at all, in layer order."""
+    return in_layer_order(
+        n for n, vals in series.items() if not any(v is not None and v == v for v in vals)
+    )
+
+
 def over_time(
     steps: list[int], series: dict[str, list], title: str, y: str, rule: float | None = None
-):
-    """Lines of a per-parameter (or per-layer) quantity against the step."""
+) -> alt.LayerChart | alt.Chart:
+    """Lines of a per-parameter (or per-layer) quantity against the step, legend in layer
+    order. A series with no finite value is left out (undefined() names them, for the
+    caption); when nothing is left, a chart that says so in words instead of an empty
+    frame with a placeholder legend."""
+    keep = [n for n in in_layer_order(series) if n not in undefined(series)]
     rows = [
         {"step": s, "name": name, "value": v}
-        for name, vals in series.items()
-        for s, v in zip(steps, vals)
-        if v is not None
+        for name in keep
+        for s, v in zip(steps, series[name])
+        if v is not None and v == v
     ]
     if not rows:
-        rows = [{"step": 0, "name": "(no finite values)", "value": 0.0}]
+        return _no_values(title)
     chart = (
         alt.Chart(pd.DataFrame(rows))
         .mark_line()
         .encode(
             x="step:Q",
-            y=alt.Y("value:Q", title=y, axis=alt.Axis(format="~g")),
-            color="name:N",
+            y=alt.Y("value:Q", title=y, axis=alt.Axis(**VALUE_AXIS)),
+            color=alt.Color("name:N", sort=keep, legend=LEGEND),
             tooltip=["name", "step", alt.Tooltip("value:Q", format=".3g")],
         )
     )
@@ -139,6 +211,39 @@ def over_time(
             .encode(y="value:Q")
         )
     return chart.properties(height=240, title=title)
+
+
+def _no_values(title: str) -> alt.Chart:
+    words = pd.DataFrame({"text": ["no finite value at any captured step"]})
+    return (
+        alt.Chart(words)
+        .mark_text(color="gray", fontSize=13)
+        .encode(text="text:N")
+        .properties(height=240, title=title)
+    )
+
+
+UPDATE_RATIO_WHY = (
+    "log10(std(lr·grad) / std(weight)) is undefined for a weight whose entries are all equal "
+    "(std 0: a zero-init weight that never moves stays all 0) or whose gradient is all 0, "
+    "and NaN once a run diverges"
+)
+
+
+def update_ratio(steps: list[int], ratios: dict[str, list]) -> tuple:
+    """The update:data chart of the weights (the core's update_ratio: name -> log10 ratio
+    per capture, None where undefined) and a caption naming every weight left out because
+    its ratio was never defined, and why (None when every weight has one)."""
+    weights = {n: v for n, v in ratios.items() if n.endswith("weight")}
+    chart = over_time(steps, weights, "Update : data ratio (log10)", "log10 ratio", rule=-3.0)
+    gone = undefined(weights)
+    note = None
+    if gone:
+        note = (
+            f"No ratio for {', '.join(gone)} ({len(gone)} of {len(weights)} weights) at any "
+            f"captured step: {UPDATE_RATIO_WHY}. The dashed line is the lecture's 1e-3."
+        )
+    return chart, note
 
 
 def word_lengths(lengths: list[tuple[int, int]]) -> alt.Chart:

@@ -76,7 +76,8 @@ def sidebar() -> None:
         st.subheader("Data set")
         st.file_uploader(
             "Upload a word list (.txt, one name per line)",
-            type=["txt"],
+            # no type=[...]: the browser would refuse other files with an icon only; the
+            # server reads every file and take_upload says what is wrong with it
             key="upload",
             on_change=_on_upload,
             max_upload_size=math.ceil(upload_limit() / 1e6),

@@ -133,19 +133,66 @@ def param(name: str, default, cast=None, *, bound=None, low=None, high=None, cho
     else default. Junk falls back to default: a value that does not parse (as cast, by
     default the default's type), is not finite, lies outside [low, high] (by default
     BOUNDS[bound], bound defaulting to name, else the config LIMITS; lowered by the demo
-    caps) or is not one of choices."""
+    caps) or is not one of choices. A link's value that falls back leaves a note, which
+    set_params shows: the visitor learns the link was not followed, and why."""
     raw = st.query_params.get(name)
+    from_link = raw is not None
     if raw is None:
         raw = _remembered().get(name)
     if raw is None:
         return default
     value = _parse(str(raw), cast or type(default))
     ok = value is not None and _allowed(name, value, bound or name, low, high, choices)
+    if not ok and from_link:
+        why = _why_refused(name, value, bound or name, low, high, choices)
+        _link_notes()[name] = (default, f"{_shown(raw)} {why}; using {default}.")
     return value if ok else default
+
+
+LINK_VALUE_CHARS = 40  # a link's value is cut to this in a note
+
+
+def _shown(raw) -> str:
+    """A link's raw value, short and with every Markdown character escaped: it is the
+    visitor's text, shown as text."""
+    text = str(raw)[:LINK_VALUE_CHARS]
+    return "".join("\\" + c if not c.isalnum() and c.isascii() and c != " " else c for c in text)
+
+
+def _why_refused(name: str, value, bound: str, low, high, choices) -> str:
+    """Why a link's value falls back, in words (the demo caps named as such)."""
+    if value is None:
+        return "is not a valid value here"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "is not one of the choices"
+    lo, hi = _range(bound, low, high)
+    if lo is not None and value < lo:
+        return f"is less than allowed (at least {lo:,})"
+    limit = (BOUNDS.get(bound) or LIMITS.get(bound, (None, None)))[1] if high is None else high
+    if demo_mode() and (limit is None or value <= limit):
+        return f"is more than this demo server allows (at most {hi:,})"
+    return f"is more than allowed (at most {hi:,})"
+
+
+def _link_notes() -> dict:
+    notes = st.session_state.setdefault("link_notes", {})
+    return notes.setdefault(st.session_state.get("page"), {})
+
+
+def show_link_notes(values: dict) -> None:
+    """The settings this page's link asked for and did not get, while each still holds the
+    fallback (a note goes once the visitor changes that setting)."""
+    notes, values = _link_notes(), values | {"seed": seed()}
+    for name, (fallback, text) in list(notes.items()):
+        if values.get(name) != fallback:
+            del notes[name]
+            continue
+        st.warning(f"This link's {name} = {text}", icon=":material/link_off:")
 
 
 def set_params(values: dict) -> None:
     """Write the page's configuration (and the seed) into the URL, never any data."""
+    show_link_notes(values)
     clean = {k: (int(v) if isinstance(v, bool) else v) for k, v in values.items()}
     clean["seed"] = seed()
     _remembered().update(clean)

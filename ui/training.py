@@ -88,13 +88,46 @@ def train(
     return outcomes
 
 
+STOPPED = "stopped"  # session key: {"page", "step", "steps"} of the training a visitor stopped
+
+
+def _stop_clicked(page_path: str) -> None:
+    """The Stop button's callback, run at the start of the rerun its click causes (that
+    rerun is what ends the training: Streamlit interrupts the running script at its next
+    call). It keeps where the training got to, for stopped_note."""
+    seen = st.session_state.get("progress", {})
+    st.session_state[STOPPED] = {"page": page_path, **seen}
+
+
+def stopped_note() -> None:
+    """On the page whose training was stopped, once: where it stopped, and that nothing of
+    it was stored (a stopped run is never a result). app.py calls this before the page."""
+    note = st.session_state.get(STOPPED)
+    if note and note["page"] == st.session_state.get("page"):
+        del st.session_state[STOPPED]
+        st.warning(
+            f"Stopped at step {note['step']:,} of {note['steps']:,}: nothing stored. Press "
+            "the button to train again."
+        )
+
+
 def _train_with_progress(cfgs, ds, labels, page) -> list[RunOutcome]:
+    """One Stop button (the app's: Streamlit's own is hidden, ui.style says why), a
+    progress bar and the live chart, in the colours the final chart gives the same labels."""
     stop = st.empty()  # a placeholder, so the button goes when the training is over
-    stop.button("Stop", key=f"stop-{page}", help="Stops the training; nothing is stored")
+    stop.button(
+        "Stop",
+        key=f"stop-{page}",
+        help="Stops the training; nothing is stored",
+        on_click=_stop_clicked,
+        args=(st.session_state.get("page"),),
+    )
     bar, chart = st.progress(0.0, text="Starting…"), st.empty()
     last = {"t": 0.0}
+    st.session_state["progress"] = {"step": 0, "steps": cfgs[0].train.steps}
 
     def on_progress(p: Progress) -> None:
+        st.session_state["progress"] = {"step": p.step, "steps": p.steps}
         bar.progress(p.step / p.steps, text=f"Step {p.step:,} of {p.steps:,} · {p.seconds:.1f} s")
         if time.monotonic() - last["t"] > 0.4 and p.curve["step"]:
             chart.altair_chart(charts.live_curve(p.curve, labels), width="stretch")
