@@ -10,6 +10,8 @@ import re
 import altair as alt
 import pandas as pd
 
+from mlp_core.data import BASELINE_LABELS, CHART_BASELINES
+
 # Runs side by side: tableau10's ten hues, then the ten lighter tones of the same hues
 # (tableau20's second colours), so 20 runs never share a colour; the compare page lets a
 # visitor pick at most MAX_RUNS. Not Streamlit's theme, whose first two colours are blue.
