@@ -278,7 +278,7 @@ def show_params(rep: ZeroInitReport) -> None:
             "trained": ["yes" if p["trained"] else "no" for p in rows],
         }
     )
-    st.dataframe(table, hide_index=True, width="stretch", height=min(38 + 35 * len(rows), 460))
+    st.table(table.style.hide())  # every row, no inner scroll: the rows with a gradient first
     st.caption(
         "gradient: exact (nonzero in exact arithmetic: the same size in two float64 reruns of "
         "the first steps), round-off (nonzero only by float rounding) or none. Largest "
@@ -330,8 +330,7 @@ if outcomes is None:
     st.info("Press **Run** to train both nets (a few seconds at the defaults).")
     st.stop()
 if any(o.status == "stopped" for o in outcomes):
-    st.warning("Stopped before the end: nothing was stored. Press **Run** to train again.")
-    st.stop()
+    st.stop()  # app.py's ui.stopped_note() says where it stopped
 rep = zero_init_report(*outcomes, dataset)
 show_divergence(rep)
 show_answer(rep)

@@ -13,9 +13,9 @@ def open_page(**query) -> AppTest:
 
 
 def table_names(at: AppTest, i: int) -> list[str]:
-    df = at.dataframe[i].value
+    df = at.table[i].value
     df = getattr(df, "data", df)  # a Styler comes back as such
-    return list(df["name"]) if "name" in df else list(df["claim"])
+    return list(df["name"])
 
 
 def test_defaults_show_the_table_and_the_answer():
