@@ -203,10 +203,10 @@ def show_facts(rep: ZeroInitReport) -> None:
         "no (exactly)" if cd == 0 else f"{cd:.3g} nats",
         help="Spread of the log-probabilities across dev contexts; 0 = a unigram model",
     )
-    width = f["effective_width"]["zero"] or []
-    distinct = ", ".join(str(w["distinct_neurons"]) for w in width)
+    width = [w["distinct_neurons"] for w in f["effective_width"]["zero"] or []]
+    shown = f"{width[0]} of {f['n_hidden']}" if len(set(width)) == 1 else ", ".join(map(str, width))
     c[1].metric(
-        "Distinct neurons / layer", f"{distinct} of {f['n_hidden']}", help="Over dev activations"
+        "Distinct neurons / layer", shown, help=f"Per hidden layer, over dev activations: {width}"
     )
     val, uni = rep.val_loss["zero"], rep.baselines["dev_unigram"]
     c[0].metric(
@@ -283,7 +283,7 @@ def show_params(rep: ZeroInitReport) -> None:
         "gradient: exact (nonzero in exact arithmetic: the same size in two float64 reruns of "
         "the first steps), round-off (nonzero only by float rounding) or none. Largest "
         "gradient: the largest norm where gradients were read (each of the first 100 steps, "
-        "then every steps/50). Rows with a gradient come first."
+        "then every steps/50, and the last). Rows with a gradient come first."
     )
 
 
