@@ -115,7 +115,7 @@ def progress_printer(quiet: bool):
 
     def report(p: Progress) -> None:
         if p.step / p.steps >= state["next"] - 1e-9:
-            losses = " ".join(f"{x:.4f}" for x in p.curve["train"][-1])
+            losses = " ".join("-" if x is None else f"{x:.4f}" for x in p.curve["train"][-1])
             print(
                 f"step {p.step:>7,}/{p.steps:,}  train loss {losses}  ({p.seconds:.1f} s)", file=out
             )

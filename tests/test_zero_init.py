@@ -129,3 +129,20 @@ def test_the_report_is_the_cli_json_plus_the_diagnostics(small_ds, tiny_cfg):
     ]  # fmt: skip
     assert out["answer"] == r.answer and set(r.diagnostics) == {"zero", "compare"}
     json.dumps(out)
+
+
+def test_cli_zero_init_in_the_notebook_arithmetic_with_another_comparison(
+    small_ds, tmp_path, store_dir, capsys
+):
+    f = tmp_path / "names.txt"
+    f.write_text("\n".join(small_ds.words[:1000]))
+    args = ["zero-init", "--names", str(f), "--layers", "1", "--n-hidden", "8", "--steps", "120"]
+    args += ["--arithmetic", "notebook", "--compare-init", "kaiming", "--compare-gain", "0.5"]
+    assert main([*args, "--json"]) == 0
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert "step" in captured.err  # progress lines, one run at a time ("-" for the other)
+    assert out["facts"]["arithmetic"] == "notebook"
+    assert out["compare"]["label"] == "kaiming init (gain 0.5)"
+    assert "your notebook's arithmetic" in out["answer"]
+    assert out["config"]["train"]["arithmetic"] == "notebook"
