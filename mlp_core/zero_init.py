@@ -24,6 +24,7 @@ from .train import ProgressFn, RunOutcome
 from .zero_init_facts import (
     CONTEXT_TOL,
     EFFECTIVE_REL,
+    SETTLED_DROP,
     context_dependence,
     context_gain,
     dev_forward,
@@ -171,6 +172,7 @@ def measure(zero: RunOutcome, other: RunOutcome, ds: Dataset, base: dict) -> dic
         "val_loss": _pair(zero, other, "val_loss"),
         "baselines": base,
         "context_tol": CONTEXT_TOL,
+        "settled_drop": SETTLED_DROP,
         "effective_rel": EFFECTIVE_REL,
         "n_params": len(m["params"]),
         "trained": [p["name"] for p in m["params"] if p["trained"]],

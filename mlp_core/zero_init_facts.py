@@ -17,7 +17,7 @@ from .stack import GRAD_TRACK_FIRST, Stack
 from .zero_init_text import NOTEBOOK_VAL_LOSS
 
 CONTEXT_TOL = 1e-3  # nats: a spread of the log-probabilities below this is not "uses the context"
-SETTLED_DROP = 0.01  # nats: the dev loss fell less than this over the last half: settled
+SETTLED_DROP = 0.001  # nats: the dev loss fell less than this over the last half: settled
 NEURON_EPS_FACTOR = 1e3  # columns within this many float eps (relative) are one neuron
 AGREE_64 = 1e-6  # two float64 implementations of an exact gradient agree this closely
 EFFECTIVE_REL = 1e-3  # a gradient below this fraction of the run's largest is vanishing

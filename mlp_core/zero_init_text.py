@@ -189,11 +189,23 @@ def _what_it_became(f: dict) -> str:
 
 
 def _settled(f: dict) -> str:
+    """Facts: settled, loss_change (a line fit over the last half of the dev curve), and
+    for a model that ignores the context, how far above the unigram level it still is."""
     s, change = f["settled"]["zero"], f["loss_change"]["zero"]
     if s is None:
         return ""
     if s:
         return f"It has settled: over the last half of training its dev loss moved {change:+.4f}."
+    if change > -10 * f["settled_drop"]:
+        gap = f["val_loss"]["zero"] - f["baselines"]["dev_unigram"]
+        toward = (
+            f", toward the unigram level, {gap:.4f} above it"
+            if f["context_dependence"]["zero"] == 0 and gap > 0
+            else ""
+        )
+        return (
+            f"It is still falling, slowly ({change:+.4f} over the last half of training){toward}."
+        )
     return (
         f"It is still falling ({change:+.4f} over the last half of training): more steps would "
         "lower it further."
