@@ -15,6 +15,7 @@ import sys
 from . import data
 from .config import (
     ACTIVATIONS,
+    ARITHMETICS,
     INITS,
     ConfigError,
     DataConfig,
@@ -150,7 +151,7 @@ def progress_printer(quiet: bool):
 
     def report(p: Progress) -> None:
         if p.step / p.steps >= state["next"] - 1e-9:
-            losses = " ".join(f"{x:.4f}" for x in p.curve["train"][-1])
+            losses = " ".join("-" if x is None else f"{x:.4f}" for x in p.curve["train"][-1])
             print(
                 f"step {p.step:>7,}/{p.steps:,}  train loss {losses}  ({p.seconds:.1f} s)", file=out
             )
@@ -213,8 +214,9 @@ def cmd_zero_init(a: argparse.Namespace) -> dict:
     from .zero_init import zero_init_experiment
 
     ds = load_data(a)
-    cfg = config_from_args(a)
-    report = zero_init_experiment(cfg, ds, store_from_args(a), progress_printer(a.json))
+    cfg = config_from_args(a).replace(arithmetic=a.arithmetic)
+    compare = {"compare": a.compare_init, "gain": a.compare_gain, "scale": a.compare_scale}
+    report = zero_init_experiment(cfg, ds, store_from_args(a), progress_printer(a.json), **compare)
     return report.to_json()
 
 
@@ -224,6 +226,31 @@ def cmd_fold(a: argparse.Namespace) -> dict:
     ds = load_data(a)
     cfg = config_from_args(a, batchnorm=True)
     return fold_experiment(cfg, ds, store_from_args(a), progress_printer(a.json)).metrics
+
+
+def add_zero_init_args(p: argparse.ArgumentParser) -> None:
+    from .zero_init import COMPARE_INITS
+
+    p.add_argument(
+        "--arithmetic",
+        choices=ARITHMETICS,
+        default="engine",
+        help="engine: the planned engine (bias inside the matmul); notebook: the lecture's "
+        "loop as your notebook computes it (x @ W + b, autograd), slower (default engine)",
+    )
+    p.add_argument(
+        "--compare-init",
+        choices=COMPARE_INITS,
+        default="kaiming",
+        help="the init the zero-init run is compared with (default kaiming)",
+    )
+    p.add_argument(
+        "--compare-gain",
+        type=float,
+        help="kaiming gain of the comparison run's hidden layers (default: the activation's, "
+        "5/3 for tanh)",
+    )
+    p.add_argument("--compare-scale", type=float, default=0.01, help="std of --compare-init normal")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -241,10 +268,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "zero-init",
         help="question 1: train with every weight and bias zero "
-        "vs a kaiming init, and report what trained and why",
+        "vs a comparison init (kaiming by default), and report what trained and why",
     )
     add_data_args(p)
     add_model_args(p, layers=5, steps=3000)
+    add_zero_init_args(p)
     p.set_defaults(func=cmd_zero_init)
     p = sub.add_parser(
         "fold",

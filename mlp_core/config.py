@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 ACTIVATIONS = ("tanh", "sigmoid", "relu")
+ARITHMETICS = ("engine", "notebook")
 INITS = ("kaiming", "zeros", "normal", "torch-default")
 
 # Valid ranges, shared by the CLI, the pages and validation (name: (low, high), inclusive).
@@ -45,6 +46,7 @@ class ModelConfig:
     batchnorm: bool = False  # BatchNorm1d after every Linear, the last one included (lecture)
     init: str = "kaiming"  # one of INITS; "zeros" sets every Linear weight and bias to zero
     init_scale: float = 0.01  # std of the "normal" init
+    init_gain: float | None = None  # kaiming gain of hidden layers; None: the activation's
     zero_embedding: bool = False  # also zero the embedding table C (zero init only)
     bn_eps: float = 1e-5  # BatchNorm epsilon; 0 shows the 0/0 of a zero-init BN
     bn_momentum: float = 0.1  # BatchNorm running-statistics momentum
@@ -59,6 +61,9 @@ class TrainConfig:
     seed: int = 42  # seeds the init and the minibatch order of this run
     device: str = "cpu"  # "cpu" or "cuda"
     dtype: str = "float32"  # "float32" or "float64"
+    # "engine": the planned engine (mlp_core/fast); "notebook": the lecture's loop as the
+    # user's notebook computes it, x @ W + b with autograd (mlp_core/notebook.py)
+    arithmetic: str = "engine"
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,12 @@ def validate(cfg: RunConfig, n_train_rows: int | None = None) -> None:
         )
     if not 0 <= cfg.train.seed <= MAX_SEED:
         raise ConfigError(f"seed must be between 0 and {MAX_SEED:,} (got {cfg.train.seed:,})")
+    if cfg.train.arithmetic not in ARITHMETICS:
+        raise ConfigError(f"arithmetic must be one of {', '.join(ARITHMETICS)}")
+    if cfg.model.init_gain is not None and not 0 < cfg.model.init_gain <= 100:
+        raise ConfigError(f"init_gain must be in (0, 100] (got {cfg.model.init_gain})")
+    if not 0 < cfg.model.init_scale <= 100:
+        raise ConfigError(f"init_scale must be in (0, 100] (got {cfg.model.init_scale})")
     if cfg.train.dtype not in ("float32", "float64"):
         raise ConfigError("dtype must be float32 or float64")
     if n_train_rows is not None and cfg.train.batch_size > n_train_rows:

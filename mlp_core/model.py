@@ -46,7 +46,7 @@ def _init_linear(cfg: ModelConfig, fan_in: int, fan_out: int, last: bool, g: tor
     if last:
         w = w if cfg.batchnorm else w * 0.1  # make the output less confident at init
     else:
-        w = w * GAINS[cfg.activation]
+        w = w * (GAINS[cfg.activation] if cfg.init_gain is None else cfg.init_gain)
     return w, torch.zeros(1, fan_out)
 
 

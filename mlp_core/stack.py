@@ -98,6 +98,9 @@ class Stack:
         self.diverged_at: list[int | None] = [None] * self.K
         self.losses = torch.full((self.steps, self.K), float("nan"), dtype=dt, device=self.dev)
         self.grad_max = torch.zeros(len(self.init), self.K, dtype=torch.float64, device=self.dev)
+        # each of the first steps' gradient norms: zero_init's float64 check compares them
+        first = (min(self.steps, GRAD_TRACK_FIRST), len(self.init), self.K)
+        self.grad_first = torch.zeros(first, dtype=torch.float64, device=self.dev)
         self.curve = {"step": [], "train": [], "val": []}
         val_rows = torch.randperm(len(self.Ydev), generator=torch.Generator().manual_seed(0))
         val_rows = val_rows[:CURVE_VAL_ROWS].to(self.dev)
@@ -165,6 +168,8 @@ class Stack:
         self.step(*batch)
         norms = self.step.grad_norms().nan_to_num_(0.0)
         torch.maximum(self.grad_max, norms, out=self.grad_max)
+        if i < len(self.grad_first):
+            self.grad_first[i] = norms
         if self.recorder.due(i):
             self.recorder.capture(i, lr, self.step.activations())
         self.step.update(lr)
@@ -206,6 +211,8 @@ class Stack:
                     "val": [row[k] for row in self.curve["val"]],
                 },
                 "params": param_table(self.model, self.init, grad_max, k),
+                "grad_norms_first": self.grad_norms_first(k) if self.diagnostics else None,
+                "batch_loss_band": batch_loss_band(self.losses[:done, k]),
                 "diagnostics": self.recorder.result(k) if self.diagnostics else None,
             }
             out.append((cfg, status, metrics, self.model.state_dict(k)))
@@ -217,11 +224,36 @@ class Stack:
             return planned
         return max(d for d in self.diverged_at if d is not None) + 1
 
+    def grad_norms_first(self, k: int) -> dict[str, list[float]]:
+        """Run k's gradient norm of every parameter at each of the first steps."""
+        names = [n for n, _ in self.model.named_parameters()]
+        return {n: self.grad_first[:, j, k].tolist() for j, n in enumerate(names)}
+
+    def start_point(self) -> tuple[list[float], list[float]]:
+        """The curve at step 0, before any update: losses of the initial weights on a train
+        sample and on the dev sample (the lecture's first check: ln(vocab) at zero init)."""
+        rows = torch.randperm(len(self.Ytr), generator=torch.Generator().manual_seed(0))
+        rows = rows[:CURVE_VAL_ROWS].to(self.dev)
+        self.curve["step"].append(0)
+        self.curve["train"].append(self.step.evaluate(self.Xtr[rows], self.Ytr[rows]))
+        self.curve["val"].append(self.step.evaluate(self.Xval, self.Yval))
+        return self.curve["train"][-1], self.curve["val"][-1]
+
     def curve_point(self, i: int) -> tuple[list[float], list[float]]:
         """The live curve after step i: mean train loss since the last point, val loss on
         the dev sample; returns both rows."""
-        done = self.losses[max(0, i - max(self.steps // CURVE_POINTS, 1)) : i + 1]
+        done = self.losses[max(0, i + 1 - max(self.steps // CURVE_POINTS, 1)) : i + 1]
         self.curve["step"].append(i + 1)
         self.curve["train"].append(done.nanmean(0).tolist())
         self.curve["val"].append(self.step.evaluate(self.Xval, self.Yval))
         return self.curve["train"][-1], self.curve["val"][-1]
+
+
+def batch_loss_band(losses: torch.Tensor) -> list[float] | None:
+    """The 0.5th and 99.5th percentiles of a run's minibatch losses over the last half of
+    its steps (what a notebook printing one minibatch loss now and then would see)."""
+    tail = losses[len(losses) // 2 :].double()
+    tail = tail[torch.isfinite(tail)]
+    if len(tail) < 2:
+        return None
+    return torch.quantile(tail.cpu(), torch.tensor([0.005, 0.995], dtype=torch.float64)).tolist()

@@ -60,7 +60,7 @@ ProgressFn = Callable[[Progress], bool | None]  # return True to stop
 def stack_key(cfg: RunConfig) -> tuple:
     """Runs that share this key train together in one stack."""
     t = cfg.train
-    return (cfg.data, shape_key(cfg.model), t.steps, t.batch_size, t.device, t.dtype)
+    return (cfg.data, shape_key(cfg.model), t.steps, t.batch_size, t.device, t.dtype, t.arithmetic)
 
 
 def _split(cfgs: list[RunConfig], n: int) -> list[list[RunConfig]]:
@@ -104,6 +104,8 @@ def train_stack(
     sp = make_splits(ds, cfgs[0].data.block_size)
     for c in cfgs:
         validate(c, len(sp.Ytr))
+    if cfgs[0].train.arithmetic == "notebook":
+        return _train_notebook(cfgs, ds, on_progress, t0, on_slice)
     steps = cfgs[0].train.steps
     every = diag_every or max(1, steps // 50)
     hist_every = every * max(1, steps // (every * hist_points))
@@ -126,6 +128,48 @@ def train_stack(
     finally:
         pool.release(remotes)
     return _unsort(outcomes, order)
+
+
+def _train_notebook(cfgs: list[RunConfig], ds: Dataset, on_progress, t0, on_slice=None) -> list:
+    """Runs in the notebook's arithmetic (notebook.py): one after another, in this process;
+    the live curve shows the run in training."""
+    from .notebook import train_notebook
+
+    out, steps, K = [], cfgs[0].train.steps, len(cfgs)
+    for k, cfg in enumerate(cfgs):
+
+        def report(done: int, seconds: float, curve: dict, k: int = k) -> bool | None:
+            if on_progress is None:
+                return None
+            rows = {"step": curve["step"]} | {
+                split: [[v if j == k else None for j in range(K)] for v in curve[split]]
+                for split in ("train", "val")
+            }
+            last = [rows["train"][-1][j] for j in range(K)]
+            p = Progress(k * steps + done, K * steps, time.perf_counter() - t0, last, rows)
+            return on_progress(p)
+
+        status, metrics, state = train_notebook(cfg, ds, report, on_slice)
+        out.append(RunOutcome(cfg, status, metrics, state))
+        if status == "stopped":
+            out += [RunOutcome(c, "stopped", _empty(c), {}) for c in cfgs[k + 1 :]]
+            break
+    return out
+
+
+def _empty(cfg: RunConfig) -> dict:
+    """The metrics of a run that never started (a stop before its turn)."""
+    curve = {"step": [], "train": [], "val": []}
+    return {
+        "steps": 0,
+        "status": "stopped",
+        "diverged_at": None,
+        "train_loss": None,
+        "val_loss": None,
+        "curve": curve,
+        "params": [],
+        "diagnostics": None,
+    }
 
 
 def _unsort(stacked: list, order: list[int]) -> list:
@@ -160,6 +204,10 @@ def _train(parts: list, order: list[int], steps: int, on_progress, t0, on_slice=
     curve: dict = {"step": [], "train": [], "val": []}  # rows in the callers' order
     curve_every = max(1, steps // CURVE_POINTS)
     stopped, done, ran = False, 0, [0]
+    rows = _call_all(parts, "start_point")
+    curve["step"].append(0)
+    curve["train"].append(_unsort([x for train, _ in rows for x in train], order))
+    curve["val"].append(_unsort([x for _, val in rows for x in val], order))
     for a in range(0, steps, curve_every):
         b = min(a + curve_every, steps)
         status = _segment(parts, a, b, on_slice, ran)

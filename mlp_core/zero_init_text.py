@@ -1,13 +1,12 @@
 """The zero-init answer in plain English, and the user's draft judged claim by claim.
 
-Every sentence is picked by a measured fact from ``zero_init.measure``: nothing is canned.
+Every sentence is written only when the measured fact it states holds (the facts come from
+zero_init.measure; each sentence function names the facts it reads). Nothing is canned:
+a configuration where a fact does not hold gets no sentence about it.
 """
 
 from __future__ import annotations
 
-from .data import BASELINE_MEANINGS
-
-EFFECTIVE_REL = 1e-3  # a gradient below this fraction of the run's largest is vanishing/noise
 DRAFT = (
     "If we initialize the weights and biases to zero, if our non-linear function is a sigmoid "
     "or tanh, the gradient will be zero for all the weights and biases. This will cause the "
@@ -15,129 +14,249 @@ DRAFT = (
     "that only the output layer is the one for which the gradient is non-zero and hence that "
     "is the only thing that helps in training."
 )
+DRAFT_SOURCE = "answer A1 of your makemore part 3 notebook"
+NOTEBOOK_BATCH_LOSSES = (2.5, 3.1)  # the notebook's printed minibatch losses (one decimal)
+NOTEBOOK_VAL_LOSS = 3.2870  # the notebook's printed final validation loss
+ARITHMETIC = {
+    "engine": "the engine's arithmetic (float32; each bias rides inside its matmul)",
+    "notebook": "your notebook's arithmetic (float32 autograd, x @ W + b with the bias added "
+    "on its own)",
+}
+
+
+def _names(xs: list[str]) -> str:
+    return ", ".join(f"`{x}`" for x in xs) or "none"
 
 
 def answer(f: dict) -> str:
     """The plain-English answer, sentence by sentence from the facts."""
-    if f["status"] == "diverged":
-        return (
-            f"The zero-init run diverged at step {f['diverged_at']}: its loss was not a "
-            "finite number. With BatchNorm and eps = 0, a layer whose inputs are all equal has "
-            "variance 0, and (x - mean)/sqrt(var + eps) is 0/0 = NaN."
-            if f["batchnorm"]
-            else f"The zero-init run diverged at step {f['diverged_at']} (loss not finite): "
-            "lower the learning rate."
+    if f["status"]["zero"] == "diverged":
+        return _diverged(f)
+    parts = (_what_trained, _why, _symmetry, _what_it_became, _settled, _comparison, _where)
+    return " ".join(s for s in (p(f) for p in parts) if s)
+
+
+def _diverged(f: dict) -> str:
+    s = f"The zero-init run diverged at step {f['diverged_at']['zero']}: its loss was not finite."
+    if f["batchnorm"] and f["bn_eps"] == 0 and f["diverged_at"]["zero"] == 0:
+        s += (
+            " With BatchNorm and eps = 0, a layer whose inputs are all equal has variance 0, "
+            "and (x - mean)/sqrt(var + eps) is 0/0 = NaN."
         )
-    return " ".join(s for s in (_what_trained(f), _why(f), _what_it_became(f)) if s)
+    return s + " Nothing else can be measured from it."
 
 
 def _what_trained(f: dict) -> str:
-    n, t, eff = f["n_params"], f["trained"], f["effective"]
-    if len(t) == n:
-        s = f"All {n} parameter tensors received nonzero gradients."
-    else:
-        names = ", ".join(f"`{x}`" for x in t) or "none"
-        s = f"Only {len(t)} of {n} parameter tensors received a nonzero gradient: {names}."
-    if len(eff) < len(t):
-        weakest = min(f["grad_rel"][x] for x in t if f["grad_rel"][x] > 0)
+    """Facts: gradients (kinds from the float64 check), n_params, roundoff sizes."""
+    exact, n = f["exact"], f["n_params"]
+    s = (
+        f"All {n} parameter tensors receive a gradient."
+        if len(exact) == n
+        else f"Only {len(exact)} of {n} parameter tensors "
+        f"{'receives' if len(exact) == 1 else 'receive'} a gradient: {_names(exact)}."
+    )
+    if f["vanishing"]:
         s += (
-            f" But only {len(eff)} of them got gradients within a factor "
-            f"{1 / EFFECTIVE_REL:,.0f} of the largest ({', '.join(f'`{x}`' for x in eff)}); "
-            f"the others' were vanishing or round-off, down to {weakest:.0e} of it."
+            f" Of these, {_names(f['vanishing'])} get gradients below "
+            f"{f['effective_rel']:g} of the largest (down to {f['weakest_exact']:.0e} of it): "
+            "they vanish on the way down."
+        )
+    if f["roundoff"]:
+        s += (
+            f" {len(f['roundoff'])} more got only float round-off, up to "
+            f"{f['roundoff_max']:.1e} in this run; rerun in float64 those gradients shrink by "
+            "orders of magnitude or change with the implementation, so they are rounding, not "
+            "gradients of the maths."
+        )
+    if f["roundoff_grown"]:
+        s += (
+            f" Here the rounding did not stay small: {_names(f['roundoff_grown'])} reached "
+            f"gradients of {f['roundoff_max']:.1e}"
+            + (
+                " — BatchNorm rescales any variation between examples, however tiny, to unit "
+                "size, so round-off seeds a real signal and the whole net starts to train."
+                if f["batchnorm"]
+                else ", amplified by training."
+            )
         )
     return s
 
 
 def _why(f: dict) -> str:
+    """Facts: hidden_zero_at_start, hidden_identical_at_start, hidden means, exact, batchnorm."""
     act, f0 = f["activation"], f["act_at_zero"]
     if f["hidden_zero_at_start"]:
         s = (
             "With every weight and bias zero, each Linear outputs 0"
-            + (", BatchNorm turns 0 into (0-0)/sqrt(0+eps)·γ+β = 0," if f["batchnorm"] else ",")
-            + f" and {act}(0) = {f0:g}, so every hidden activation measured exactly 0 at step 0. "
-            "A weight's gradient is (its input)ᵀ·(the gradient at its output): every weight "
-            "after the first sees an input of 0, and the first one gets no gradient at its "
-            "output because that gradient flows back through the zero weights above it. The same "
-            "zero weights block the gradient to every earlier bias and to the embedding C. "
+            + (", BatchNorm maps 0 to its β = 0," if f["batchnorm"] else ",")
+            + f" and {act}(0) = {f0:g}: every hidden activation measured exactly 0 at step 0. "
+            "A weight's gradient is its input times the gradient at its output, and the "
+            "gradient reaching a lower layer passes through the zero weights above it, so "
+            "no weight, no lower bias and not the embedding C can get one."
         )
-        if f["trained"] == [f["output_params"][-1]] or len(f["trained"]) == 1:
+        if len(f["exact"]) == 1 and f["exact"][0] in f["output_params"]:
             s += (
-                f"Only `{f['trained'][0]}`, whose gradient is the output gradient itself and "
-                "needs no input, can move — and it stays the only one, because nothing it "
-                "does makes a hidden activation nonzero."
+                f" Only `{f['exact'][0]}` needs no input: its gradient is the output gradient "
+                "itself. Moving it never makes a hidden activation nonzero, so it stays the "
+                "only one."
             )
         return s
-    if f["hidden_identical_at_start"]:
-        distinct = f["hidden_distinct"]
-        s = (
-            f"Unlike tanh and ReLU, {act}(0) = {f0:g}: the hidden units are not zero — every unit "
-            f"of a layer outputs the same value (measured mean at step 0: "
-            f"{', '.join(f'{m:.3g}' for m in f['hidden_mean_at_start'])}). So the output weights "
-            "get a gradient at once, and from there gradients flow down to the layers below. "
-        )
-        if f["batchnorm"] and f["hidden_constant_at_end"]:
-            s += (
-                "With BatchNorm, though, every Linear sees the same input for every example; BN "
-                "subtracts the batch mean and outputs exactly β, so each hidden layer emits "
-                f"{act}(β) whatever the context (still constant at the last step measured): the "
-                "context never reaches the output. "
-            )
-        if f["batchnorm"] and f["hidden_constant_at_end"]:
-            return s  # neuron counts would only measure round-off that never reaches the output
-        if distinct and max(distinct) == 1:
-            s += (
-                f"But all neurons of a layer receive identical gradients, so they stay identical: "
-                f"each hidden weight matrix still has 1 distinct neuron out of {f['n_hidden']} "
-                f"(rank {max(r or 0 for r in f['hidden_rank'])}) after training — one neuron per "
-                "layer, in effect."
-            )
-        else:
-            s += (
-                f"The neurons start identical; here the symmetry broke (distinct neurons per "
-                f"hidden matrix: {distinct}) — float round-off differences, amplified by training."
-            )
-        return s
-    return ""
-
-
-def _what_it_became(f: dict) -> str:
-    b, val = f["baselines"], f["val_loss"]
-    near = f["nearest_baseline"]
-    if val is None or near is None:
+    if not f["hidden_identical_at_start"]:
         return ""
-    label = BASELINE_MEANINGS[near]
+    means = ", ".join(f"{m:.3g}" for m in f["hidden_mean_at_start"])
     s = (
-        f"Its dev loss settles at {val:.4f} nats, nearest to {label} "
-        f"(uniform {b['uniform']:.4f}, unigram {b['unigram_entropy']:.4f}, bigram "
-        f"{b['bigram']:.4f})."
+        f"Unlike tanh and ReLU, {act}(0) = {f0:g}: the hidden units are not zero — at step 0 "
+        f"every unit of a layer output the same value for every example (measured means: "
+        f"{means})."
     )
-    if len(f["effective"]) == 1 and f["effective"][0].endswith(("bias", "beta")):
+    onsets = _weight_onsets(f)
+    if not f["batchnorm"] and onsets and onsets[0][1] == 0:
+        s += " So the output weights get a gradient at once"
+        if [o for _, o in onsets] == list(range(len(onsets))):
+            s += ", and from there the gradient reaches one layer further down at each step"
+        s += " (measured onsets: " + ", ".join(f"`{n}` at step {o}" for n, o in onsets) + ")."
+    if f["batchnorm"] and len(f["exact"]) == 1 and f["exact"][0] in f["output_params"]:
         s += (
-            f" With only `{f['effective'][0]}` effectively training, the logits are the same "
-            "for every context: the network has become a unigram model, and the unigram entropy "
-            f"of the training targets is the best it can reach (gap here "
-            f"{f['gap_to_unigram']:+.4f})."
+            " BatchNorm stops that: every Linear above the first sees the same input for every "
+            "example, and BatchNorm's backward subtracts the batch mean of the gradient it "
+            "passes down, so each of those weight gradients is exactly 0; the first Linear "
+            "sees the embeddings, which differ, but the gradient at its output comes through "
+            f"zero weights. Only `{f['exact'][0]}` gets a gradient in exact arithmetic."
         )
     return s
 
 
+def _weight_onsets(f: dict) -> list[tuple[str, int]]:
+    """(name, first step with an exact gradient) of each weight, output layer first."""
+    found = [
+        (n, g["onset"])
+        for n, g in f.get("gradients", {}).items()
+        if g["kind"] == "exact" and n.endswith("weight")
+    ]
+    return found[::-1]
+
+
+def _symmetry(f: dict) -> str:
+    """Facts: hidden_identical_at_start, effective_width (zero run), split step, arithmetic."""
+    width = f["effective_width"]["zero"]
+    if not f["hidden_identical_at_start"] or not width or f["hidden_zero_at_start"]:
+        return ""
+    distinct = [w["distinct_neurons"] for w in width]
+    if all(d == 1 for d in distinct):
+        return (
+            "Every neuron of a layer gets the same gradient, so the neurons stay identical: "
+            f"over the dev contexts each hidden layer has 1 distinct neuron of {width[0]['width']}"
+            " after training — one neuron per layer, in effect."
+        )
+    split = f["symmetry_split_step"]
+    return (
+        "The neurons start identical and get identical gradients, but here they did not stay "
+        f"so: distinct neurons per hidden layer over the dev contexts {distinct}"
+        + (f" (the spread between neurons first exceeded 1e-3 at step {split:,})" if split else "")
+        + ". In exact arithmetic they could not split: rounding differences between neurons "
+        "were amplified by training."
+    )
+
+
+def _what_it_became(f: dict) -> str:
+    """Facts: context_dependence, context_gain, val_loss, dev baselines."""
+    b, val = f["baselines"], f["val_loss"]["zero"]
+    cd, gain = f["context_dependence"]["zero"], f["context_gain"]["zero"]
+    base = (
+        f"(unigram {b['dev_unigram']:.4f}, bigram {b['dev_bigram']:.4f}: both fitted on train "
+        "and scored on dev)"
+    )
+    if cd == 0:
+        s = (
+            "Its output does not depend on the context at all: the predicted distribution is "
+            "identical for every dev context, which makes it a unigram model. "
+            f"Its dev loss is {val:.4f} {base}"
+        )
+        return s + f", {val - b['dev_unigram']:+.4f} from the unigram model."
+    if cd < f["context_tol"]:
+        return (
+            "Its output depends on the context only at round-off level (spread of the "
+            f"log-probabilities across dev contexts {cd:.1e} nats): a unigram model in effect. "
+            f"Its dev loss is {val:.4f} {base}."
+        )
+    rel = "below" if val < b["dev_unigram"] else "above"
+    return (
+        f"Its output does depend on the context (spread of the log-probabilities across dev "
+        f"contexts {cd:.3f} nats; the context is worth {gain:.3f} nats on dev), so it is more "
+        f"than a unigram model: dev loss {val:.4f}, {abs(val - b['dev_unigram']):.4f} {rel} the "
+        f"unigram model {base}."
+    )
+
+
+def _settled(f: dict) -> str:
+    """Facts: settled, loss_change (a line fit over the last half of the dev curve), and
+    for a model that ignores the context, how far above the unigram level it still is."""
+    s, change = f["settled"]["zero"], f["loss_change"]["zero"]
+    if s is None:
+        return ""
+    if s:
+        return f"It has settled: over the last half of training its dev loss moved {change:+.4f}."
+    if change > -10 * f["settled_drop"]:
+        gap = f["val_loss"]["zero"] - f["baselines"]["dev_unigram"]
+        toward = (
+            f", toward the unigram level, {gap:.4f} above it"
+            if f["context_dependence"]["zero"] == 0 and gap > 0
+            else ""
+        )
+        return (
+            f"It is still falling, slowly ({change:+.4f} over the last half of training){toward}."
+        )
+    return (
+        f"It is still falling ({change:+.4f} over the last half of training): more steps would "
+        "lower it further."
+    )
+
+
+def _comparison(f: dict) -> str:
+    """Facts: the comparison run's val loss, context, whether it beat the unigram model, its
+    per-layer gradient ratio."""
+    label, c = f["compare"]["label"], f["val_loss"]["compare"]
+    if f["status"]["compare"] != "ok":
+        return f"The {label} run {f['status']['compare']}: no comparison."
+    if f["compare_trained"]:
+        return f"The {label} run, same seed and minibatches, reaches dev {c:.4f}" + (
+            " — below the bigram level." if c < f["baselines"]["dev_bigram"] else "."
+        )
+    s = (
+        f"The {label} run did not train either: dev {c:.4f}, no better than the unigram model, "
+        "so here it says nothing about zero init."
+    )
+    ratio = f["compare_grad_ratio"]
+    if ratio is not None and ratio < f["effective_rel"]:
+        s += (
+            f" Its gradients vanish with depth: the first layer's weight gradient was {ratio:.0e}"
+            " of the output layer's. Try BatchNorm, or fewer layers."
+        )
+    return s
+
+
+def _where(f: dict) -> str:
+    return f"Measured in {ARITHMETIC[f['arithmetic']]}."
+
+
 def assess_draft(f: dict) -> list[dict]:
-    """The user's draft, claim by claim, judged by this run."""
-    if f["status"] == "diverged":
+    """The user's draft (and the notebook's printed numbers), claim by claim, judged by the
+    measured facts; every verdict reads the same facts as the answer, so they agree."""
+    if f["status"]["zero"] == "diverged":
         return []
-    act, trained, n = f["activation"], f["trained"], f["n_params"]
-    claims = []
+    claims: list[dict] = []
 
     def claim(text: str, verdict: str, evidence: str) -> None:
         claims.append({"claim": text, "verdict": verdict, "evidence": evidence})
 
+    act, exact = f["activation"], f["exact"]
+    roundoff = f" ({len(f['roundoff'])} more got only round-off)" if f["roundoff"] else ""
     if act in ("tanh", "sigmoid"):
         claim(
             f"With {act}, the gradient is zero for all the weights and biases.",
-            "contradicted" if trained else "supported",
-            f"{len(trained)} of {n} tensors received a nonzero gradient: "
-            + (", ".join(trained) if trained else "none")
-            + ".",
+            "contradicted" if exact else "supported",
+            f"{len(exact)} of {f['n_params']} tensors get a gradient: {', '.join(exact) or 'none'}"
+            f"{roundoff}.",
         )
     else:
         claim(
@@ -145,33 +264,94 @@ def assess_draft(f: dict) -> list[dict]:
             "not tested",
             f"this run uses {act}; pick tanh or sigmoid to test it.",
         )
-    learned = f["val_loss"] < f["baselines"]["uniform"] - 0.05
+    b, val = f["baselines"], f["val_loss"]["zero"]
+    learned = val < b["uniform"] - 0.05
+    what = (
+        "to use the context"
+        if f["context_dependence"]["zero"] >= f["context_tol"]
+        else "the character frequencies only (its output ignores the context)"
+    )
     claim(
         "The network does not learn anything.",
         "contradicted" if learned else "supported",
-        f"dev loss {f['val_loss']:.4f} vs {f['baselines']['uniform']:.4f} for a uniform guess: "
-        + ("it learned the character frequencies." if learned else "no better than guessing."),
+        f"dev loss {val:.4f} vs {b['uniform']:.4f} for a uniform guess: "
+        + (f"it learned {what}." if learned else "no better than guessing."),
     )
-    same = f["hidden_identical_at_start"] and max(f["hidden_distinct"] or [1]) == 1
-    claim(
-        "All the neurons emit the same thing.",
-        "supported" if same else "contradicted",
-        f"distinct neurons per hidden weight matrix after training: {f['hidden_distinct']}; "
-        f"hidden activations at step 0: mean {[round(m, 4) for m in f['hidden_mean_at_start']]}.",
-    )
-    only_out = set(trained) <= set(f["output_params"]) and bool(trained)
+    claims.append(_same_neurons(f))
+    out = set(f["output_params"])
+    only_out = bool(exact) and set(exact) <= out
     claim(
         "Only the output layer gets a nonzero gradient; it alone trains.",
-        ("partly supported" if set(trained) != set(f["output_params"]) else "supported")
-        if only_out
-        else "contradicted",
-        f"trained: {', '.join(trained) or 'none'}; output layer: {', '.join(f['output_params'])}.",
+        ("supported" if set(exact) == out else "partly supported") if only_out else "contradicted",
+        f"gradients: {', '.join(exact) or 'none'}{roundoff}; "
+        f"output layer: {', '.join(sorted(out))}.",
     )
     if act == "sigmoid":
         claim(
             "Sigmoid behaves like tanh here (hidden units zero).",
-            "contradicted" if f["act_at_zero"] != 0 else "supported",
-            f"sigmoid(0) = 0.5: hidden means at step 0 were "
-            f"{[round(m, 4) for m in f['hidden_mean_at_start']]}, not 0.",
+            "contradicted" if not f["hidden_zero_at_start"] else "supported",
+            f"hidden means at step 0: {[round(m, 4) for m in f['hidden_mean_at_start']]}.",
         )
+    claims += _notebook_claims(f["notebook_numbers"])
     return claims
+
+
+def _same_neurons(f: dict) -> dict:
+    width = f["effective_width"]["zero"]
+    distinct = [w["distinct_neurons"] for w in width]
+    start = f["hidden_identical_at_start"]
+    if not start:
+        verdict = "contradicted"
+    elif all(d == 1 for d in distinct):
+        verdict = "supported"
+    else:
+        verdict = "partly supported"
+    return {
+        "claim": "All the neurons emit the same thing.",
+        "verdict": verdict,
+        "evidence": f"at step 0 the units of each layer were {'' if start else 'not '}identical"
+        f"; distinct neurons per hidden layer over the dev contexts after training: {distinct}.",
+    }
+
+
+def _notebook_claims(nb: dict | None) -> list[dict]:
+    if not nb:
+        return []
+    lo, hi = nb["batch_band"]
+    ulo, uhi = NOTEBOOK_BATCH_LOSSES
+    inside = lo - 0.05 <= ulo and uhi <= hi + 0.05
+    out = [
+        {
+            "claim": f"The notebook's minibatch losses were {ulo}–{uhi} while training.",
+            "verdict": "supported" if inside else "contradicted",
+            "evidence": f"batch-{nb['batch_size']} losses of this zero-init run over the last half "
+            f"of training span {lo:.2f}–{hi:.2f} (0.5th to 99.5th percentile)"
+            + (": the notebook's band is that spread." if inside else "."),
+        }
+    ]
+    step = nb["val_step"]
+    reach = abs(nb["trained_val"] - NOTEBOOK_VAL_LOSS) < 0.01
+    if step is None:
+        where = f"a fresh zero-init run stays above it for its first {nb['steps_checked']} steps"
+    elif step == 0:
+        where = f"a fresh zero-init run starts at {nb['val_at_step']:.4f}, below it"
+    else:
+        where = (
+            f"a fresh zero-init run passes it between SGD steps {step - 1} and {step} (dev "
+            f"{nb['val_before']:.4f} -> {nb['val_at_step']:.4f})"
+        )
+    stale = not reach and step is not None and step > 0
+    out.append(
+        {
+            "claim": f"The notebook's final validation loss was {NOTEBOOK_VAL_LOSS}.",
+            "verdict": "supported" if reach else "contradicted",
+            "evidence": f"the trained zero-init net has dev loss {nb['trained_val']:.4f}; {where}"
+            + (
+                ": the printed number fits a state a few steps from zero (re-initialised or "
+                "stale), not the trained net."
+                if stale
+                else "."
+            ),
+        }
+    )
+    return out

@@ -163,7 +163,7 @@ def reference_lines(runs: list[dict]) -> dict[str, float]:
     by_data = {r["data"]: r["baselines"] for r in runs}
     if len(by_data) == 1:
         return next(iter(by_data.values()))
-    return {f"{k.split('_')[0]} · {d}": v for d, b in by_data.items() for k, v in b.items()}
+    return {f"{k} · {d}": v for d, b in by_data.items() for k, v in b.items()}
 
 
 def compare(runs: list[dict], shown: list[str]) -> None:

@@ -1,13 +1,20 @@
 """Question 1: zero init — which parameters train, and why? Measured, side by side with a
-proper (kaiming) init, and the answer written from the measurements."""
+comparison init, the facts beside the answer written from them."""
 
 import pandas as pd
 import streamlit as st
 
 import ui
-from mlp_core.config import ACTIVATIONS, RunConfig
+from mlp_core.config import ACTIVATIONS, ARITHMETICS, RunConfig
 from mlp_core.sample import sample_names
-from mlp_core.zero_init import ZeroInitReport, zero_init_configs, zero_init_report
+from mlp_core.store import run_key
+from mlp_core.zero_init import (
+    COMPARE_INITS,
+    ZeroInitReport,
+    compare_label,
+    zero_init_configs,
+    zero_init_report,
+)
 
 ui.page_entry()
 
@@ -21,13 +28,30 @@ DEFAULTS = {
     "steps": 3000,
     "lr": 0.1,
     "bn_eps": 1e-5,
+    "arithmetic": "engine",
+    "compare_init": "kaiming",
+    "compare_gain": 0.0,  # 0: the activation's own gain (5/3 for tanh)
+    "compare_scale": 0.01,
 }
-TRY = {  # the "try this" list: label -> settings
-    "Sigmoid": {"activation": "sigmoid", "batchnorm": False},
-    "ReLU": {"activation": "relu", "batchnorm": False},
-    "Tanh + BatchNorm": {"activation": "tanh", "batchnorm": True, "bn_eps": 1e-5},
-    "Sigmoid + BatchNorm": {"activation": "sigmoid", "batchnorm": True, "bn_eps": 1e-5},
-    "BatchNorm without eps": {"activation": "tanh", "batchnorm": True, "bn_eps": 0.0},
+TRY = {  # the "try this" list: label -> what the preset is about (the rest: DEFAULTS)
+    "Sigmoid": {"activation": "sigmoid"},
+    "ReLU": {"activation": "relu"},
+    "Tanh + BatchNorm": {"batchnorm": True},
+    "Sigmoid + BatchNorm": {"activation": "sigmoid", "batchnorm": True},
+    "BatchNorm without eps": {"batchnorm": True, "bn_eps": 0.0},
+    "Sigmoid 1×200, 20k steps": {
+        "activation": "sigmoid",
+        "layers": 1,
+        "n_hidden": 200,
+        "steps": 20_000,
+    },
+    "… in your notebook's arithmetic": {
+        "activation": "sigmoid",
+        "layers": 1,
+        "n_hidden": 200,
+        "steps": 20_000,
+        "arithmetic": "notebook",
+    },
 }
 VERDICT = {
     "supported": "✔ supported",
@@ -35,6 +59,7 @@ VERDICT = {
     "partly supported": "◐ partly supported",
     "not tested": "– not tested",
 }
+KIND_ORDER = {"exact": 0, "round-off": 1, "none": 2, None: 3}
 
 
 def _init_state() -> None:
@@ -44,14 +69,17 @@ def _init_state() -> None:
             st.session_state[key] = ui.param(name, default, bound=BOUND.get(name, name))
 
 
-def _apply(settings: dict) -> None:
-    """A "try this" button: its settings, and their result at once."""
+def _apply(label: str) -> None:
+    """A "try this" button: every page setting from its preset (the rest from the
+    defaults), the seed kept; then its result at once."""
+    settings = DEFAULTS | TRY[label]
     for name, value in settings.items():
         st.session_state[f"zi_{name}"] = value
+    st.session_state["zi_preset"] = label
     ui.request_run(PAGE)
 
 
-def controls() -> RunConfig:
+def controls() -> tuple[RunConfig, dict]:
     _init_state()
     with st.container(border=True):
         c1, c2, c3, c4, c5 = st.columns([1.7, 1, 1, 1, 1])
@@ -60,6 +88,32 @@ def controls() -> RunConfig:
         c3.number_input("Hidden layers", *ui.bounds("n_layers"), key="zi_layers")
         c4.number_input("Width", *ui.bounds("n_hidden"), key="zi_n_hidden")
         c5.number_input("Steps", *ui.bounds("steps"), step=500, key="zi_steps")
+        c1, c2, c3 = st.columns([1.7, 1, 2])
+        c1.radio(
+            "Arithmetic",
+            ARITHMETICS,
+            key="zi_arithmetic",
+            horizontal=True,
+            help="engine: the fast planned engine (each bias rides inside its matmul). "
+            "notebook: the lecture's loop as your notebook computes it (x @ W + b, "
+            "autograd, float32) — slower, and it rounds differently.",
+        )
+        c2.selectbox("Compare with", COMPARE_INITS, key="zi_compare_init")
+        if st.session_state["zi_compare_init"] == "kaiming":
+            c3.number_input(
+                "Kaiming gain (0 = the activation's: 5/3 tanh, 1 sigmoid, √2 relu)",
+                0.0,
+                ui.bounds("compare_gain")[1],
+                key="zi_compare_gain",
+                format="%.3f",
+            )
+        elif st.session_state["zi_compare_init"] == "normal":
+            c3.number_input(
+                "Normal init std",
+                *ui.bounds("compare_scale"),
+                key="zi_compare_scale",
+                format="%.4f",
+            )
         with st.expander("More settings"):
             a, b = st.columns(2)
             a.number_input("Learning rate", *ui.bounds("lr"), key="zi_lr", format="%.4f")
@@ -70,145 +124,180 @@ def controls() -> RunConfig:
                 format="%.0e",
                 help="0 shows what eps is for",
             )
-    st.caption("**Try this:**")
-    for col, (label, settings) in zip(st.columns(len(TRY)), TRY.items()):
-        col.button(label, on_click=_apply, args=(settings,), width="stretch")
-    values = {n: st.session_state[f"zi_{n}"] for n in DEFAULTS}
-    ui.set_params(values)
-    return RunConfig().replace(
-        activation=values["activation"],
-        batchnorm=values["batchnorm"],
-        n_layers=int(values["layers"]),
-        n_hidden=int(values["n_hidden"]),
-        steps=int(values["steps"]),
-        lr=float(values["lr"]),
-        bn_eps=float(values["bn_eps"]),
+    _presets()
+    v = {n: st.session_state[f"zi_{n}"] for n in DEFAULTS}
+    ui.set_params(v)
+    cfg = RunConfig().replace(
+        activation=v["activation"],
+        batchnorm=v["batchnorm"],
+        n_layers=int(v["layers"]),
+        n_hidden=int(v["n_hidden"]),
+        steps=int(v["steps"]),
+        lr=float(v["lr"]),
+        bn_eps=float(v["bn_eps"]) if v["batchnorm"] else DEFAULTS["bn_eps"],
+        arithmetic=v["arithmetic"],
         seed=ui.seed(),
     )
+    gain = float(v["compare_gain"]) or None
+    return cfg, {"compare": v["compare_init"], "gain": gain, "scale": float(v["compare_scale"])}
 
 
-def show_answer(report: ZeroInitReport) -> None:
+def _presets() -> None:
+    st.caption(
+        "**Try this** (a preset sets every setting above, from the defaults; the seed stays):"
+    )
+    cols = st.columns(4)
+    for i, label in enumerate(TRY):
+        cols[i % 4].button(label, on_click=_apply, args=(label,), width="stretch")
+    if label := st.session_state.pop("zi_preset", None):
+        changed = ", ".join(f"{k} {v}" for k, v in TRY[label].items())
+        st.caption(
+            f"Preset “{label}”: {changed}; every other setting at its default; "
+            f"seed {ui.seed()} kept."
+        )
+
+
+def show_answer(rep: ZeroInitReport) -> None:
     st.subheader("What trained, and why — measured")
-    st.success(report.answer)
-    st.markdown("**The draft answer, claim by claim**")
-    with st.expander("The draft, as written"):
-        st.write(report.draft)
-    rows = [
-        {"claim": c["claim"], "verdict": VERDICT[c["verdict"]], "evidence": c["evidence"]}
-        for c in report.draft_assessment
-    ]
-    if rows:
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    left, right = st.columns([3, 2])
+    (left.error if rep.status["zero"] == "diverged" else left.success)(rep.answer)
+    if rep.facts.get("compare_trained") is False:
+        left.caption("A comparison that trains, one click (every other setting as now):")
+        a, b = left.columns(2)
+        a.button("Add BatchNorm", on_click=_also, args=({"batchnorm": True},))
+        b.button("One hidden layer of 200", on_click=_also, args=({"layers": 1, "n_hidden": 200},))
+    with right:
+        show_facts(rep)
 
 
-def show_divergence(report: ZeroInitReport) -> None:
-    for run, step in report.diverged_at.items():
+def _also(settings: dict) -> None:
+    """Change only these settings, then train."""
+    for name, value in settings.items():
+        st.session_state[f"zi_{name}"] = value
+    ui.request_run(PAGE)
+
+
+def show_facts(rep: ZeroInitReport) -> None:
+    """The measured facts the answer is written from, where it is read."""
+    f = rep.facts
+    if rep.status["zero"] == "diverged":
+        st.metric(
+            "Zero-init run", "diverged", f"step {f['diverged_at']['zero']}", delta_color="off"
+        )
+        return
+    n = f["n_params"]
+    c = st.columns(2)
+    c[0].metric(
+        "Exact gradients",
+        f"{len(f['exact'])} of {n}",
+        help="Nonzero, and the same size in two float64 reruns",
+    )
+    c[1].metric(
+        "Round-off only",
+        len(f["roundoff"]),
+        help="Nonzero only by rounding: shrinks or changes in float64",
+    )
+    cd = f["context_dependence"]["zero"]
+    c[0].metric(
+        "Output varies with context",
+        "no (exactly)" if cd == 0 else f"{cd:.3g} nats",
+        help="Spread of the log-probabilities across dev contexts; 0 = a unigram model",
+    )
+    width = [w["distinct_neurons"] for w in f["effective_width"]["zero"] or []]
+    shown = f"{width[0]} of {f['n_hidden']}" if len(set(width)) == 1 else ", ".join(map(str, width))
+    c[1].metric(
+        "Distinct neurons / layer", shown, help=f"Per hidden layer, over dev activations: {width}"
+    )
+    val, uni = rep.val_loss["zero"], rep.baselines["dev_unigram"]
+    c[0].metric(
+        "Dev loss, zero init", f"{val:.4f}", f"{val - uni:+.4f} vs unigram", delta_color="off"
+    )
+    change = f["loss_change"]["zero"]
+    c[1].metric(
+        "Settled",
+        "yes" if f["settled"]["zero"] else "still falling",
+        None if change is None else f"{change:+.4f} over the last half",
+        delta_color="off",
+    )
+    st.caption(f"Arithmetic: {f['arithmetic']}. Compared with: {rep.compare['label']}.")
+
+
+def show_draft(rep: ZeroInitReport) -> None:
+    st.subheader("Your draft answer, claim by claim")
+    st.caption(f"The draft is {rep.draft_source}; below it, each claim judged by this run.")
+    st.text(rep.draft)
+    for c in rep.draft_assessment:
+        st.markdown(f"**{VERDICT[c['verdict']]}** — {c['claim']}  \n{c['evidence']}")
+
+
+def show_divergence(rep: ZeroInitReport) -> None:
+    for run, step in rep.diverged_at.items():
         if step is not None:
+            name = "zero-init" if run == "zero" else rep.compare["label"]
             st.error(
-                f"The {run}-init run diverged at step {step:,}: its loss became NaN, "
-                "infinite or absurdly large, so it was stopped and nothing of it was cached."
+                f"The {name} run diverged at step {step:,}: its loss became NaN, infinite or "
+                "absurdly large, so it was stopped and nothing of it was cached."
                 + ("" if run == "zero" else " Try a smaller learning rate.")
             )
 
 
-def show_losses(report: ZeroInitReport) -> None:
-    b, v = report.baselines, report.val_loss
+def show_losses(rep: ZeroInitReport) -> None:
+    b, v = rep.baselines, rep.val_loss
     cols = st.columns(5)
     cols[0].metric("Dev loss, zero init", _fmt(v["zero"]))
-    cols[1].metric("Dev loss, kaiming", _fmt(v["kaiming"]))
+    cols[1].metric(f"Dev loss, {rep.compare['init']}", _fmt(v["compare"]))
     cols[2].metric("Uniform (ln vocab)", f"{b['uniform']:.4f}")
-    cols[3].metric("Unigram entropy", f"{b['unigram_entropy']:.4f}")
-    cols[4].metric("Bigram", f"{b['bigram']:.4f}")
-    curves = {k: c for k, c in report.curves.items() if c["step"]}
+    cols[3].metric(
+        "Unigram (dev)", f"{b['dev_unigram']:.4f}", help="Fitted on train, scored on dev"
+    )
+    cols[4].metric("Bigram (dev)", f"{b['dev_bigram']:.4f}", help="Fitted on train, scored on dev")
+    names = {"zero": "zero init", "compare": rep.compare["label"]}
+    curves = {names[k]: c for k, c in rep.curves.items() if c and c["step"]}
     if curves:
-        chart = ui.charts.loss_curves({f"{k} init": c for k, c in curves.items()}, b)
-        st.altair_chart(chart, width="stretch")
+        st.altair_chart(ui.charts.loss_curves(curves, b), width="stretch")
+        st.caption("Curves start at step 0, before any update: ln(vocab) for a zero-init net.")
 
 
 def _fmt(x) -> str:
     return "diverged" if x is None or x != x else f"{x:.4f}"
 
 
-def show_params(report: ZeroInitReport) -> None:
+def show_params(rep: ZeroInitReport) -> None:
     st.subheader("Every parameter tensor of the zero-init run")
-    df = pd.DataFrame(report.params)
-    df["grad vs largest"] = [report.facts["grad_rel"][n] for n in df["name"]]
-    df["shape"] = df["shape"].map(lambda s: " × ".join(map(str, s)))
-    cols = [
-        "name",
-        "shape",
-        "trained",
-        "grad_norm_max",
-        "grad vs largest",
-        "moved",
-        "distinct_neurons",
-        "rank",
-    ]
-    df = df[[c for c in cols if c in df]]
-    style = df.style.apply(
-        lambda r: ["background-color: rgba(0, 160, 80, 0.18)" if r["trained"] else ""] * len(r),
-        axis=1,
-    ).format(
+    rows = sorted(
+        rep.params, key=lambda p: (KIND_ORDER.get(p.get("gradient_kind"), 3), not p["trained"])
+    )
+    table = pd.DataFrame(
         {
-            "grad_norm_max": "{:.2e}",
-            "grad vs largest": "{:.1e}",
-            "moved": "{:.2e}",
-            "distinct_neurons": "{:.0f}",
-            "rank": "{:.0f}",
-        },
-        na_rep="",
+            "name": [p["name"] for p in rows],
+            "shape": [" × ".join(map(str, p["shape"])) for p in rows],
+            "gradient": [p.get("gradient_kind") or "" for p in rows],
+            "first at step": [_text(p.get("onset")) for p in rows],
+            "largest gradient": [_sci(p["grad_norm_max"]) for p in rows],
+            "moved": [_sci(p["moved"]) for p in rows],
+            "trained": ["yes" if p["trained"] else "no" for p in rows],
+        }
     )
-    st.dataframe(style, hide_index=True, width="stretch")
+    st.table(table.style.hide())  # every row, no inner scroll: the rows with a gradient first
     st.caption(
-        "trained: it moved, or had a nonzero gradient where gradients were read (each of "
-        "the first 100 steps, then every steps/50; grad_norm_max is the largest of those). "
-        "distinct_neurons: output columns that differ by more than 1e-4 of their norm. "
-        "Highlighted rows trained."
+        "gradient: exact (nonzero in exact arithmetic: the same size in two float64 reruns of "
+        "the first steps), round-off (nonzero only by float rounding) or none. Largest "
+        "gradient: the largest norm where gradients were read (each of the first 100 steps, "
+        "then every steps/50, and the last). Rows with a gradient come first."
     )
 
 
-def show_diagnostics(diag: dict, key: str) -> None:
-    if not diag["hist_steps"]:
-        st.info("No diagnostics were captured (the run stopped at once).")
-        return
-    step = st.select_slider(
-        "Step", diag["hist_steps"], value=diag["hist_steps"][-1], key=f"zi_hist_{key}"
-    )
-    i = diag["hist_steps"].index(step)
-    j = diag["steps"].index(step)
-    sat = {
-        n: f"mean {r['mean'][j]:+.2f}, std {r['std'][j]:.2f}, saturated "
-        f"{100 * r['saturation'][j]:.0f}%"
-        for n, r in diag["activations"].items()
-    }
-    a, b = st.columns(2)
-    a.altair_chart(ui.charts.histograms(diag["act_hist"][i], "Activations", sat), width="stretch")
-    b.altair_chart(
-        ui.charts.histograms(diag["grad_hist"][i], "Activation gradients"), width="stretch"
-    )
-    a, b = st.columns(2)
-    a.altair_chart(ui.charts.histograms(diag["wgrad_hist"][i], "Weight gradients"), width="stretch")
-    ratios = {n: v for n, v in diag["update_ratio"].items() if n.endswith("weight")}
-    b.altair_chart(
-        ui.charts.over_time(
-            diag["steps"], ratios, "Update : data ratio (log10)", "log10 ratio", rule=-3.0
-        ),
-        width="stretch",
-    )
-    st.altair_chart(
-        ui.charts.over_time(
-            diag["steps"],
-            diag["neuron_spread"],
-            "Spread between neurons (0 = all identical)",
-            "spread",
-        ),
-        width="stretch",
-    )
+def _sci(x) -> str:
+    return "" if x is None else "0" if x == 0 else f"{x:.2e}"
 
 
-def show_samples(cfgs, outcomes, ds) -> None:
+def _text(x) -> str:
+    return "" if x is None else f"{x:,}"
+
+
+def show_samples(cfgs, outcomes, ds, labels) -> None:
     st.subheader("Names sampled from each model")
-    for col, cfg, o, label in zip(st.columns(2), cfgs, outcomes, ("Zero init", "Kaiming")):
+    for col, cfg, o, label in zip(st.columns(2), cfgs, outcomes, labels):
         col.markdown(f"**{label}**")
         if o.status != "ok":
             col.write(f"No samples: the run {o.status}.")
@@ -221,30 +310,40 @@ def show_samples(cfgs, outcomes, ds) -> None:
 
 st.title("Zero init: what trains, and why?")
 st.markdown(
-    "Every Linear weight and bias set to **zero**, trained next to a **kaiming** init "
-    "with the same seed and minibatches. The answer below is written from what this run "
-    "measured — change the activation or add BatchNorm and it changes with the facts."
+    "Every Linear weight and bias set to **zero**, trained next to a comparison init with "
+    "the same seed and minibatches. The answer is written from what this run measured — "
+    "change the activation, the shape, BatchNorm or the arithmetic and it changes with the facts."
 )
 dataset = ui.current_dataset()
-configs = zero_init_configs(controls())
+config, compare = controls()
+configs = zero_init_configs(config, **compare)
+labels = ["zero init", compare_label(configs[1].model)]
 outcomes = ui.result_or_button(
     configs,
     dataset,
-    ["zero init", "kaiming init"],
+    labels,
     PAGE,
-    "Run zero init vs kaiming",
+    "Run zero init vs its comparison",
     autorun_first_visit=True,
 )
 if outcomes is None:
     st.info("Press **Run** to train both nets (a few seconds at the defaults).")
     st.stop()
-rep = zero_init_report(outcomes[0], outcomes[1], dataset)
+if any(o.status == "stopped" for o in outcomes):
+    st.stop()  # app.py's ui.stopped_note() says where it stopped
+rep = zero_init_report(*outcomes, dataset)
 show_divergence(rep)
 show_answer(rep)
+show_draft(rep)
 show_losses(rep)
 show_params(rep)
 st.subheader("The lecture's diagnostics")
-for tab, name in zip(st.tabs(["Zero init", "Kaiming init"]), ("zero", "kaiming")):
-    with tab:
-        show_diagnostics(rep.diagnostics[name], name)
-show_samples(configs, outcomes, dataset)
+keys = [run_key(c, dataset.sha256) for c in configs]
+ui.diagnostics.side_by_side(
+    {
+        "zero init": (rep.diagnostics["zero"], keys[0]),
+        rep.compare["label"]: (rep.diagnostics["compare"], keys[1]),
+    },
+    key="zi",
+)
+show_samples(configs, outcomes, dataset, ["Zero init", rep.compare["label"]])

@@ -196,7 +196,7 @@ def _param_table_row_visible(page, tensor: str) -> bool:
     """Is the row naming tensor drawn inside its table's box at first sight? An
     st.dataframe draws only the rows in view (its accessible table holds those); an
     st.table draws every row, so its row's box must lie within the window."""
-    frame = page.locator("[data-testid='stDataFrame']", has_text="grad_norm_max")
+    frame = page.locator("[data-testid='stDataFrame']", has_text="largest gradient")
     if frame.count():
         box = frame.first.bounding_box()
         rows = frame.first.locator("tr[aria-rowindex]", has_text=tensor)

@@ -13,9 +13,9 @@ def open_page(**query) -> AppTest:
 
 
 def table_names(at: AppTest, i: int) -> list[str]:
-    df = at.dataframe[i].value
+    df = at.table[i].value
     df = getattr(df, "data", df)  # a Styler comes back as such
-    return list(df["name"]) if "name" in df else list(df["claim"])
+    return list(df["name"])
 
 
 def test_defaults_show_the_table_and_the_answer():
@@ -23,9 +23,15 @@ def test_defaults_show_the_table_and_the_answer():
     assert not at.exception
     answer = at.success[0].value
     assert "`layers.10.bias`" in answer and "unigram model" in answer
-    assert "layers.10.bias" in table_names(at, 1)
+    params = table_names(at, 0)
+    assert params[0] == "layers.10.bias"  # the one trained tensor leads the table
     assert len(at.get("vega_lite_chart")) >= 5
-    assert any(m.label == "Unigram entropy" for m in at.metric)
+    assert any(m.label == "Unigram (dev)" for m in at.metric)
+    facts = {m.label: m.value for m in at.metric}
+    assert facts["Exact gradients"] == "1 of 13"
+    assert facts["Output varies with context"] == "no (exactly)"
+    verdicts = " ".join(m.value for m in at.markdown)
+    assert "✘ contradicted** — With tanh, the gradient is zero" in verdicts
 
 
 def test_try_sigmoid_changes_the_answer_with_the_facts():
@@ -48,5 +54,12 @@ def test_cached_result_shows_at_once_from_a_link():
 def test_batchnorm_without_eps_reports_the_divergence():
     at = open_page(**SMALL, batchnorm="1", bn_eps="0")
     assert not at.exception
-    assert "diverged at step 0" in at.success[0].value
+    assert any("diverged at step 0" in e.value for e in at.error)
     assert any(m.value == "diverged" for m in at.metric)
+
+
+def test_notebook_arithmetic_and_another_comparison_init():
+    at = open_page(**SMALL, arithmetic="notebook", compare_init="normal", compare_scale="0.2")
+    assert not at.exception
+    answer = at.success[0].value
+    assert "your notebook's arithmetic" in answer and "normal init (std 0.2)" in answer

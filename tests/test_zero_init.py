@@ -22,8 +22,9 @@ def test_tanh_and_relu_train_only_the_last_bias_and_become_unigram(small_ds, tin
     assert r.facts["hidden_zero_at_start"]
     unigram = data.baselines(small_ds, 3)["unigram_entropy"]
     assert abs(r.train_loss["zero"] - unigram) < 0.02
-    assert r.val_loss["kaiming"] < r.val_loss["zero"] - 0.1
+    assert r.val_loss["compare"] < r.val_loss["zero"] - 0.1
     assert "`layers.4.bias`" in r.answer and "unigram model" in r.answer
+    assert r.facts["exact"] == ["layers.4.bias"] and r.facts["context_dependence"]["zero"] == 0
     assert f"{activation}(0) = 0" in r.answer
 
 
@@ -39,13 +40,13 @@ def test_sigmoid_trains_more_but_keeps_one_neuron_per_layer(small_ds, tiny_cfg):
 def test_batchnorm_moves_the_training_to_the_last_beta(small_ds, tiny_cfg):
     r = run(small_ds, tiny_cfg, batchnorm=True)
     assert trained(r) == ["layers.7.beta"]
-    assert "BatchNorm turns 0" in r.answer and "`layers.7.beta`" in r.answer
+    assert "BatchNorm maps 0" in r.answer and "`layers.7.beta`" in r.answer
 
 
 def test_batchnorm_without_eps_is_reported_as_diverged(small_ds, tiny_cfg):
     r = run(small_ds, tiny_cfg, batchnorm=True, bn_eps=0.0)
     assert r.status["zero"] == "diverged" and r.diverged_at["zero"] == 0
-    assert r.status["kaiming"] == "ok"
+    assert r.status["compare"] == "ok"
     assert "0/0 = NaN" in r.answer and r.draft_assessment == []
     weights = [p for p in r.params if "distinct_neurons" in p]
     assert weights and all(p["distinct_neurons"] is None and p["rank"] is None for p in weights)
@@ -93,8 +94,15 @@ def test_cli_zero_init_json(small_ds, tmp_path, store_dir, capsys):
         "draft_assessment",
     ):
         assert key in out
-    assert set(out["val_loss"]) == {"zero", "kaiming"}
-    assert set(out["baselines"]) == {"uniform", "unigram_entropy", "bigram"}
+    assert set(out["val_loss"]) == {"zero", "compare"}
+    assert set(out["baselines"]) == {
+        "uniform", "unigram_entropy", "bigram", "dev_unigram", "dev_bigram"
+    }  # fmt: skip
+    f = out["facts"]
+    assert f["arithmetic"] == "engine"
+    assert set(f["context_dependence"]) == set(f["settled"]) == {"zero", "compare"}
+    assert f["context_dependence"]["zero"] == 0.0 and isinstance(f["settled"]["zero"], bool)
+    assert set(f["notebook_numbers"]) >= {"batch_band", "trained_val", "val_step"}
     row = out["params"][1]
     assert {
         "name",
@@ -104,15 +112,37 @@ def test_cli_zero_init_json(small_ds, tmp_path, store_dir, capsys):
         "trained",
         "distinct_neurons",
         "rank",
+        "exact_gradient",
+        "gradient_kind",
     } <= set(row)
+    kinds = {p["name"]: (p["gradient_kind"], p["exact_gradient"]) for p in out["params"]}
+    assert kinds["layers.4.bias"] == ("exact", True) and kinds["C"] == ("none", False)
 
 
 def test_the_report_is_the_cli_json_plus_the_diagnostics(small_ds, tiny_cfg):
     r = run(small_ds, tiny_cfg)
     out = r.to_json()
     assert list(out) == [
-        "config", "status", "diverged_at", "params", "params_kaiming", "train_loss",
-        "val_loss", "curves", "baselines", "facts", "answer", "draft", "draft_assessment",
+        "config", "compare", "status", "diverged_at", "params", "params_compare",
+        "train_loss", "val_loss", "curves", "baselines", "facts", "answer", "draft",
+        "draft_source", "draft_assessment",
     ]  # fmt: skip
-    assert out["answer"] == r.answer and set(r.diagnostics) == {"zero", "kaiming"}
+    assert out["answer"] == r.answer and set(r.diagnostics) == {"zero", "compare"}
     json.dumps(out)
+
+
+def test_cli_zero_init_in_the_notebook_arithmetic_with_another_comparison(
+    small_ds, tmp_path, store_dir, capsys
+):
+    f = tmp_path / "names.txt"
+    f.write_text("\n".join(small_ds.words[:1000]))
+    args = ["zero-init", "--names", str(f), "--layers", "1", "--n-hidden", "8", "--steps", "120"]
+    args += ["--arithmetic", "notebook", "--compare-init", "kaiming", "--compare-gain", "0.5"]
+    assert main([*args, "--json"]) == 0
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert "step" in captured.err  # progress lines, one run at a time ("-" for the other)
+    assert out["facts"]["arithmetic"] == "notebook"
+    assert out["compare"]["label"] == "kaiming init (gain 0.5)"
+    assert "your notebook's arithmetic" in out["answer"]
+    assert out["config"]["train"]["arithmetic"] == "notebook"

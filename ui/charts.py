@@ -10,6 +10,8 @@ import re
 import altair as alt
 import pandas as pd
 
+from mlp_core.data import BASELINE_LABELS, CHART_BASELINES
+
 # Runs side by side: tableau10's ten hues, then the ten lighter tones of the same hues
 # (tableau20's second colours), so 20 runs never share a colour; the compare page lets a
 # visitor pick at most MAX_RUNS. Not Streamlit's theme, whose first two colours are blue.
@@ -76,20 +78,20 @@ def live_curve(curve: dict, labels: list[str]) -> alt.Chart:
     )
 
 
-BASELINE_NAMES = {"uniform": "uniform", "unigram_entropy": "unigram", "bigram": "bigram"}
-
-
 def _baseline_rows(baselines: dict[str, float], last: int) -> list[dict]:
-    """One row per reference line, its label placed at the right end. Names "kind · data"
+    """One row per reference line drawn (the dev yardsticks, CHART_BASELINES: the val
+    curves are dev losses), its label placed at the right end. Names "kind · data"
     (several data sets) put each data set's labels at its own distance from the right end,
     so two data sets' unigram labels, a few hundredths apart, do not print on each other."""
     groups: list[str] = []
     rows = []
     for key, loss in baselines.items():
         kind, _, data = key.partition(" · ")
+        if kind in BASELINE_LABELS and kind not in CHART_BASELINES:
+            continue
         if data not in groups:
             groups.append(data)
-        name = BASELINE_NAMES.get(kind, kind) + (f" · {data}" if data else "")
+        name = BASELINE_LABELS.get(kind, kind) + (f" · {data}" if data else "")
         step = last * (1 - 0.3 * (groups.index(data) % 3))
         rows.append({"baseline": name, "loss": loss, "step": step})
     return rows

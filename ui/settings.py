@@ -9,7 +9,7 @@ import os
 
 import streamlit as st
 
-from mlp_core.config import ACTIVATIONS, INITS, LIMITS, ConfigError, RunConfig
+from mlp_core.config import ACTIVATIONS, ARITHMETICS, INITS, LIMITS, ConfigError, RunConfig
 
 DEMO_ENV = "PRACTICE_BOARD_DEMO"  # "1" turns on the hosted-demo caps
 DEMO_CAPS = {
@@ -29,12 +29,19 @@ BOUNDS = {  # setting: (low, high) for its widget and its URL parameter; demo ca
     "lr": (1e-4, 100.0),  # the zero-init page: high enough to show a divergence
     "compare_lr": (1e-4, 10.0),  # the compare form's learning rate
     "bn_eps": (0.0, 1.0),
+    "compare_gain": (0.01, 10.0),  # the zero-init page's comparison init: kaiming gain
+    "compare_scale": (1e-4, 10.0),  # ... and the std of a normal init
     "seeds": (1, 4),  # seeds one compare submit trains: seed, seed + 1, ...
     "block_size": (1, 8),  # the dataset page: longer contexts are unreadable
     "examples": (1, 20),  # words whose contexts the dataset page prints
     "seed": SEED_RANGE,
 }
-CHOICES = {"activation": ACTIVATIONS, "init": INITS}  # URL values outside these are junk
+CHOICES = {  # URL values outside these are junk
+    "activation": ACTIVATIONS,
+    "init": INITS,
+    "arithmetic": ARITHMETICS,
+    "compare_init": tuple(i for i in INITS if i != "zeros"),
+}  # URL values outside these are junk
 BOOLS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
 
