@@ -67,7 +67,7 @@ def test_demo_mode_disables_the_long_presets_with_a_note(monkeypatch, small_ds):
     assert not at.exception
     disabled = [b.disabled for b in _buttons(at)]
     assert disabled == [True, True, True, True, False]  # only the 1,001-step run fits
-    notes = [c.value for c in at.caption if c.value.startswith("Not in demo mode")]
+    notes = [c.value for c in at.caption if c.value.startswith("Disabled: ")]
     assert len(notes) == 4 and "steps is at most 5,000" in notes[0]
 
 

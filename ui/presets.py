@@ -150,4 +150,4 @@ def lecture_runs(ds: Dataset, page: str, on_trained) -> None:
                 on_trained([run_key(cfg, ds.sha256)])
             st.rerun()
         if why_not:
-            st.caption(f"Not in demo mode: {why_not}.")
+            st.caption(f"Disabled: {why_not}.")
