@@ -124,8 +124,9 @@ def _caption(ds: Dataset, run_seed: int) -> str:
         "file on the Dataset page to compare like with like."
     )
     return (
-        f"Lecture numbers as printed in {NOTEBOOK} (one run each, its own seed; rounded to "
-        f"four places). Ours: seed {run_seed} from the sidebar, blank until trained. " + data_note
+        f"Lecture numbers as printed in {NOTEBOOK} (one run each, on the notebook's own "
+        "seed, not a mean over seeds; rounded to four places). Ours: seed "
+        f"{run_seed} from the sidebar, blank until trained. " + data_note
     )
 
 
