@@ -82,8 +82,26 @@ def add_model_args(p: argparse.ArgumentParser, layers: int = 5, steps: int = 200
     p.add_argument(
         "--activation", choices=ACTIVATIONS, default="tanh", help="nonlinearity (default tanh)"
     )
-    p.add_argument("--batchnorm", action="store_true", help="BatchNorm1d after every Linear")
+    p.add_argument(
+        "--batchnorm",
+        action="store_true",
+        help="BatchNorm1d after every Linear, the output one too (the lecture's deep net)",
+    )
+    p.add_argument(
+        "--no-output-bn",
+        action="store_true",
+        help="with --batchnorm: BatchNorm on the hidden layers only, the output Linear keeps "
+        "its bias (the lecture's 2-layer BN net)",
+    )
     p.add_argument("--bn-eps", type=float, default=1e-5, help="BatchNorm epsilon (default 1e-5)")
+    p.add_argument(
+        "--bn-momentum",
+        type=float,
+        default=0.1,
+        metavar="M",
+        help="BatchNorm running-statistics momentum (default 0.1; the lecture's 2-layer "
+        "BN net: 0.001)",
+    )
     p.add_argument("--steps", type=whole, default=steps, help=f"SGD steps (default {steps})")
     p.add_argument("--batch-size", type=whole, default=32, help="minibatch size (default 32)")
     p.add_argument("--lr", type=float, default=0.1, help="learning rate (default 0.1)")
@@ -119,7 +137,9 @@ def config_from_args(a: argparse.Namespace, **model_overrides) -> RunConfig:
         n_layers=a.layers,
         activation=a.activation,
         batchnorm=a.batchnorm,
+        output_bn=not a.no_output_bn,
         bn_eps=a.bn_eps,
+        bn_momentum=a.bn_momentum,
         init=getattr(a, "init", "kaiming"),
         init_scale=getattr(a, "init_scale", 0.01),
     )

@@ -43,13 +43,15 @@ class ModelConfig:
     n_hidden: int = 100  # neurons in each hidden layer
     n_layers: int = 5  # hidden Linear(+BN)+activation blocks, before the output Linear
     activation: str = "tanh"  # one of ACTIVATIONS
-    batchnorm: bool = False  # BatchNorm1d after every Linear, the last one included (lecture)
+    batchnorm: bool = False  # BatchNorm1d after every hidden Linear (lecture)
+    output_bn: bool = True  # with batchnorm, one after the output Linear too (the lecture's
+    # deep net); False: the output Linear keeps its bias (the lecture's 2-layer BN net)
     init: str = "kaiming"  # one of INITS; "zeros" sets every Linear weight and bias to zero
     init_scale: float = 0.01  # std of the "normal" init
     init_gain: float | None = None  # kaiming gain of hidden layers; None: the activation's
     zero_embedding: bool = False  # also zero the embedding table C (zero init only)
     bn_eps: float = 1e-5  # BatchNorm epsilon; 0 shows the 0/0 of a zero-init BN
-    bn_momentum: float = 0.1  # BatchNorm running-statistics momentum
+    bn_momentum: float = 0.1  # BatchNorm running-statistics momentum (2-layer lecture: 0.001)
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,8 @@ def validate(cfg: RunConfig, n_train_rows: int | None = None) -> None:
         raise ConfigError(f"init_gain must be in (0, 100] (got {cfg.model.init_gain})")
     if not 0 < cfg.model.init_scale <= 100:
         raise ConfigError(f"init_scale must be in (0, 100] (got {cfg.model.init_scale})")
+    if not cfg.model.output_bn and not cfg.model.batchnorm:
+        raise ConfigError("output_bn=False (BatchNorm on hidden layers only) needs batchnorm")
     if cfg.train.dtype not in ("float32", "float64"):
         raise ConfigError("dtype must be float32 or float64")
     if n_train_rows is not None and cfg.train.batch_size > n_train_rows:

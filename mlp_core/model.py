@@ -1,8 +1,10 @@
 """Build the lecture's MLP for K stacked runs, each with its own init, seed and activation.
 
 Layer list as in the lecture (names follow it: ``layers.10.bias`` is the output bias of the
-6-Linear net): [Linear, (BN), act] * n_layers + [Linear, (BN)]. Linears carry a bias only
-when no BatchNorm follows them (the BN's beta does that job).
+6-Linear net): [Linear, (BN), act] * n_layers + [Linear, (BN)]. The output BN is there
+with ``batchnorm`` and ``output_bn`` (the lecture's deep net); without it (``output_bn``
+False) BatchNorm sits on the hidden layers only, as in the lecture's 2-layer BN net.
+Linears carry a bias only when no BatchNorm follows them (the BN's beta does that job).
 """
 
 from __future__ import annotations
@@ -24,7 +26,20 @@ def layer_index(name: str) -> int | None:
 
 def shape_key(cfg: ModelConfig) -> tuple:
     """Runs whose configs share this key can be stacked in one MLP."""
-    return (cfg.n_embd, cfg.n_hidden, cfg.n_layers, cfg.batchnorm, cfg.bn_eps, cfg.bn_momentum)
+    return (
+        cfg.n_embd,
+        cfg.n_hidden,
+        cfg.n_layers,
+        cfg.batchnorm,
+        cfg.output_bn,
+        cfg.bn_eps,
+        cfg.bn_momentum,
+    )
+
+
+def bn_after(cfg: ModelConfig, last: bool) -> bool:
+    """Does a BatchNorm follow this Linear (the output one when ``last``)?"""
+    return cfg.batchnorm and (cfg.output_bn or not last)
 
 
 def linear_shapes(cfg: ModelConfig, vocab_size: int, block_size: int) -> list[tuple[int, int]]:
@@ -43,8 +58,8 @@ def _init_linear(cfg: ModelConfig, fan_in: int, fan_out: int, last: bool, g: tor
     if cfg.init == "normal":
         return torch.randn(fan_in, fan_out, generator=g) * cfg.init_scale, torch.zeros(1, fan_out)
     w = torch.randn(fan_in, fan_out, generator=g) / fan_in**0.5  # kaiming, lecture style
-    if last:
-        w = w if cfg.batchnorm else w * 0.1  # make the output less confident at init
+    if last:  # make the output less confident at init: the output BN's gamma does it
+        w = w if bn_after(cfg, last) else w * 0.1
     else:
         w = w * (GAINS[cfg.activation] if cfg.init_gain is None else cfg.init_gain)
     return w, torch.zeros(1, fan_out)
@@ -59,7 +74,7 @@ def init_run(cfg: ModelConfig, vocab_size: int, block_size: int, seed: int) -> d
     for i, (fan_in, fan_out) in enumerate(shapes):
         last = i == len(shapes) - 1
         params[f"W{i}"], params[f"b{i}"] = _init_linear(cfg, fan_in, fan_out, last, g)
-        if cfg.batchnorm:
+        if bn_after(cfg, last):
             gamma = torch.full((1, fan_out), 0.1 if last and cfg.init == "kaiming" else 1.0)
             params[f"gamma{i}"], params[f"beta{i}"] = gamma, torch.zeros(1, fan_out)
     return params
@@ -133,9 +148,9 @@ class MLP(LayerStack):
         self.layers = []
         n_linear = cfg.n_layers + 1
         for i in range(n_linear):
-            bias = None if cfg.batchnorm else stack[f"b{i}"]
-            self.layers.append(Linear(stack[f"W{i}"], bias))
-            if cfg.batchnorm:
+            has_bn = bn_after(cfg, last=i == n_linear - 1)
+            self.layers.append(Linear(stack[f"W{i}"], None if has_bn else stack[f"b{i}"]))
+            if has_bn:
                 bn = BatchNorm1d(self.K, stack[f"W{i}"].shape[2], cfg.bn_eps, cfg.bn_momentum, **tk)
                 bn.gamma, bn.beta = stack[f"gamma{i}"], stack[f"beta{i}"]
                 self.layers.append(bn)

@@ -48,7 +48,7 @@ class NotebookNet:
 
     def has_bn(self, i: int) -> bool:
         m = self.cfg.model
-        return m.batchnorm and (i < self.n_linear - 1 or getattr(m, "output_bn", True))
+        return m.batchnorm and (i < self.n_linear - 1 or m.output_bn)
 
     def position(self, i: int) -> int:
         """Index of Linear i in the engine's layer list."""

@@ -20,11 +20,16 @@ WIDGETS = {  # URL name: label, its ui.BOUNDS entry, help
     "layers": (
         "Hidden layers",
         "n_layers",
-        "Linear→BN→tanh blocks, then the output Linear→BN: 2 gives the 3-layer MLP",
+        "Linear→BN→tanh blocks, then the output Linear (→BN): 2 gives the 3-layer MLP",
     ),
     "n_hidden": ("Width", "n_hidden", "neurons per hidden layer"),
     "steps": ("Steps", "steps", "SGD steps, batch 32"),
 }
+OUTPUT_BN_LABEL = "BatchNorm after the output Linear too"
+OUTPUT_BN_HELP = (
+    "On: the lecture's deep net (a BN after every Linear). Off: its 2-layer BN net, BN on the "
+    "hidden layers only and the output Linear keeping its bias"
+)
 
 
 def controls() -> RunConfig:
@@ -35,13 +40,18 @@ def controls() -> RunConfig:
                 st.session_state[key] = ui.param(name, DEFAULTS[name], bound=bound)
             step = 500 if name == "steps" else 1
             col.number_input(label, *ui.bounds(bound), step=step, key=key, help=help_)
+        if "bf_output_bn" not in st.session_state:
+            st.session_state["bf_output_bn"] = ui.param("output_bn", True)
+        st.toggle(OUTPUT_BN_LABEL, key="bf_output_bn", help=OUTPUT_BN_HELP)
     values = {n: int(st.session_state[f"bf_{n}"]) for n in DEFAULTS}
-    ui.set_params(values)
+    output_bn = bool(st.session_state["bf_output_bn"])
+    ui.set_params(values | {"output_bn": output_bn})
     return RunConfig().replace(
         n_layers=values["layers"],
         n_hidden=values["n_hidden"],
         steps=values["steps"],
         batchnorm=True,
+        output_bn=output_bn,
         seed=ui.seed(),
     )
 

@@ -8,7 +8,7 @@ import streamlit as st
 import ui
 from mlp_core.config import ACTIVATIONS, INITS, RunConfig
 from mlp_core.store import run_key
-from ui import charts, tables
+from ui import charts, presets, tables
 
 ui.page_entry()
 
@@ -247,3 +247,4 @@ if runs:
         )
     if idx:
         compare([runs[i] for i in idx], [shown[i] for i in idx])
+presets.lecture_runs(ui.current_dataset(), PAGE, on_trained=_select_also)

@@ -57,7 +57,7 @@ def _names(cfg: RunConfig, P: dict) -> tuple[dict, dict]:
     names, bufs, pos = {"C": "C"}, {}, 0
     for i in range(cfg.model.n_layers + 1):
         names[f"W{i}"] = f"layers.{pos}.weight"
-        if cfg.model.batchnorm:
+        if _has_bn(cfg, i):
             names[f"gamma{i}"], names[f"beta{i}"] = (
                 f"layers.{pos + 1}.gamma",
                 f"layers.{pos + 1}.beta",
@@ -73,14 +73,21 @@ def _names(cfg: RunConfig, P: dict) -> tuple[dict, dict]:
     return names, bufs
 
 
+def _has_bn(cfg: RunConfig, i: int) -> bool:
+    """A BatchNorm after Linear i: every one with batchnorm, but the output one only with
+    output_bn (the lecture's 2-layer BN net has none there)."""
+    m = cfg.model
+    return m.batchnorm and (m.output_bn or i < m.n_layers)
+
+
 def _forward(cfg: RunConfig, P: dict, bufs: dict, X: torch.Tensor, training: bool):
     m = cfg.model
     act = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu}[m.activation]
     x = P["C"][X].view(len(X), -1)
     pos = 0
     for i in range(m.n_layers + 1):
-        x = x @ P[f"W{i}"] + (0 if m.batchnorm else P[f"b{i}"])
-        if m.batchnorm:
+        x = x @ P[f"W{i}"] + (0 if _has_bn(cfg, i) else P[f"b{i}"])
+        if _has_bn(cfg, i):
             x = _batchnorm(
                 x, P[f"gamma{i}"], P[f"beta{i}"], bufs, f"layers.{pos + 1}.", m, training
             )
@@ -153,6 +160,25 @@ def test_steps_that_apply_their_update_match_the_reference(small_ds, activation,
     assert run.metrics["curve"]["train"][1:] == pytest.approx(_curve_from(ref["losses"]), abs=1e-10)
     assert run.metrics["diagnostics"] is None
     assert all(p["grad_norm_max"] is None for p in run.metrics["params"])
+
+
+@pytest.mark.parametrize("diagnostics", [True, False])
+@pytest.mark.parametrize("momentum", [0.1, 0.001])
+@pytest.mark.parametrize("output_bn", [True, False])
+def test_batchnorm_layouts_and_momenta_match_the_reference(
+    small_ds, output_bn, momentum, diagnostics
+):
+    """BN after every Linear (the lecture's deep net) or on the hidden layers only, the
+    output Linear keeping its bias (its 2-layer BN net), with either running-stat momentum;
+    the running statistics are compared too (they are in the state)."""
+    cfg = _base().replace(batchnorm=True, output_bn=output_bn, bn_momentum=momentum)
+    (run,) = train.train_stack([cfg], small_ds, diagnostics=diagnostics)
+    ref = reference_run(cfg, small_ds)
+    _assert_state_close(run.state, ref["state"], rtol=1e-9, atol=1e-11)
+    assert ("layers.6.bias" in run.state) == (not output_bn)  # the output Linear's bias
+    assert ("layers.7.gamma" in run.state) == output_bn  # the output BN
+    assert run.metrics["curve"]["train"] == pytest.approx(_curve_from(ref["losses"]), abs=1e-10)
+    assert run.metrics["val_loss"] == pytest.approx(ref["split_loss"]["val"], abs=1e-10)
 
 
 def test_readable_batchnorm_without_eps_applies_its_updates_too(small_ds):

@@ -42,3 +42,16 @@ def test_notebook_run_stops_and_diverges_like_the_engine(small_ds):
     assert stopped.status == "stopped" and stopped.metrics["steps"] == 20
     (bad,) = train_stack([cfg.replace(lr=1e6)], small_ds)
     assert bad.status == "diverged" and bad.metrics["diverged_at"] is not None
+
+
+def test_notebook_matches_the_engine_in_the_lectures_bn_layout(small_ds):
+    """BatchNorm on the hidden layer only, momentum 0.001, the output Linear with its bias."""
+    cfg = RunConfig().replace(
+        n_layers=1, n_hidden=16, steps=50, dtype="float64", batchnorm=True, output_bn=False,
+        bn_momentum=0.001,
+    )  # fmt: skip
+    (eng,) = train_stack([cfg], small_ds)
+    (nb,) = train_stack([cfg.replace(arithmetic="notebook")], small_ds)
+    assert set(nb.state) == set(eng.state) and "layers.3.bias" in nb.state
+    for name, t in eng.state.items():
+        assert (nb.state[name] - t).abs().max() <= 1e-9 * max(1.0, float(t.abs().max())), name

@@ -20,13 +20,13 @@ METRICS = ("status", "steps", "train_loss", "val_loss", "seconds", "steps_per_se
 def short_label(cfg: RunConfig) -> str:
     """A legend-sized name: activation, BN, init, shape, seed."""
     m = cfg.model
-    bn = "+BN" if m.batchnorm else ""
+    bn = "" if not m.batchnorm else "+BN" if m.output_bn else "+hidden BN"
     return f"{m.activation}{bn} {m.init} {m.n_layers}×{m.n_hidden} s{cfg.train.seed}"
 
 
 def summary(cfg: RunConfig) -> str:
     m, t = cfg.model, cfg.train
-    bn = " + BatchNorm" if m.batchnorm else ""
+    bn = "" if not m.batchnorm else " + BatchNorm" + ("" if m.output_bn else " (hidden layers)")
     return (
         f"{m.n_layers}×{m.n_hidden} {m.activation}{bn}, {m.init} init, block {cfg.data.block_size}"
         f", {t.steps:,} steps of {t.batch_size}, lr {t.lr:g}, seed {t.seed}"

@@ -1,0 +1,88 @@
+"""Lecture runs on Compare runs (ui/presets.py): the lecture's nets as configs, its printed
+numbers next to ours, one click each, and the demo caps."""
+
+import dataclasses
+
+import pytest
+from app_helpers import open_app
+
+import ui
+from mlp_core.train import RunOutcome
+from ui import presets
+
+pytestmark = pytest.mark.usefixtures("fresh_app")
+
+
+def test_the_presets_are_the_lectures_nets():
+    cfgs = {p.title.split(" (")[0]: presets.config(p, 42) for p in presets.PRESETS}
+    two, two_bn = cfgs["2-layer net"], cfgs["2-layer net + BatchNorm"]
+    for c in (two, two_bn):
+        assert (c.model.n_layers, c.model.n_hidden, c.model.n_embd) == (1, 200, 10)
+        assert (c.train.steps, c.train.lr, c.train.lr_decay_step) == (200_000, 0.1, 100_000)
+        assert c.train.batch_size == 32 and c.model.init == "kaiming"
+    assert not two.model.batchnorm
+    assert two_bn.model.batchnorm and not two_bn.model.output_bn
+    assert two_bn.model.bn_momentum == 0.001
+    deep = [presets.config(p, 42) for p in presets.PRESETS[2:]]
+    assert all((c.model.n_layers, c.model.n_hidden) == (5, 100) for c in deep)
+    assert all(c.train.lr_decay_step == 150_000 for c in deep)
+    assert [c.model.batchnorm for c in deep] == [False, True, True]
+    assert all(c.model.output_bn and c.model.bn_momentum == 0.1 for c in deep)
+    assert [c.train.steps for c in deep] == [200_000, 200_000, 1_001]
+
+
+def test_the_table_puts_ours_next_to_the_lectures_and_says_where_from():
+    ps = presets.PRESETS[:3]
+    cfg = presets.config(ps[1], 42)
+    metrics = {"train_loss": 2.07, "val_loss": 2.1061, "seconds": 71.4}
+    done = RunOutcome(cfg, "ok", metrics, {})
+    df = presets.table(ps, [None, done, None])
+    row = df.loc[ps[1].title]
+    assert (row["lecture train"], row["lecture val"]) == ("2.0668", "2.1048")
+    assert (row["our train"], row["our val"], row["our seconds"]) == ("2.0700", "2.1061", "71")
+    assert row["val − lecture"] == "+0.0013"
+    assert "add batch norm layer" in row["lecture numbers from"]
+    assert df.loc[ps[0].title, "our val"] == "" and df.loc[ps[0].title, "lecture val"] == "2.1070"
+    assert df.loc[ps[2].title, "lecture val"] == "" and "not printed" in ps[2].source
+
+
+def _buttons(at):
+    return [b for b in at.button if b.key and b.key.startswith("preset-")]
+
+
+def test_compare_lists_the_lecture_runs_with_a_button_each(small_ds):
+    at = open_app("pages/compare.py", session={"dataset": small_ds})
+    assert not at.exception
+    assert any(s.value == "Lecture runs" for s in at.subheader)
+    (tab,) = at.table
+    assert len(tab.value) == len(presets.PRESETS)
+    assert len(_buttons(at)) == len(presets.PRESETS)
+    assert not any(b.disabled for b in _buttons(at))
+    assert any("not the lecture's names.txt" in c.value for c in at.caption)
+
+
+def test_demo_mode_disables_the_long_presets_with_a_note(monkeypatch, small_ds):
+    monkeypatch.setenv(ui.DEMO_ENV, "1")
+    at = open_app("pages/compare.py", session={"dataset": small_ds})
+    assert not at.exception
+    disabled = [b.disabled for b in _buttons(at)]
+    assert disabled == [True, True, True, True, False]  # only the 1,001-step run fits
+    notes = [c.value for c in at.caption if c.value.startswith("Disabled: ")]
+    assert len(notes) == 4 and "steps is at most 5,000" in notes[0]
+
+
+def test_one_click_trains_a_preset_and_shows_it_next_to_the_lecture(monkeypatch, small_ds):
+    tiny = [
+        dataclasses.replace(p, changes=p.changes | {"n_hidden": 8, "steps": 50})
+        for p in presets.PRESETS
+    ]
+    monkeypatch.setattr(presets, "PRESETS", tuple(tiny))
+    at = open_app("pages/compare.py", session={"dataset": small_ds})
+    _buttons(at)[1].click().run()
+    assert not at.exception and not at.error
+    listed = at.dataframe[0].value
+    assert list(listed["run"]) == ["#1 lecture: " + tiny[1].title]
+    assert at.multiselect(key="cmp_selected").value  # selected for the comparison
+    row = at.table[0].value.loc[tiny[1].title]
+    assert row["our val"] != "" and row["lecture val"] == "2.1048"
+    assert _buttons(at)[1].label.startswith("Show:")
