@@ -176,7 +176,7 @@ def plan_tanh(tape, x: torch.Tensor, out: torch.Tensor, times: float = 1.0) -> N
     """out = tanh(x); from SIGMOID_TANH_MIN elements on as 2·sigmoid(2x) - 1: ATen's tanh
     costs about 3x its sigmoid per element here, and with a call's fixed cost that pays
     from about ten thousand elements on: evaluation chunks and stacks of 4 runs or more,
-    not a single run's step (bench/README.md). ``times`` 2: x holds 2x (the Linear before
+    not a single run's step (ARCHITECTURE.md). ``times`` 2: x holds 2x (the Linear before
     it doubled its matmul, exactly), which saves the multiply. The sigmoid form differs from
     torch.tanh by float rounding: at most ~1 unit in the last place of 1 (6e-8 in float32)
     in absolute terms, so values far below that round to multiples of it; tanh(0) is
