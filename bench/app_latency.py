@@ -1,19 +1,30 @@
 """What a user waits for, measured with AppTest in one fresh process: the first render
-(imports, data load), a cached re-render, page switches, and a run's result once computed.
+(imports, data load), a cached re-render, page switches, and a run's result once computed;
+then in a real browser (Debian's chromium driven by playwright) on fresh servers.
 
-    python bench/app_latency.py          # from the repository root; prints seconds
+    python bench/app_latency.py              # from the repository root; prints seconds
+    python bench/app_latency.py --browser    # only the real-browser part (~1.5 minutes)
 
-AppTest runs the script without a browser, so these are server-side times: add the
-websocket and the browser's drawing (tens of ms) for what a user sees.
+AppTest runs the script without a browser, so those are server-side times. The browser
+part starts a fresh `streamlit run app.py` with an empty run store for every measurement,
+waits until it answers its health check, then opens one page and times (from the start of
+the page load) the first title drawn and, on Zero init, the first answer: what a visitor
+who opens a link to a fresh server waits for (issue 16: answer <= 5 s on a quiet machine,
+first render of any page <= 2.5 s).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import shutil
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
@@ -51,7 +62,120 @@ def train_tiny(at: AppTest) -> AppTest:
     return at.button(key="cmp_train").click().run()
 
 
+# ---------------------------------------------------------------- a real browser
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [  # as tests/test_browser.py
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PAGE_PATHS = ["", "dataset", "zero_init", "batchnorm_fold", "compare"]
+ANSWER = "What trained, and why"  # the zero-init page's answer heading
+BROWSER_REPEAT = 3
+
+
+def _fresh_server() -> tuple[subprocess.Popen, str, float]:
+    """`streamlit run app.py` on a free port with an empty run store; returns the process,
+    its URL and the seconds until its health check answered."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = os.environ | {"PRACTICE_BOARD_CACHE": tempfile.mkdtemp(prefix="pb-bench-")}
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
+    cmd += ["--server.address", "127.0.0.1", "--server.port", str(port)]
+    cmd += ["--browser.gatherUsageStats", "false"]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                return proc, url, time.perf_counter() - t0
+        except OSError:
+            if proc.poll() is not None or time.perf_counter() - t0 > 90:
+                proc.kill()
+                raise RuntimeError("streamlit did not start") from None
+            time.sleep(0.05)
+
+
+def _open(browser, path: str, answer: bool) -> dict:
+    """Fresh server, one page: seconds to the server's health, the first title (h1) and,
+    with ``answer``, the zero-init answer."""
+    proc, url, ready = _fresh_server()
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        t0 = time.perf_counter()
+        page.goto(f"{url}/{path}")
+        page.locator("h1").first.wait_for(timeout=180_000)
+        out = {"server_ready_s": ready, "title_s": time.perf_counter() - t0}
+        if answer:
+            page.get_by_text(ANSWER).first.wait_for(timeout=180_000)
+            out["answer_s"] = time.perf_counter() - t0
+        page.close()
+        return out
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def browser_rows() -> list[tuple[str, float]]:
+    from playwright.sync_api import sync_playwright
+
+    load = os.getloadavg()[0]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            answers = [_open(browser, "zero_init", True) for _ in range(BROWSER_REPEAT)]
+            firsts = {path: _open(browser, path, False) for path in PAGE_PATHS}
+        finally:
+            browser.close()
+    rows = [
+        ("browser, fresh server: health check answers", _median(answers, "server_ready_s")),
+        ("browser, fresh server: /zero_init title drawn", _median(answers, "title_s")),
+        ("browser, fresh server: /zero_init first answer", _median(answers, "answer_s")),
+    ]
+    rows += [
+        (f"browser, fresh server: first render of /{p}", r["title_s"]) for p, r in firsts.items()
+    ]
+    print(
+        f"load average {load:.2f} -> {os.getloadavg()[0]:.2f}; first answers (s): "
+        + ", ".join(f"{a['answer_s']:.2f}" for a in answers)
+    )
+    return rows
+
+
+def _median(rows: list[dict], key: str) -> float:
+    return statistics.median(r[key] for r in rows)
+
+
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--browser", action="store_true", help="only the real-browser part")
+    if ap.parse_args().browser:
+        _print(browser_rows())
+        return
+    rows = apptest_rows()
+    if os.path.exists(CHROMIUM):
+        rows += browser_rows()
+    else:
+        print(f"no chromium at {CHROMIUM}: the real-browser part is skipped")
+    _print(rows)
+
+
+def _print(rows: list[tuple[str, float]]) -> None:
+    width = max(len(name) for name, _ in rows)
+    for name, seconds in rows:
+        print(f"{name:<{width}}  {seconds * 1000:8.0f} ms")
+
+
+def apptest_rows() -> list[tuple[str, float]]:
     PagesManager.__init__ = apptest_init()  # as tests/conftest.py does: ui/navigation.py
     at = AppTest.from_file(APP, default_timeout=300)
     rows = [("cold first render: home (imports, default data)", timed(at.run))]
@@ -75,9 +199,7 @@ def main() -> None:
         return other.switch_page("pages/compare.py").run()
 
     rows.append(("new session opens the link (store hit, 2 runs)", median(open_link)))
-    width = max(len(name) for name, _ in rows)
-    for name, seconds in rows:
-        print(f"{name:<{width}}  {seconds * 1000:8.0f} ms")
+    return rows
 
 
 if __name__ == "__main__":

@@ -119,3 +119,37 @@ def test_dev_baselines_are_fitted_on_train_and_scored_on_dev(small_ds):
     b = data.baselines(small_ds, 3)
     assert b["dev_unigram"] == pytest.approx(want, rel=1e-9)
     assert b["dev_bigram"] < b["dev_unigram"] < b["uniform"]
+
+
+def _contexts_by_loop(words, stoi, block_size):
+    """The lecture's loop over characters: the reference for data.build_contexts."""
+    X, Y = [], []
+    for w in words:
+        context = [0] * block_size
+        for ch in w + ".":
+            X.append(context)
+            Y.append(stoi[ch])
+            context = context[1:] + [stoi[ch]]
+    return torch.tensor(X, dtype=torch.long).view(-1, block_size), torch.tensor(Y)
+
+
+@pytest.mark.parametrize("block_size", [1, 3, 8])
+def test_contexts_match_the_lectures_loop(block_size):
+    words = ["émile", "a", "z-b c", "ab", "abcdefghijk"]
+    stoi = {c: i for i, c in enumerate(sorted(set(".".join(words))))}
+    X, Y = data.build_contexts(words, stoi, block_size)
+    ref_X, ref_Y = _contexts_by_loop(words, stoi, block_size)
+    assert torch.equal(X, ref_X) and torch.equal(Y, ref_Y)
+
+
+def test_contexts_of_the_users_file_match_the_lectures_loop(names_txt):
+    ds = data.from_path(names_txt)
+    words = data.split_words(ds.words)[1]
+    X, Y = data.build_contexts(words, ds.stoi, 3)
+    ref_X, ref_Y = _contexts_by_loop(words, ds.stoi, 3)
+    assert torch.equal(X, ref_X) and torch.equal(Y, ref_Y)
+
+
+def test_a_character_outside_the_vocabulary_is_refused():
+    with pytest.raises(KeyError):
+        data.build_contexts(["abz"], {".": 0, "a": 1, "b": 2}, 3)

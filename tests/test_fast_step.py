@@ -21,6 +21,9 @@ STEP_CASES = {  # activations of the K runs, model changes
     "K=3, kinds apart (readable activation)": (["tanh", "relu", "tanh"], {}),
     "K=2, BN": (["sigmoid", "sigmoid"], {"batchnorm": True}),
     "K=2, BN without eps (readable BN)": (["tanh", "relu"], {"batchnorm": True, "bn_eps": 0.0}),
+    # 2 x 16 x 400 elements: tanh in the sigmoid form, its doubling folded into the matmul
+    "K=2, wide tanh (kernels.plan_tanh)": (["tanh", "tanh"], {"n_hidden": 400}),
+    "K=2, wide tanh after BN": (["tanh", "tanh"], {"n_hidden": 400, "batchnorm": True}),
 }
 
 
@@ -54,7 +57,7 @@ def test_one_step_matches_autograd(case):
     expected = torch.stack([q.grad.flatten(1).norm(dim=1) for q in ref.parameters()])
     torch.testing.assert_close(step.grad_norms(), expected)
     for i, (out, dout) in step.activations().items():  # what the diagnostics read
-        assert out.shape == dout.shape == (K, 16, 8) and trained.layers[i].name
+        assert out.shape == dout.shape == (K, 16, mcs[0].n_hidden) and trained.layers[i].name
 
 
 def _snapshot(model: MLP) -> dict:
@@ -110,3 +113,16 @@ def test_training_leaves_no_trace_on_a_model_evaluated_after(small_ds):
     model = from_state(cfg.model, run.state, small_ds.vocab_size, 3)
     sp = data.make_splits(small_ds, 3)
     assert evaluate(model, sp.Xdev, sp.Ydev)[0] == pytest.approx(run.metrics["val_loss"], abs=1e-6)
+
+
+def test_evaluation_in_two_threads_gives_the_same_numbers(small_ds, monkeypatch):
+    from mlp_core.fast import evaluate as ev
+
+    cfgs = [RunConfig().replace(n_layers=2, n_hidden=16, steps=30, seed=s) for s in (1, 2)]
+    model = MLP([c.model for c in cfgs], small_ds.vocab_size, 3, seeds=[1, 2])
+    sp = data.make_splits(small_ds, 3)
+    monkeypatch.setattr(ev, "EVAL_ROWS", 512)  # several chunks even on the small data set
+    monkeypatch.setattr(ev, "EVAL_THREADS", 1)
+    alone = evaluate(model, sp.Xtr, sp.Ytr)
+    monkeypatch.setattr(ev, "EVAL_THREADS", 2)
+    assert evaluate(model, sp.Xtr, sp.Ytr) == alone

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+from itertools import zip_longest
+
 import torch
 
 from ..model import cross_entropy
@@ -9,6 +13,7 @@ from .kernels import has_kernel, kernels_for, plan_forward
 from .tape import Tape
 
 EVAL_ROWS = 2048  # rows per chunk across the stack: buffers stay in cache (ARCHITECTURE.md)
+EVAL_THREADS = 2  # this thread and one helper (1: evaluate in this thread alone)
 
 
 class _EvalChunk:
@@ -57,15 +62,50 @@ def evaluate(model, X: torch.Tensor, Y: torch.Tensor, fused: dict | None = None)
 
 
 def _planned_loglik(model, X: torch.Tensor, Y: torch.Tensor, fused) -> torch.Tensor:
+    """Sum of log p(target) per run, chunk by chunk. On the CPU, a helper thread takes
+    every other chunk (ATen releases the GIL inside each op, so the two run on both cores
+    when both are free); each chunk has its own buffers, and the chunks' sums are added in
+    the same order either way, so the result is the same to the last bit."""
     n = min(len(Y), max(256, EVAL_ROWS // model.K))
-    chunk = _EvalChunk(model, n, X.shape[1], fused)
-    total = torch.zeros(model.K, dtype=torch.float64)
     full = len(Y) // n * n
-    for i in range(0, full, n):
-        total += chunk(X[i : i + n], Y[i : i + n]).cpu()
+    starts = list(range(0, full, n))
+    helper = len(starts) > 1 and model.C.device.type == "cpu" and EVAL_THREADS > 1
+    chunks = [_EvalChunk(model, n, X.shape[1], fused) for _ in range(1 + helper)]
+    if helper:
+        mode = (torch.get_num_threads(), _flushing_denormals())
+        odd = _pool().submit(_in_helper, mode, chunks[1], X, Y, starts[1::2], n)
+        sums = _run(chunks[0], X, Y, starts[0::2], n)
+        sums = [s for pair in zip_longest(sums, odd.result()) for s in pair if s is not None]
+    else:
+        sums = _run(chunks[0], X, Y, starts, n)
     if full < len(Y):
-        total += _EvalChunk(model, len(Y) - full, X.shape[1], fused)(X[full:], Y[full:]).cpu()
+        sums.append(_EvalChunk(model, len(Y) - full, X.shape[1], fused)(X[full:], Y[full:]))
+    total = torch.zeros(model.K, dtype=torch.float64)
+    for s in sums:
+        total += s.cpu()
     return total
+
+
+def _run(chunk: _EvalChunk, X, Y, starts: list[int], n: int) -> list[torch.Tensor]:
+    return [chunk(X[i : i + n], Y[i : i + n]).clone() for i in starts]
+
+
+def _in_helper(mode: tuple[int, bool], *args) -> list[torch.Tensor]:
+    """_run in the helper thread, with the caller's thread count and denormal mode (both
+    are per thread) and in inference mode (the buffers are inference tensors)."""
+    torch.set_num_threads(mode[0])
+    torch.set_flush_denormal(mode[1])
+    with torch.inference_mode():
+        return _run(*args)
+
+
+def _flushing_denormals() -> bool:
+    return bool((torch.tensor([1e-39]) * 2.0).item() == 0.0)
+
+
+@lru_cache(maxsize=1)
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="evaluate")
 
 
 def _loglik(model, X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
