@@ -17,6 +17,7 @@ from .config import (
     ACTIVATIONS,
     ARITHMETICS,
     INITS,
+    RNGS,
     ConfigError,
     DataConfig,
     ModelConfig,
@@ -114,6 +115,14 @@ def add_model_args(p: argparse.ArgumentParser, layers: int = 5, steps: int = 200
     p.add_argument(
         "--seed", type=whole, default=42, help="seed of init and minibatches (default 42)"
     )
+    p.add_argument(
+        "--rng",
+        choices=RNGS,
+        default="own",
+        help="own: init and minibatches each from a generator seeded with --seed; lecture: "
+        "one generator draws the init in the lecture notebook's order and recipe, then the "
+        "minibatches (its numbers: --seed 2147483647) (default own)",
+    )
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where to train")
     p.add_argument("--no-cache", action="store_true", help="train even if the run is stored")
     p.add_argument(
@@ -150,6 +159,7 @@ def config_from_args(a: argparse.Namespace, **model_overrides) -> RunConfig:
         lr_decay_step=a.lr_decay_step,
         seed=a.seed,
         device=a.device,
+        rng=getattr(a, "rng", "own"),
     )
     cfg = RunConfig(
         DataConfig(a.block_size), ModelConfig(**{**model.__dict__, **model_overrides}), train

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 ACTIVATIONS = ("tanh", "sigmoid", "relu")
 ARITHMETICS = ("engine", "notebook")
 INITS = ("kaiming", "zeros", "normal", "torch-default")
+RNGS = ("own", "lecture")
 
 # Valid ranges, shared by the CLI, the pages and validation (name: (low, high), inclusive).
 LIMITS = {
@@ -66,6 +67,10 @@ class TrainConfig:
     # "engine": the planned engine (mlp_core/fast); "notebook": the lecture's loop as the
     # user's notebook computes it, x @ W + b with autograd (mlp_core/notebook.py)
     arithmetic: str = "engine"
+    # "own": the init and the minibatches each draw from a generator seeded with ``seed``;
+    # "lecture": one generator draws the init in the lecture notebook's order and recipe,
+    # then the minibatches (model.init_lecture; ARCHITECTURE.md, "The lecture's random stream")
+    rng: str = "own"
 
 
 @dataclass(frozen=True)
@@ -133,10 +138,36 @@ def validate(cfg: RunConfig, n_train_rows: int | None = None) -> None:
         raise ConfigError(f"init_scale must be in (0, 100] (got {cfg.model.init_scale})")
     if not cfg.model.output_bn and not cfg.model.batchnorm:
         raise ConfigError("output_bn=False (BatchNorm on hidden layers only) needs batchnorm")
+    if cfg.train.rng not in RNGS:
+        raise ConfigError(f"rng must be one of {', '.join(RNGS)}")
+    if cfg.train.rng == "lecture":
+        _check_lecture_layout(cfg.model)
     if cfg.train.dtype not in ("float32", "float64"):
         raise ConfigError("dtype must be float32 or float64")
     if n_train_rows is not None and cfg.train.batch_size > n_train_rows:
         raise ConfigError(
             f"batch_size must be between 1 and {n_train_rows:,}, the training split's rows "
             f"(got {cfg.train.batch_size:,})"
+        )
+
+
+def _check_lecture_layout(m: ModelConfig) -> None:
+    """rng "lecture" replays the notebook's draws, so the net must be one the notebook builds:
+    kaiming init; 1 hidden layer without BatchNorm or with it on the hidden layer only (the
+    2-layer cells), or 2+ hidden layers without BatchNorm or with it after every Linear (the
+    deep-net cell)."""
+    if m.init != "kaiming":
+        raise ConfigError(
+            f"rng lecture replays the lecture's kaiming init; init {m.init} has no lecture "
+            "draws to replay (use rng own)"
+        )
+    if m.batchnorm and m.n_layers == 1 and m.output_bn:
+        raise ConfigError(
+            "rng lecture: the lecture's 1-hidden-layer BatchNorm net has BatchNorm on the "
+            "hidden layer only (output_bn off, --no-output-bn); use rng own for this layout"
+        )
+    if m.batchnorm and m.n_layers > 1 and not m.output_bn:
+        raise ConfigError(
+            "rng lecture: the lecture's deep BatchNorm net has BatchNorm after every Linear, "
+            "the output one too (output_bn on); use rng own for this layout"
         )

@@ -65,9 +65,12 @@ def _init_linear(cfg: ModelConfig, fan_in: int, fan_out: int, last: bool, g: tor
     return w, torch.zeros(1, fan_out)
 
 
-def init_run(cfg: ModelConfig, vocab_size: int, block_size: int, seed: int) -> dict:
-    """One run's parameters (no K dim), float32, drawn from its own generator."""
-    g = torch.Generator().manual_seed(seed)
+def init_run(
+    cfg: ModelConfig, vocab_size: int, block_size: int, seed: int, g: torch.Generator | None = None
+) -> dict:
+    """One run's parameters (no K dim), float32, drawn from ``g`` when given, else from its
+    own generator seeded with ``seed``."""
+    g = torch.Generator().manual_seed(seed) if g is None else g
     C = torch.randn(vocab_size, cfg.n_embd, generator=g)
     params = {"C": torch.zeros_like(C) if cfg.zero_embedding and cfg.init == "zeros" else C}
     shapes = linear_shapes(cfg, vocab_size, block_size)
@@ -78,6 +81,45 @@ def init_run(cfg: ModelConfig, vocab_size: int, block_size: int, seed: int) -> d
             gamma = torch.full((1, fan_out), 0.1 if last and cfg.init == "kaiming" else 1.0)
             params[f"gamma{i}"], params[f"beta{i}"] = gamma, torch.zeros(1, fan_out)
     return params
+
+
+def init_lecture(cfg: ModelConfig, vocab_size: int, block_size: int, g: torch.Generator) -> dict:
+    """One run's parameters drawn from ``g`` in makemore_part3_bn.ipynb's order and recipe
+    (config._check_lecture_layout says which nets): g then goes on to draw the minibatches.
+
+    1 hidden layer: the "MLP revisited" cells. ``C = randn(vocab, n_embd)``, ``W1 =
+    randn(fan_in, n_hidden) * gain / fan_in**0.5``, then without BatchNorm ``b1 =
+    randn(n_hidden) * 0.01`` (the BatchNorm cell comments b1 out: no draw), ``W2 =
+    randn(n_hidden, vocab) * 0.01`` and ``b2 = randn(vocab) * 0`` (drawn, then zeroed).
+    2+ hidden layers: the deep-net cell, whose Linear class draws ``randn(fan_in, fan_out) /
+    fan_in**0.5`` layer by layer and scales it as ``init_run`` does, from the same generator.
+    """
+    if cfg.n_layers > 1:
+        return init_run(cfg, vocab_size, block_size, 0, g)
+    gain = GAINS[cfg.activation] if cfg.init_gain is None else cfg.init_gain
+    (fan_in, n_hidden), _ = linear_shapes(cfg, vocab_size, block_size)
+    p = {"C": torch.randn(vocab_size, cfg.n_embd, generator=g)}
+    p["W0"] = torch.randn(fan_in, n_hidden, generator=g) * gain / fan_in**0.5
+    p["b0"] = torch.zeros(1, n_hidden)
+    if cfg.batchnorm:
+        p["gamma0"], p["beta0"] = torch.ones(1, n_hidden), torch.zeros(1, n_hidden)
+    else:
+        p["b0"] = torch.randn(n_hidden, generator=g).view(1, -1) * 0.01
+    p["W1"] = torch.randn(n_hidden, vocab_size, generator=g) * 0.01
+    p["b1"] = torch.randn(vocab_size, generator=g).view(1, -1) * 0
+    return p
+
+
+def init_and_generator(
+    cfg: ModelConfig, vocab_size: int, block_size: int, seed: int, rng: str = "own"
+) -> tuple[dict, torch.Generator]:
+    """One run's parameters and the generator its minibatches come from: rng "own", a fresh
+    one seeded with ``seed`` (the init drew from another); "lecture", the one that drew the
+    init, continuing (config.TrainConfig.rng)."""
+    g = torch.Generator().manual_seed(seed)
+    if rng == "lecture":
+        return init_lecture(cfg, vocab_size, block_size, g), g
+    return init_run(cfg, vocab_size, block_size, seed), g
 
 
 class LayerStack:
@@ -136,11 +178,18 @@ class MLP(LayerStack):
         seeds: list[int],
         device: str = "cpu",
         dtype: str = "float32",
+        rngs: list[str] | None = None,
     ):
         assert len({shape_key(c) for c in cfgs}) == 1, "stacked runs must share shapes"
         cfg = cfgs[0]
         tk = {"device": device, "dtype": TORCH_DTYPES[dtype]}
-        runs = [init_run(c, vocab_size, block_size, s) for c, s in zip(cfgs, seeds)]
+        rngs = rngs or ["own"] * len(cfgs)
+        drawn = [
+            init_and_generator(c, vocab_size, block_size, s, r)
+            for c, s, r in zip(cfgs, seeds, rngs)
+        ]
+        runs = [params for params, _ in drawn]
+        self.gens = [g for _, g in drawn]  # each run's minibatch generator (stack.Stack)
         stack = {name: torch.stack([r[name] for r in runs]).to(**tk) for name in runs[0]}
         self.K, self.block_size, self.vocab_size = len(cfgs), block_size, vocab_size
         self.activations = [c.activation for c in cfgs]

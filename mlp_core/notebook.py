@@ -2,10 +2,10 @@
 
 2-D tensors, ``x @ W + b`` with the bias added on its own, BatchNorm by its formula, the
 loss by ``F.cross_entropy``, gradients by autograd, ``p.data += -lr * p.grad``. It trains
-the same model as the engine (same init from ``model.init_run``, same minibatches: one
-``torch.randint`` per step from the run's own generator) in different arithmetic, so that
-a learner can see what survives in *their* float sums: the engine keeps each bias inside
-its matmul, the notebook sums the bias gradient over the batch on its own, and the two
+the same model as the engine (same init and same minibatches, one ``torch.randint`` per
+step, both from ``model.init_and_generator``) in different arithmetic, so that a learner
+can see what survives in *their* float sums: the engine keeps each bias inside its matmul,
+the notebook sums the bias gradient over the batch on its own, and the two
 round differently (ARCHITECTURE.md, "Two arithmetics"). Plain autograd, one run at a time:
 slower than the engine, an opt-in check (``TrainConfig.arithmetic = "notebook"``).
 """
@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from .config import RunConfig
 from .data import Dataset, make_splits
 from .diagnostics import Recorder, param_table
-from .model import MLP, TORCH_DTYPES, init_run
+from .model import MLP, TORCH_DTYPES, init_and_generator
 from .stack import CURVE_POINTS, CURVE_VAL_ROWS, DIVERGED_FACTOR, GRAD_TRACK_FIRST, batch_loss_band
 
 ACTS = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu}
@@ -32,7 +32,8 @@ class NotebookNet:
 
     def __init__(self, cfg: RunConfig, vocab_size: int):
         m, dt = cfg.model, TORCH_DTYPES[cfg.train.dtype]
-        init = init_run(m, vocab_size, cfg.data.block_size, cfg.train.seed)
+        t = cfg.train
+        init, self.gen = init_and_generator(m, vocab_size, cfg.data.block_size, t.seed, t.rng)
         self.cfg, self.n_linear = cfg, m.n_layers + 1
         self.P = {k: v.to(dt).clone().requires_grad_(True) for k, v in init.items()}
         self.running: dict[int, list[torch.Tensor]] = {}
@@ -163,7 +164,7 @@ class _Run:
         self.losses = torch.full((self.steps,), float("nan"), dtype=torch.float64)
         self.curve = {"step": [0], "train": [self.loss(self.Xts, self.Yts)]}
         self.curve["val"] = [self.loss(self.Xval, self.Yval)]
-        self.gen = torch.Generator().manual_seed(cfg.train.seed)
+        self.gen = self.net.gen  # the minibatches' generator (rng "lecture": the init's one)
         self.bound = DIVERGED_FACTOR * math.log(ds.vocab_size)
         self.diverged_at: int | None = None
 
@@ -265,7 +266,7 @@ def grad_norms(cfg: RunConfig, ds: Dataset, steps: int) -> dict[str, list[float]
     net = NotebookNet(cfg, ds.vocab_size)
     names = net.state_names()
     out: dict[str, list[float]] = {names[k]: [] for k in net.P}
-    g = torch.Generator().manual_seed(cfg.train.seed)
+    g = net.gen
     for i in range(steps):
         ix = torch.randint(0, len(sp.Ytr), (cfg.train.batch_size,), generator=g)
         loss = F.cross_entropy(net.forward(sp.Xtr[ix], True), sp.Ytr[ix])

@@ -81,13 +81,14 @@ class Stack:
             [c.train.seed for c in cfgs],
             self.dev,
             c0.train.dtype,
+            [c.train.rng for c in cfgs],
         )
         self.init = {n: p.clone() for n, p in model.named_parameters()}
         self.step = Step(model, self.B)
         self.model = self.step.model  # the model being trained: views of the step's buffers
         self.V = vocab_size
         self.offsets = torch.arange(self.K, device=self.dev).view(-1, 1, 1, 1) * self.V
-        self.gens = [torch.Generator().manual_seed(c.train.seed) for c in cfgs]
+        self.gens = model.gens  # rng "lecture": the generators that drew the init, continuing
         dt = TORCH_DTYPES[c0.train.dtype]
         self.decay = torch.tensor([c.train.lr_decay_step or self.steps + 1 for c in cfgs])
         # each run's lr before and after its decay step, in Python floats as the lecture

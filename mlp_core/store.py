@@ -72,8 +72,11 @@ def default_max_mb() -> float:
 
 
 def run_key(cfg: RunConfig, data_sha256: str) -> str:
+    config = cfg.to_dict()
+    if config["train"]["rng"] == "own":  # keeps the keys of runs stored before rng existed
+        del config["train"]["rng"]
     blob = json.dumps(
-        {"version": CACHE_VERSION, "config": cfg.to_dict(), "data": data_sha256}, sort_keys=True
+        {"version": CACHE_VERSION, "config": config, "data": data_sha256}, sort_keys=True
     )
     return hashlib.sha256(blob.encode()).hexdigest()
 

@@ -23,12 +23,22 @@ def test_the_presets_are_the_lectures_nets():
     assert not two.model.batchnorm
     assert two_bn.model.batchnorm and not two_bn.model.output_bn
     assert two_bn.model.bn_momentum == 0.001
-    deep = [presets.config(p, 42) for p in presets.PRESETS[2:]]
+    deep = [presets.config(p, 42) for p in presets.PRESETS[2:5]]
     assert all((c.model.n_layers, c.model.n_hidden) == (5, 100) for c in deep)
     assert all(c.train.lr_decay_step == 150_000 for c in deep)
     assert [c.model.batchnorm for c in deep] == [False, True, True]
     assert all(c.model.output_bn and c.model.bn_momentum == 0.1 for c in deep)
     assert [c.train.steps for c in deep] == [200_000, 200_000, 1_001]
+    first_five = [presets.config(p, 42) for p in presets.PRESETS[:5]]
+    assert all(c.train.rng == "own" and c.train.seed == 42 for c in first_five)
+
+
+def test_the_lectures_own_stream_preset_is_the_bn_net_on_its_seed_and_generator():
+    own_stream = presets.config(presets.PRESETS[5], 42)
+    bn_net = presets.config(presets.PRESETS[1], 42)
+    assert own_stream.train.seed == 2147483647 and own_stream.train.rng == "lecture"
+    assert own_stream.replace(seed=42, rng="own") == bn_net
+    assert presets.PRESETS[5].lecture == (2.0674, 2.1057)
 
 
 def test_the_table_puts_ours_next_to_the_lectures_and_says_where_from():
@@ -66,9 +76,9 @@ def test_demo_mode_disables_the_long_presets_with_a_note(monkeypatch, small_ds):
     at = open_app("pages/compare.py", session={"dataset": small_ds})
     assert not at.exception
     disabled = [b.disabled for b in _buttons(at)]
-    assert disabled == [True, True, True, True, False]  # only the 1,001-step run fits
+    assert disabled == [True, True, True, True, False, True]  # only the 1,001-step run fits
     notes = [c.value for c in at.caption if c.value.startswith("Disabled: ")]
-    assert len(notes) == 4 and "steps is at most 5,000" in notes[0]
+    assert len(notes) == 5 and "steps is at most 5,000" in notes[0]
 
 
 def test_one_click_trains_a_preset_and_shows_it_next_to_the_lecture(monkeypatch, small_ds):

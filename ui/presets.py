@@ -27,6 +27,7 @@ NOTEBOOK = "karpathy/nn-zero-to-hero · lectures/makemore/makemore_part3_bn.ipyn
 # its numbers are measured on (python -m mlp_core data --names names.txt)
 NAMES_TXT_SHA256 = "0a30b5557f192f32ab962680889aac5f6fda0f4cecf40a6d0b5694f58ea8cc4d"
 TWO_LAYER = {"n_layers": 1, "n_hidden": 200, "steps": 200_000, "lr_decay_step": 100_000}
+LECTURE_SEED = 2147483647  # the notebook's torch.Generator().manual_seed(2147483647)
 SIX_LAYER = {"n_layers": 5, "n_hidden": 100, "lr_decay_step": 150_000}
 
 
@@ -36,6 +37,7 @@ class Preset:
     changes: dict  # RunConfig.replace arguments on top of the defaults (tanh, kaiming, lr 0.1)
     lecture: tuple[float, float] | None  # the notebook's printed (train, val), if any
     source: str  # where in the notebook that pair is, or why there is none
+    seed: int | None = None  # a fixed seed (the notebook's own), else the sidebar's
 
 
 PRESETS = (
@@ -69,11 +71,18 @@ PRESETS = (
         (2.4003, 2.3982),
         "split_loss after 1,001 steps; it used gain 1 on the hidden weights, we use 5/3",
     ),
+    Preset(
+        "2-layer net + BatchNorm, the lecture's own random stream (seed 2147483647)",
+        TWO_LAYER | {"batchnorm": True, "output_bn": False, "bn_momentum": 0.001, "rng": "lecture"},
+        (2.0674, 2.1057),
+        "split_loss output of the BatchNorm net's cell (one generator: init, then batches)",
+        seed=LECTURE_SEED,
+    ),
 )
 
 
 def config(p: Preset, run_seed: int) -> RunConfig:
-    return RunConfig().replace(**p.changes, seed=run_seed)
+    return RunConfig().replace(**p.changes, seed=run_seed if p.seed is None else p.seed)
 
 
 def label(p: Preset) -> str:
@@ -126,7 +135,8 @@ def _caption(ds: Dataset, run_seed: int) -> str:
     return (
         f"Lecture numbers as printed in {NOTEBOOK} (one run each, on the notebook's own "
         "seed, not a mean over seeds; rounded to four places). Ours: seed "
-        f"{run_seed} from the sidebar, blank until trained. " + data_note
+        f"{run_seed} from the sidebar (the lecture's-own-random-stream run: the notebook's "
+        f"seed {LECTURE_SEED:,}), blank until trained. " + data_note
     )
 
 
