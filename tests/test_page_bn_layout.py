@@ -14,7 +14,8 @@ def test_the_fold_page_folds_the_lectures_hidden_only_layout():
     at.button(key="run-batchnorm-fold").click().run()
     assert not at.exception, at.exception
     assert any("Same forward pass" in s.value for s in at.success)
-    before, after = (list(at.dataframe[0].value[c]) for c in at.dataframe[0].value.columns)
+    arch = at.table[0].value  # the network before and after
+    before, after = (list(arch[c]) for c in arch.columns)
     assert before[-1] == after[-1] == "Linear(16→27, bias)"  # the output Linear, no BN after it
 
 

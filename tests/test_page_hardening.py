@@ -70,7 +70,7 @@ def test_a_diverging_run_says_so_and_at_which_step():
     at = open_app("pages/zero_init.py", **SMALL, lr="100")
     assert not at.exception
     errors = [e.value for e in at.error]
-    assert any("kaiming-init run diverged at step" in e for e in errors), errors
+    assert any("run diverged at step" in e for e in errors), errors
 
 
 def test_an_unusable_cache_folder_is_said_with_each_result_and_the_app_works_on(

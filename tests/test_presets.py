@@ -90,9 +90,9 @@ def test_one_click_trains_a_preset_and_shows_it_next_to_the_lecture(monkeypatch,
     at = open_app("pages/compare.py", session={"dataset": small_ds})
     _buttons(at)[1].click().run()
     assert not at.exception and not at.error
-    listed = at.dataframe[0].value
-    assert list(listed["run"]) == ["#1 lecture: " + tiny[1].title]
+    listed = next(t.value for t in at.table if "run" in t.value.columns)  # the run list
+    assert list(listed["run"]) == ["#1 tanh+hidden BN kaiming 1×8 s42 · test: 3000 names"]
     assert at.multiselect(key="cmp_selected").value  # selected for the comparison
-    row = at.table[0].value.loc[tiny[1].title]
+    row = at.table[-1].value.loc[tiny[1].title]
     assert row["our val"] != "" and row["lecture val"] == "2.1048"
     assert _buttons(at)[1].label.startswith("Show:")
