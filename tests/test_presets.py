@@ -92,7 +92,7 @@ def test_one_click_trains_a_preset_and_shows_it_next_to_the_lecture(monkeypatch,
     assert not at.exception and not at.error
     listed = next(t.value for t in at.table if "run" in t.value.columns)  # the run list
     assert list(listed["run"]) == ["#1 tanh+hidden BN kaiming 1×8 s42 · test: 3000 names"]
-    assert at.multiselect(key="cmp_selected").value  # selected for the comparison
+    assert at.multiselect(key="cmp_pick").value  # selected for the comparison
     row = at.table[-1].value.loc[tiny[1].title]
     assert row["our val"] != "" and row["lecture val"] == "2.1048"
     assert _buttons(at)[1].label.startswith("Show:")
