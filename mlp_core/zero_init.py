@@ -21,6 +21,7 @@ from .data import Dataset, baselines, make_splits
 from .model import GAINS, layer_index
 from .store import RunStore, run_experiment
 from .train import ProgressFn, RunOutcome
+from .zero_init_draft import DRAFT, DRAFT_SOURCE, NOTEBOOK_VAL_LOSS, assess_draft
 from .zero_init_facts import (
     CONTEXT_TOL,
     EFFECTIVE_REL,
@@ -33,7 +34,7 @@ from .zero_init_facts import (
     gradient_kinds,
     settled,
 )
-from .zero_init_text import DRAFT, DRAFT_SOURCE, NOTEBOOK_VAL_LOSS, answer, assess_draft
+from .zero_init_text import answer
 
 ACT_AT_ZERO = {"tanh": math.tanh(0.0), "sigmoid": 0.5, "relu": 0.0}  # f(0)
 COMPARE_INITS = tuple(i for i in INITS if i != "zeros")

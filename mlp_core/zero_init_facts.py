@@ -14,7 +14,7 @@ from .data import Dataset, make_splits
 from .layers import BatchNorm1d, Linear
 from .model import from_state
 from .stack import GRAD_TRACK_FIRST, Stack
-from .zero_init_text import NOTEBOOK_VAL_LOSS
+from .zero_init_draft import NOTEBOOK_VAL_LOSS
 
 CONTEXT_TOL = 1e-3  # nats: a spread of the log-probabilities below this is not "uses the context"
 SETTLED_DROP = 0.001  # nats: the dev loss fell less than this over the last half: settled
