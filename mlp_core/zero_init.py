@@ -21,7 +21,13 @@ from .data import Dataset, baselines, make_splits
 from .model import GAINS, layer_index
 from .store import RunStore, run_experiment
 from .train import ProgressFn, RunOutcome
-from .zero_init_draft import DRAFT, DRAFT_SOURCE, NOTEBOOK_VAL_LOSS, assess_draft
+from .zero_init_draft import (
+    DRAFT,
+    DRAFT_SOURCE,
+    NOTEBOOK_BATCH_LOSSES,
+    NOTEBOOK_VAL_LOSS,
+    assess_draft,
+)
 from .zero_init_facts import (
     CONTEXT_TOL,
     EFFECTIVE_REL,
@@ -289,6 +295,7 @@ def _notebook_numbers(zero: RunOutcome, first: list[float]) -> dict | None:
         return None
     step = next((i for i, v in enumerate(first) if v <= NOTEBOOK_VAL_LOSS), None)
     return {
+        "printed": {"batch_losses": list(NOTEBOOK_BATCH_LOSSES), "val_loss": NOTEBOOK_VAL_LOSS},
         "batch_band": band,
         "batch_size": zero.config.train.batch_size,
         "trained_val": zero.metrics["val_loss"],

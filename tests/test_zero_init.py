@@ -102,7 +102,8 @@ def test_cli_zero_init_json(small_ds, tmp_path, store_dir, capsys):
     assert f["arithmetic"] == "engine"
     assert set(f["context_dependence"]) == set(f["settled"]) == {"zero", "compare"}
     assert f["context_dependence"]["zero"] == 0.0 and isinstance(f["settled"]["zero"], bool)
-    assert set(f["notebook_numbers"]) >= {"batch_band", "trained_val", "val_step"}
+    assert set(f["notebook_numbers"]) >= {"printed", "batch_band", "trained_val", "val_step"}
+    assert f["notebook_numbers"]["printed"] == {"batch_losses": [2.5, 3.1], "val_loss": 3.287}
     row = out["params"][1]
     assert {
         "name",
