@@ -39,12 +39,16 @@ def histogram(t: torch.Tensor, lo: float | None = None, hi: float | None = None)
     }
 
 
-def distinct_neurons(w: torch.Tensor, rtol: float = NEURON_RTOL) -> int:
+def distinct_neurons(w: torch.Tensor, rtol: float = NEURON_RTOL, per_pair: bool = True) -> int:
     """How many columns (neurons) of w (fan_in, fan_out) really differ: greedy clusters of
-    columns within rtol of each other, relative to the larger column norm."""
+    columns within rtol of each other, relative to the larger norm of the two columns
+    (per_pair) or to the largest column norm of all (zero_init's activations)."""
     cols = w.detach().double().cpu().T
     norms = cols.norm(dim=1)
-    scale = torch.maximum(norms[:, None], norms[None, :]).clamp_min(1e-30)
+    if per_pair:
+        scale = torch.maximum(norms[:, None], norms[None, :]).clamp_min(1e-30)
+    else:
+        scale = norms.max().clamp_min(1e-30)
     close = (torch.cdist(cols, cols) <= rtol * scale).numpy()
     reps: list[int] = []
     for j in range(len(close)):

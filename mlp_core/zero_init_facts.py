@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from . import notebook
 from .config import RunConfig
 from .data import Dataset, make_splits
+from .diagnostics import distinct_neurons
 from .layers import BatchNorm1d, Linear
 from .model import from_state
 from .stack import GRAD_TRACK_FIRST, Stack
@@ -62,21 +63,6 @@ def context_gain(logp: torch.Tensor, Y: torch.Tensor) -> float:
     return float(F.nll_loss(avg.expand_as(logp), Y) - F.nll_loss(logp, Y))
 
 
-def distinct_columns(h: torch.Tensor, rtol: float) -> int:
-    """Columns (neurons) of h (N, width) that differ by more than rtol of the largest
-    column norm: greedy clusters."""
-    cols = h.double().T
-    scale = float(cols.norm(dim=1).max())
-    if scale == 0:
-        return 1  # every neuron outputs 0
-    close = (torch.cdist(cols, cols) <= rtol * scale).numpy()
-    reps: list[int] = []
-    for j in range(len(close)):
-        if not close[j, reps].any():
-            reps.append(j)
-    return len(reps)
-
-
 def effective_width(hidden: list[torch.Tensor]) -> list[dict]:
     """Per hidden layer, over WIDTH_ROWS dev rows: distinct neurons, numerical rank and
     whether its output is the same for every context; tolerances follow the float type
@@ -98,7 +84,7 @@ def effective_width(hidden: list[torch.Tensor]) -> list[dict]:
         out.append(
             {
                 "width": h.shape[1],
-                "distinct_neurons": distinct_columns(h, NEURON_EPS_FACTOR * eps),
+                "distinct_neurons": distinct_neurons(h, NEURON_EPS_FACTOR * eps, per_pair=False),
                 "rank": rank,
                 "constant": bool((h == h[:1]).all()),
             }
