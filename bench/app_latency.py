@@ -17,22 +17,20 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 os.environ["PRACTICE_BOARD_CACHE"] = tempfile.mkdtemp(prefix="pb-bench-")  # a cold store
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from browser_helpers import CHROMIUM, CHROMIUM_ARGS, start_streamlit, wait_healthy  # noqa: E402
 from streamlit.runtime.pages_manager import PagesManager  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
@@ -64,16 +62,6 @@ def train_tiny(at: AppTest) -> AppTest:
 
 # ---------------------------------------------------------------- a real browser
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [  # as tests/test_browser.py
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PAGE_PATHS = ["", "dataset", "zero_init", "batchnorm_fold", "compare"]
 ANSWER = "What trained, and why"  # the zero-init page's answer heading
 BROWSER_REPEAT = 3
@@ -82,27 +70,14 @@ BROWSER_REPEAT = 3
 def _fresh_server() -> tuple[subprocess.Popen, str, float]:
     """`streamlit run app.py` on a free port with an empty run store; returns the process,
     its URL and the seconds until its health check answered."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = os.environ | {"PRACTICE_BOARD_CACHE": tempfile.mkdtemp(prefix="pb-bench-")}
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
-    cmd += ["--server.address", "127.0.0.1", "--server.port", str(port)]
-    cmd += ["--browser.gatherUsageStats", "false"]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                return proc, url, time.perf_counter() - t0
-        except OSError:
-            if proc.poll() is not None or time.perf_counter() - t0 > 90:
-                proc.kill()
-                raise RuntimeError("streamlit did not start") from None
-            time.sleep(0.05)
+    proc, url = start_streamlit({"PRACTICE_BOARD_CACHE": tempfile.mkdtemp(prefix="pb-bench-")})
+    try:
+        wait_healthy(url, proc, poll=0.05)
+    except (RuntimeError, TimeoutError):
+        proc.kill()
+        raise RuntimeError("streamlit did not start") from None
+    return proc, url, time.perf_counter() - t0
 
 
 def _open(browser, path: str, answer: bool) -> dict:

@@ -29,28 +29,19 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # mlp_core.turns, for the slice
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # mlp_core.turns, for the slice
+
+from browser_helpers import CHROMIUM, CHROMIUM_ARGS, start_streamlit, wait_healthy  # noqa: E402
+
 MAX_PAGES = 12  # pages open at once, whatever the arguments say
 ANSWER = "What trained, and why"
 HEAVY = (
@@ -58,12 +49,6 @@ HEAVY = (
     "&activations=tanh,relu&inits=kaiming,normal&seeds=2&seed={seed}"
 )
 PLACE = re.compile(r"(position|place|in line|turn|queued|wait)", re.I)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def tree_rss(pid: int) -> int:
@@ -94,41 +79,21 @@ class Server:
 
     def __init__(self):
         self.cache = tempfile.mkdtemp(prefix="pb-visitors-")
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         self.peak = 0
         self._stop = threading.Event()
 
     def __enter__(self):
-        env = os.environ | {
+        env = {
             "PRACTICE_BOARD_DEMO": "1",
             "PRACTICE_BOARD_CACHE": self.cache,
             "OMP_NUM_THREADS": "1",
             "MKL_NUM_THREADS": "1",
         }
-        cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
-        cmd += ["--server.address", "127.0.0.1", "--server.port", str(self.port)]
-        cmd += ["--browser.gatherUsageStats", "false"]
-        self.proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        self._wait_healthy()
+        self.proc, self.url = start_streamlit(env)
+        wait_healthy(self.url, self.proc, timeout=120)
         self._sampler = threading.Thread(target=self._sample, daemon=True)
         self._sampler.start()
         return self
-
-    def _wait_healthy(self, timeout: float = 120) -> None:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited with {self.proc.returncode}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.5)
-        raise TimeoutError("streamlit did not become healthy")
 
     def _sample(self) -> None:
         while not self._stop.wait(0.25):
@@ -246,7 +211,7 @@ async def main_async(a) -> dict:
     out: dict = {"crowds": [], "scenarios": [], "slice_target_s": SLICE_S}
     with Server() as server:
         async with async_playwright() as p:
-            browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             ctx = await browser.new_context(viewport={"width": 1200, "height": 900})
             warm = await first_answer(ctx, f"{server.url}/zero_init?seed=7", a.timeout)
             out["warm_up_s"] = warm  # the server's imports, the data, the first training
