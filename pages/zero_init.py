@@ -157,6 +157,14 @@ def _presets() -> None:
         )
 
 
+@st.cache_data(max_entries=16, show_spinner="Measuring what trained…")
+def cached_report(keys: tuple, _zero, _other, _ds) -> ZeroInitReport:
+    """The report of two runs, measured once per pair (its dev forward passes and float64
+    check are not redone at every widget change); keys (the runs' content hashes) stand
+    for the unhashable outcomes and data set."""
+    return zero_init_report(_zero, _other, _ds)
+
+
 def show_answer(rep: ZeroInitReport) -> None:
     st.subheader("What trained, and why — measured")
     left, right = st.columns([3, 2])
@@ -331,14 +339,14 @@ if outcomes is None:
     st.stop()
 if any(o.status == "stopped" for o in outcomes):
     st.stop()  # app.py's ui.stopped_note() says where it stopped
-rep = zero_init_report(*outcomes, dataset)
+keys = [run_key(c, dataset.sha256) for c in configs]
+rep = cached_report(tuple(keys), *outcomes, dataset)
 show_divergence(rep)
 show_answer(rep)
 show_draft(rep)
 show_losses(rep)
 show_params(rep)
 st.subheader("The lecture's diagnostics")
-keys = [run_key(c, dataset.sha256) for c in configs]
 ui.diagnostics.side_by_side(
     {
         "zero init": (rep.diagnostics["zero"], keys[0]),
