@@ -1,5 +1,9 @@
-"""Practice Board: the entry. Routes the pages (ui.navigation) and draws the shared
-sidebar around the page."""
+"""Practice Board: the entry. Routes the pages (ui.navigation), draws the page's title,
+then the shared sidebar around the page.
+
+The title comes first and costs no heavy import (ui loads its submodules when first used):
+on a fresh server a visitor sees the page while torch, pandas and altair load
+(ARCHITECTURE.md "The first render")."""
 
 import streamlit as st
 
@@ -7,8 +11,10 @@ import ui
 
 st.set_page_config(page_title="Practice Board", page_icon=":material/school:", layout="wide")
 page = ui.route()
-ui.sidebar()
 ui.style.apply()
+ui.heading(page)
+with st.spinner("Loading PyTorch and the data…"):  # shown only if it takes over 0.5 s
+    ui.sidebar()
 ui.data_error()
 ui.stopped_note()
 page.run()

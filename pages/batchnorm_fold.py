@@ -1,18 +1,20 @@
 """Question 2: train an MLP with BatchNorm, fold every BN into the Linear before it, and prove
 that the inference forward pass is unchanged (and equal to torch's own fusion)."""
 
-from itertools import zip_longest
-
-import pandas as pd
 import streamlit as st
 
 import ui
+
+ui.page_entry()  # before the page's heavy imports: see ui/navigation.py
+
+from itertools import zip_longest
+
+import pandas as pd
+
 from mlp_core import bn_fold
 from mlp_core.bn_fold import FoldError, FoldReport, fold_report
 from mlp_core.config import RunConfig
 from mlp_core.store import run_key
-
-ui.page_entry()
 
 PAGE = "batchnorm-fold"
 DEFAULTS = {"layers": 2, "n_hidden": 100, "steps": 2000}
@@ -211,7 +213,6 @@ def intro(cfg: RunConfig) -> str:
     )
 
 
-st.title("BatchNorm folding: the same forward pass, without the BNs")
 question = st.empty()  # written once the widgets are read: it names their net
 dataset = ui.current_dataset()
 config = controls()

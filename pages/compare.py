@@ -1,16 +1,17 @@
 """Compare runs: every run of this session side by side (curves overlaid, final metrics,
 the settings that differ), a form to train more without leaving the page, and an export."""
 
-import itertools
-
 import streamlit as st
 
 import ui
+
+ui.page_entry()  # before the page's heavy imports: see ui/navigation.py
+
+import itertools
+
 from mlp_core.config import ACTIVATIONS, INITS, RunConfig
 from mlp_core.store import run_key
 from ui import charts, presets, tables
-
-ui.page_entry()
 
 PAGE = "compare"
 MAX_NEW = 8  # runs one submit may train; runs of the same shape train stacked, at once
@@ -220,7 +221,6 @@ def export(runs: list[dict], shown: list[str]) -> None:
         col.download_button(f"Download {name}", make(runs, shown), file_name=name, mime=mime)
 
 
-st.title("Compare runs")
 opened_by_link = "cmp_n_layers" not in st.session_state and "n_layers" in st.query_params
 _init_form()
 if opened_by_link:  # a link whose runs are computed shows them at once; it never trains

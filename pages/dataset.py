@@ -1,13 +1,15 @@
 """The data: how many words, which characters, how long, which pairs follow which; the
 lecture's split and contexts; and the reference losses every other page measures against."""
 
-import pandas as pd
 import streamlit as st
 
 import ui
-from mlp_core import data
 
-ui.page_entry()
+ui.page_entry()  # before the page's heavy imports: see ui/navigation.py
+
+import pandas as pd
+
+from mlp_core import data
 
 COUNT_COLUMNS = {
     name: st.column_config.NumberColumn(format="localized") for name in ("words", "rows (contexts)")
@@ -95,7 +97,6 @@ def contexts(ds: data.Dataset, block_size: int, n_words: int) -> None:
 
 
 ds = ui.current_dataset()
-st.title("Dataset")
 st.text(ds.source)  # an upload's name: text, never Markdown
 st.caption(f"sha256 `{ds.sha256[:16]}`")
 block_size, n_words = settings()

@@ -3,9 +3,11 @@
 import streamlit as st
 
 import ui
+
+ui.page_entry()  # before the page's heavy imports: see ui/navigation.py
+
 from ui.navigation import PAGES
 
-ui.page_entry()
 ANSWERS = {  # page file: what it answers (the links' order and icons: ui.navigation.PAGES)
     "pages/dataset.py": "the words, the vocabulary, the splits, and the reference losses "
     "(uniform, unigram, bigram) every other page measures against.",
@@ -18,7 +20,6 @@ ANSWERS = {  # page file: what it answers (the links' order and icons: ui.naviga
     "losses, the settings that differ and the lecture's diagnostics; train more, export.",
 }
 
-st.title("Practice Board")
 st.markdown(
     "Why do initialisation and BatchNorm matter? This board answers two questions from "
     "Karpathy's *makemore part 3* by **measuring** a character-level MLP language model "

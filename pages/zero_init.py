@@ -1,10 +1,14 @@
 """Question 1: zero init — which parameters train, and why? Measured, side by side with a
 comparison init, the facts beside the answer written from them."""
 
-import pandas as pd
 import streamlit as st
 
 import ui
+
+ui.page_entry()  # before the page's heavy imports: see ui/navigation.py
+
+import pandas as pd
+
 from mlp_core.config import ACTIVATIONS, ARITHMETICS, RunConfig
 from mlp_core.sample import sample_names
 from mlp_core.store import run_key
@@ -15,8 +19,6 @@ from mlp_core.zero_init import (
     zero_init_configs,
     zero_init_report,
 )
-
-ui.page_entry()
 
 PAGE = "zero-init"
 BOUND = {"layers": "n_layers"}  # URL name -> its ui.BOUNDS entry, where they differ
@@ -316,7 +318,6 @@ def show_samples(cfgs, outcomes, ds, labels) -> None:
         col.code("\n".join(n or "(empty)" for n in names), language=None)
 
 
-st.title("Zero init: what trains, and why?")
 st.markdown(
     "Every Linear weight and bias set to **zero**, trained next to a comparison init with "
     "the same seed and minibatches. The answer is written from what this run measured — "

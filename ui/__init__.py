@@ -6,7 +6,8 @@ as ``ui.diagnostics``): ``navigation`` (route, page_entry),
 ``settings`` (bounds, demo caps, seed, URL parameters), ``datasets`` (the data in use,
 uploads, the sidebar), ``training`` (train, lookup, result_or_button, the run list).
 
-Importing ui runs nothing: app.py calls ``ui.route()``, and every page's first line is
+Importing ui runs nothing and loads nothing heavy (each name's submodule is imported at
+its first use): app.py calls ``ui.route()``, and every page's first line is
 ``ui.page_entry()`` (ui/navigation.py says why).
 
 Everything a visitor owns (their upload, their runs, their page settings) lives in
@@ -14,82 +15,82 @@ Everything a visitor owns (their upload, their runs, their page settings) lives 
 visitor. Only content-addressed things (the default data, the run store) are shared.
 """
 
-from . import charts, diagnostics, style, tables
-from .datasets import (
-    current_dataset,
-    cut,
-    data_error,
-    data_stats,
-    default_dataset,
-    sidebar,
-    take_upload,
-    upload_limit,
-    use_default,
-)
-from .navigation import page_entry, route
-from .settings import (
-    BOUNDS,
-    DEMO_CAPS,
-    DEMO_ENV,
-    bounds,
-    cap,
-    check_caps,
-    demo_mode,
-    demo_note,
-    param,
-    seed,
-    set_page,
-    set_params,
-)
-from .training import (
-    baselines,
-    cache_note,
-    lookup,
-    record_run,
-    request_run,
-    result_or_button,
-    run_store,
-    session_runs,
-    stopped_note,
-    train,
-)
+from importlib import import_module
 
-__all__ = [
-    "BOUNDS",
-    "DEMO_CAPS",
-    "DEMO_ENV",
-    "baselines",
-    "cache_note",
-    "bounds",
-    "cap",
-    "charts",
-    "check_caps",
-    "current_dataset",
-    "cut",
-    "data_error",
-    "data_stats",
-    "default_dataset",
-    "demo_mode",
-    "demo_note",
-    "diagnostics",
-    "lookup",
-    "page_entry",
-    "param",
-    "record_run",
-    "request_run",
-    "result_or_button",
-    "route",
-    "run_store",
-    "seed",
-    "session_runs",
-    "set_page",
-    "set_params",
-    "sidebar",
-    "stopped_note",
-    "style",
-    "tables",
-    "take_upload",
-    "train",
-    "upload_limit",
-    "use_default",
-]
+# name -> the submodule that defines it; a submodule is imported the first time a name of
+# it is used, so `import ui` (and ui.navigation, ui.style, ui.settings) costs no torch,
+# pandas or altair import and app.py can draw the page's title before they load
+# (ARCHITECTURE.md "The first render")
+_HOME = {
+    "charts": None,
+    "diagnostics": None,
+    "presets": None,
+    "style": None,
+    "tables": None,
+    "datasets": None,
+    "navigation": None,
+    "settings": None,
+    "training": None,
+    **dict.fromkeys(
+        [
+            "current_dataset",
+            "cut",
+            "data_error",
+            "data_stats",
+            "default_dataset",
+            "sidebar",
+            "take_upload",
+            "upload_limit",
+            "use_default",
+        ],
+        "datasets",
+    ),
+    **dict.fromkeys(["heading", "page_entry", "route"], "navigation"),
+    **dict.fromkeys(
+        [
+            "BOUNDS",
+            "DEMO_CAPS",
+            "DEMO_ENV",
+            "bounds",
+            "cap",
+            "check_caps",
+            "demo_mode",
+            "demo_note",
+            "param",
+            "seed",
+            "set_page",
+            "set_params",
+        ],
+        "settings",
+    ),
+    **dict.fromkeys(
+        [
+            "baselines",
+            "cache_note",
+            "lookup",
+            "record_run",
+            "request_run",
+            "result_or_button",
+            "run_store",
+            "session_runs",
+            "stopped_note",
+            "train",
+        ],
+        "training",
+    ),
+}
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str):
+    if name not in _HOME:
+        raise AttributeError(f"module 'ui' has no attribute {name!r}")
+    home = _HOME[name]
+    module = import_module(f".{home or name}", __name__)
+    value = module if home is None else getattr(module, name)
+    globals()[name] = value  # the next use is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

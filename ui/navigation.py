@@ -38,6 +38,13 @@ PAGES = (  # file, title, Material icon (drawn by Streamlit's frontend, no emoji
     ("pages/batchnorm_fold.py", "BatchNorm folding", ":material/compress:"),
     ("pages/compare.py", "Compare runs", ":material/stacked_line_chart:"),
 )
+HEADINGS = {  # page file: its title, drawn by app.py before anything heavy loads
+    "pages/home.py": "Practice Board",
+    "pages/dataset.py": "Dataset",
+    "pages/zero_init.py": "Zero init: what trains, and why?",
+    "pages/batchnorm_fold.py": "BatchNorm folding: the same forward pass, without the BNs",
+    "pages/compare.py": "Compare runs",
+}
 _VIA_APP = "_page_run_by_app"  # the mark: this run of the page went through app.py
 
 
@@ -55,6 +62,14 @@ def route():
     set_page(page.url_path)
     st.session_state[_VIA_APP] = True
     return page
+
+
+def heading(page) -> None:
+    """The page's title, drawn by app.py right after route(): this module and ui.settings
+    import neither torch, pandas nor altair, so on a fresh server the title shows while
+    they load (ARCHITECTURE.md "The first render")."""
+    files = {title: path for path, title, _ in PAGES}
+    st.title(HEADINGS[files[page.title]])
 
 
 def page_entry() -> None:
