@@ -10,9 +10,12 @@ import torch.nn.functional as F
 from mlp_core import data, train
 from mlp_core.config import ModelConfig, RunConfig
 from mlp_core.fast.evaluate import evaluate
+from mlp_core.fast.kernels import plan_tanh
 from mlp_core.fast.step import Step, target_grads
+from mlp_core.fast.tape import Tape
 from mlp_core.layers import BatchNorm1d
 from mlp_core.model import MLP, from_state
+from mlp_core.stack import Stack
 
 BASE = ModelConfig(n_embd=3, n_hidden=8, n_layers=2)
 
@@ -21,7 +24,7 @@ STEP_CASES = {  # activations of the K runs, model changes
     "K=3, kinds apart (readable activation)": (["tanh", "relu", "tanh"], {}),
     "K=2, BN": (["sigmoid", "sigmoid"], {"batchnorm": True}),
     "K=2, BN without eps (readable BN)": (["tanh", "relu"], {"batchnorm": True, "bn_eps": 0.0}),
-    # 2 x 16 x 400 elements: tanh in the sigmoid form, its doubling folded into the matmul
+    # 2 x 16 x 400 elements: a wider tanh buffer (kernels.plan_tanh: numpy's tanh)
     "K=2, wide tanh (kernels.plan_tanh)": (["tanh", "tanh"], {"n_hidden": 400}),
     "K=2, wide tanh after BN": (["tanh", "tanh"], {"n_hidden": 400, "batchnorm": True}),
 }
@@ -126,3 +129,36 @@ def test_evaluation_in_two_threads_gives_the_same_numbers(small_ds, monkeypatch)
     alone = evaluate(model, sp.Xtr, sp.Ytr)
     monkeypatch.setattr(ev, "EVAL_THREADS", 2)
     assert evaluate(model, sp.Xtr, sp.Ytr) == alone
+
+
+def test_tanh_is_accurate_for_tiny_and_large_values():
+    """plan_tanh against float64 tanh over 60 decades: within one float32 unit in the last
+    place of the result, so tiny activations (a small-std init) keep their size; the
+    2·sigmoid(2x) - 1 form it replaced rounded every |tanh| below ~6e-8 to 0 or 6e-8."""
+    x = torch.logspace(-30, 1.5, 6000)  # 12,001 elements: the old sigmoid form's size
+    x = torch.cat([x, -x, torch.zeros(1)])
+    out = torch.empty_like(x)
+    tape = Tape()
+    plan_tanh(tape, x, out)
+    tape()
+    exact = torch.tanh(x.double())
+    ulp = torch.finfo(torch.float32).eps * exact.abs().clamp_min(torch.finfo(torch.float32).tiny)
+    assert ((out.double() - exact).abs() <= ulp).all()
+    assert out[-1] == 0.0  # zero init: tanh(0) stays exactly 0
+
+
+def test_a_run_has_the_same_numbers_alone_and_in_a_stack_of_four(small_ds):
+    """One run of tiny activations (normal init, std 0.001: deep layers' tanh inputs near
+    1e-10; 4 x 100 x 32 elements a layer) trains to the same bits alone and stacked with
+    three copies: the tanh op does not change with the stack's size (it did: the sigmoid
+    form from 4 runs on gave step-0 gradient norms up to 100% off)."""
+    cfg = RunConfig().replace(n_layers=4, n_hidden=100, init="normal", init_scale=1e-3, steps=40)
+    sp = data.make_splits(small_ds, 3)
+    runs = {}
+    for K in (1, 4):
+        stack = Stack([cfg] * K, small_ds.vocab_size, sp, 1 << 30, 1 << 30, True)
+        with torch.no_grad():
+            stack.run(0, 40)
+        runs[K] = (stack.grad_first[:, :, 0], stack.losses[:, 0])
+    assert runs[1][0].min() > 0  # every tensor got a gradient at every step
+    assert torch.equal(runs[1][0], runs[4][0]) and torch.equal(runs[1][1], runs[4][1])
