@@ -68,13 +68,14 @@ class SeedLoop:
         dims = [m.n_embd * cfg.data.block_size] + [m.n_hidden] * m.n_layers + [vocab_size]
         self.layers = []
         for i, (fan_in, fan_out) in enumerate(zip(dims[:-1], dims[1:])):
-            self.layers.append(Linear(fan_in, fan_out, self.g, bias=not m.batchnorm))
-            if m.batchnorm:
-                self.layers.append(BatchNorm1d(fan_out))
+            bn = m.batchnorm and (m.output_bn or i < m.n_layers)  # the lecture's 2-layer BN
+            self.layers.append(Linear(fan_in, fan_out, self.g, bias=not bn))  # net: none last
+            if bn:
+                self.layers.append(BatchNorm1d(fan_out, momentum=m.bn_momentum))
             if i < m.n_layers:
                 self.layers.append(Tanh())
         with torch.no_grad():
-            if m.batchnorm:
+            if isinstance(self.layers[-1], BatchNorm1d):
                 self.layers[-1].gamma *= 0.1
             else:
                 self.layers[-1].weight *= 0.1
