@@ -18,3 +18,4 @@ with st.spinner("Loading PyTorch and the data…"):  # shown only if it takes ov
 ui.data_error()
 ui.stopped_note()
 page.run()
+ui.warm_up()  # once per process: the other pages' first answers, in the background

@@ -10,7 +10,9 @@ part starts a fresh `streamlit run app.py` with an empty run store for every mea
 waits until it answers its health check, then opens one page and times (from the start of
 the page load) the first title drawn and, on Zero init, the first answer: what a visitor
 who opens a link to a fresh server waits for (issue 16: answer <= 5 s on a quiet machine,
-first render of any page <= 2.5 s).
+first render of any page <= 2.5 s). Last, a visitor who opens Home and, once the warm-up
+(mlp_core/warm.py) has stored the pages' default runs, clicks Zero init: the seconds until
+that warm-up is done, and from the click to the answer.
 """
 
 from __future__ import annotations
@@ -67,11 +69,12 @@ ANSWER = "What trained, and why"  # the zero-init page's answer heading
 BROWSER_REPEAT = 3
 
 
-def _fresh_server() -> tuple[subprocess.Popen, str, float]:
-    """`streamlit run app.py` on a free port with an empty run store; returns the process,
-    its URL and the seconds until its health check answered."""
+def _fresh_server(store: str | None = None) -> tuple[subprocess.Popen, str, float]:
+    """`streamlit run app.py` on a free port with an empty run store (``store``, or a new
+    temp folder); returns the process, its URL and the seconds until its health check
+    answered."""
     t0 = time.perf_counter()
-    proc, url = start_streamlit({"PRACTICE_BOARD_CACHE": tempfile.mkdtemp(prefix="pb-bench-")})
+    proc, url = start_streamlit({"PRACTICE_BOARD_CACHE": store or tempfile.mkdtemp(prefix="pb-")})
     try:
         wait_healthy(url, proc, poll=0.05)
     except (RuntimeError, TimeoutError):
@@ -100,6 +103,38 @@ def _open(browser, path: str, answer: bool) -> dict:
         proc.wait(timeout=20)
 
 
+def _home_then_zero_init(browser) -> dict:
+    """Fresh server: a visitor opens Home, the warm-up (mlp_core/warm.py) stores the pages'
+    default runs in the background; then the visitor clicks Zero init. Seconds from
+    opening Home until the warm-up's runs are stored, and from the click to the answer."""
+    from mlp_core import warm
+    from mlp_core.store import ENTRY
+
+    store = Path(tempfile.mkdtemp(prefix="pb-"))
+    wanted = sum(len(cfgs) for cfgs, _ in warm.default_experiments())
+    proc, url, _ = _fresh_server(str(store))
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        t0 = time.perf_counter()
+        page.goto(url)
+        page.locator("h1").first.wait_for(timeout=180_000)
+        while (
+            sum(1 for e in store.glob("v*/*/*") if ENTRY.fullmatch(str(e.relative_to(store))))
+            < wanted
+        ):
+            time.sleep(0.05)
+        warmed = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        page.locator("[data-testid='stSidebarNav']").get_by_text("Zero init", exact=True).click()
+        page.get_by_text(ANSWER).first.wait_for(timeout=180_000)
+        out = {"warmed_s": warmed, "answer_after_click_s": time.perf_counter() - t1}
+        page.close()
+        return out
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
 def browser_rows() -> list[tuple[str, float]]:
     from playwright.sync_api import sync_playwright
 
@@ -109,6 +144,7 @@ def browser_rows() -> list[tuple[str, float]]:
         try:
             answers = [_open(browser, "zero_init", True) for _ in range(BROWSER_REPEAT)]
             firsts = {path: _open(browser, path, False) for path in PAGE_PATHS}
+            warmed = [_home_then_zero_init(browser) for _ in range(BROWSER_REPEAT)]
         finally:
             browser.close()
     rows = [
@@ -118,6 +154,13 @@ def browser_rows() -> list[tuple[str, float]]:
     ]
     rows += [
         (f"browser, fresh server: first render of /{p}", r["title_s"]) for p, r in firsts.items()
+    ]
+    rows += [
+        ("browser, fresh server: Home opened -> warm-up stored", _median(warmed, "warmed_s")),
+        (
+            "browser, then a click on Zero init -> its answer",
+            _median(warmed, "answer_after_click_s"),
+        ),
     ]
     print(
         f"load average {load:.2f} -> {os.getloadavg()[0]:.2f}; first answers (s): "

@@ -38,6 +38,7 @@ from .store import RunStore, run_experiment
 from .train import Diverged, ProgressFn, RunOutcome
 
 __all__ = [
+    "FOLD_DEFAULT",
     "FoldError",
     "FoldReport",
     "FoldedMLP",
@@ -66,6 +67,11 @@ class FoldReport:
     scatter: dict[str, list[float]]  # "bn" and "folded": the same sampled dev logits
     same: bool  # the verdict: the same forward pass (bn_fold_text.same_forward_pass)
     text: str  # the answer in words (bn_fold_text.answer)
+
+
+# the fold page's first answer (its DEFAULTS, seed 42): 2 Linear->BN->tanh blocks of 100, then
+# the output Linear->BN, 2,000 steps; warm.py trains it ahead (tests/test_warm.py)
+FOLD_DEFAULT = RunConfig().replace(n_layers=2, batchnorm=True)
 
 
 def models(outcome: RunOutcome, ds: Dataset) -> tuple[MLP, FoldedMLP]:

@@ -35,7 +35,7 @@ import torch
 from .config import RunConfig
 from .data import Dataset
 from .train import ProgressFn, RunOutcome, stack_key, train_stack
-from .turns import Place, Turns
+from .turns import Claims, Place, Turns
 
 CACHE_VERSION = "5"  # bump when training or metrics change meaning: old entries are ignored
 CACHE_ENV = "PRACTICE_BOARD_CACHE"  # overrides the default cache folder
@@ -223,20 +223,30 @@ def get_or_train(
     on_progress: ProgressFn | None = None,
     on_wait: Callable[[Place], None] | None = None,
     visitor: str | None = None,
+    background: bool = False,
 ) -> list[RunOutcome]:
     """Each config's run: from the store when there, else trained (stacked where shapes
     allow) and stored. Results in config order. Training takes turns with every other
     caller in this process (TURNS: one slice at a time, fair between visitors, see
     turns.py); ``on_wait(place)`` is called while this visitor waits (it may raise to
     leave the queue). ``visitor``: who asks (default: this thread); a newer request of the
-    same visitor replaces an older one still waiting."""
+    same visitor replaces an older one still waiting. ``background``: after every other
+    job (warm.py). Runs that another caller trains right now (CLAIMS) are not trained
+    twice: this caller waits for them (``place.sharing``) and reads them from the store."""
     results = [store.get(c, ds.sha256) if store else None for c in cfgs]
     if all(results):
         return results
     missing = [c for c, r in zip(cfgs, results) if r is None]
     who = visitor or f"thread-{threading.get_ident()}"
-    with TURNS.job(who, on_wait, cost=memory_cost(missing)) as job:
+    keys = {run_key(c, ds.sha256) for c in missing} if store else set()
+    with (
+        CLAIMS.claim(keys, on_wait),
+        TURNS.job(who, on_wait, cost=memory_cost(missing), background=background) as job,
+    ):
         return _train_missing(cfgs, ds, store, on_progress, results, job.next_slice)
+
+
+CLAIMS = Claims()  # run keys in training in this process
 
 
 def memory_cost(cfgs: list[RunConfig]) -> float:

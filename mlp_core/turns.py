@@ -11,6 +11,10 @@ of its slices (a cheap slice is passed on quickly, a big one counts for more). T
 fair queueing by seconds used ("virtual time"); ARCHITECTURE.md "Sharing one server"
 says why, and what the memory budget adds.
 
+A *background* job (the server's warm-up of the default experiments, store.warm_up) comes
+after every other job: it holds the turn only while no other job waits, and gives it up at
+its next slice's end as soon as one does.
+
 Each waiting job can read its place: position, jobs waiting and an estimated wait. A job
 that ends for any reason (done, error, Stop, its visitor left) frees its place at once; a
 newer job of the same visitor replaces an older one (the older raises Left at its next
@@ -20,13 +24,14 @@ caller can show the place and raise (Streamlit's Stop or session end) to leave t
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["SLICE_S", "Job", "Left", "Place", "Turns"]
+__all__ = ["SLICE_S", "Claims", "Job", "Left", "Place", "Turns"]
 
 SLICE_S = 1.0  # seconds a slice aims at (its steps follow the job's measured speed)
 SLICE_MEMORY = 0.5  # weight of the latest slice in a job's mean slice time and speed
@@ -45,6 +50,7 @@ class Place:
     active: int  # jobs holding or waiting for a turn, this one included
     wait_s: float | None  # estimated seconds until its turn; None if not known yet
     admitted: bool  # False: waiting until running jobs free enough memory for it
+    sharing: bool = False  # True: the same runs train already in another job (store.py)
 
 
 class Turns:
@@ -66,9 +72,11 @@ class Turns:
         on_wait: Callable[[Place], None] | None = None,
         poll: float = 0.5,
         cost: float = 0.0,
+        background: bool = False,
     ) -> Job:
-        """A job of this visitor; use it as a context manager around the training."""
-        return Job(self, visitor, on_wait, poll, cost)
+        """A job of this visitor; use it as a context manager around the training.
+        ``background``: it goes after every other job (see the module's docstring)."""
+        return Job(self, visitor, on_wait, poll, cost, background)
 
     def active(self) -> int:
         with self._cond:
@@ -106,9 +114,11 @@ class Turns:
         return [j for j in [self._holder, *self._waiting] if j is not None]
 
     def _level(self) -> float:
-        """Where a job starting now begins: level with the least-served admitted job."""
-        admitted = [j.used for j in self._jobs() if j.admitted]
-        return min(admitted or [j.used for j in self._jobs()] or [0.0])
+        """Where a job starting now begins: level with the least-served admitted job
+        (background jobs apart: they rank after every other anyway)."""
+        jobs = [j for j in self._jobs() if not j.background]
+        admitted = [j.used for j in jobs if j.admitted]
+        return min(admitted or [j.used for j in jobs] or [0.0])
 
     def _fits(self, job: Job) -> bool:
         """May this job hold a turn: admitted already, or its cost fits in the budget
@@ -118,7 +128,7 @@ class Turns:
         held = [j.cost for j in self._jobs() if j.admitted]
         return not held or sum(held) + job.cost <= self.budget
 
-    def _order(self, job: Job) -> tuple[bool, float, int]:
+    def _order(self, job: Job) -> tuple[bool, bool, float, int]:
         return (not self._fits(job), *_rank(job))
 
     def _hand_over(self) -> None:
@@ -153,17 +163,20 @@ class Turns:
         return Place(len(ahead) + 1, len(self._waiting), active, wait, self._fits(job))
 
 
-def _rank(job: Job) -> tuple[float, int]:
-    return (job.used, job.seq)
+def _rank(job: Job) -> tuple[bool, float, int]:
+    return (job.background, job.used, job.seq)
 
 
 class Job:
     """One visitor's training, taking turns. ``with job:`` waits for the first turn and
     frees the place on the way out, however the block ends."""
 
-    def __init__(self, turns: Turns, visitor: str, on_wait, poll: float, cost: float):
+    def __init__(
+        self, turns: Turns, visitor: str, on_wait, poll: float, cost: float, background: bool
+    ):
         self.turns, self.visitor, self.on_wait, self.poll = turns, visitor, on_wait, poll
         self.cost = cost  # memory it keeps while open (bytes): see Turns.budget
+        self.background = background  # after every other job (the warm-up)
         self.admitted = False  # has had a turn: its memory counts against the budget
         self.used = 0.0  # seconds of turns used, counted from its start level
         self.seq = 0
@@ -254,3 +267,40 @@ class Job:
 
 def _mean(old: float, new: float) -> float:
     return (1 - SLICE_MEMORY) * old + SLICE_MEMORY * new
+
+
+class Claims:
+    """Run keys in training in this process (store.get_or_train). A caller claims its
+    missing runs' keys before it takes turns; one who finds a key claimed waits until it is
+    free (the other caller has stored that run by then, or failed), so two visitors asking
+    for the same runs on a fresh server, or a visitor and the warm-up, train them once."""
+
+    def __init__(self, poll: float = 0.5):
+        self.poll = poll
+        self._cond = threading.Condition()
+        self._keys: set[str] = set()
+
+    @contextlib.contextmanager
+    def claim(self, keys: set[str], on_wait: Callable[[Place], None] | None = None):
+        """Wait until none of these keys is claimed (calling on_wait with a sharing place
+        at once, then each poll), claim them for the block, free them after it."""
+        while True:
+            with self._cond:
+                if not self._keys & keys:
+                    self._keys |= keys
+                    break
+            if on_wait:  # outside the lock: it may draw, or raise to leave
+                on_wait(Place(1, 0, 1, None, True, sharing=True))
+            with self._cond:
+                if self._keys & keys:
+                    self._cond.wait(self.poll)
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._keys -= keys
+                self._cond.notify_all()
+
+    def busy(self) -> set[str]:
+        with self._cond:
+            return set(self._keys)

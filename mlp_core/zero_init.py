@@ -46,6 +46,9 @@ ACT_AT_ZERO = {"tanh": math.tanh(0.0), "sigmoid": 0.5, "relu": 0.0}  # f(0)
 COMPARE_INITS = tuple(i for i in INITS if i != "zeros")
 SPLIT_SPREAD = 1e-3  # neurons count as split once their spread (diagnostics) exceeds this
 RUNS = ("zero", "compare")  # the keys of every pair in the report and its JSON
+# the zero-init page's first answer (its DEFAULTS, seed 42): the lecture's 6-Linear tanh net,
+# 3,000 steps, against kaiming; warm.py trains it ahead (tests/test_warm.py holds the two)
+ZERO_INIT_DEFAULT = RunConfig().replace(steps=3000)
 
 
 @dataclass

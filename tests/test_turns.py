@@ -26,13 +26,24 @@ class Visitor(threading.Thread):
     first slice waits for `go` (so the test can line others up behind it)."""
 
     def __init__(
-        self, turns, clock, log, name, slices, cost=1.0, go=None, on_wait=None, hold=None, mem=0
+        self,
+        turns,
+        clock,
+        log,
+        name,
+        slices,
+        cost=1.0,
+        go=None,
+        on_wait=None,
+        hold=None,
+        mem=0,
+        background=False,
     ):
         super().__init__(daemon=True)
         self.turns, self.clock, self.log = turns, clock, log
         self.vname, self.slices, self.cost, self.go = name, slices, cost, go
         self.hold = hold or {}  # slice index -> (reached, resume): pause before that slice
-        self.job = turns.job(name, on_wait=on_wait, poll=0.005, cost=mem)
+        self.job = turns.job(name, on_wait=on_wait, poll=0.005, cost=mem, background=background)
         self.error: BaseException | None = None
 
     def run(self):
@@ -267,3 +278,38 @@ def test_jobs_beyond_the_memory_budget_wait_for_admission_small_ones_go_on():
     # big2 starts only once big1 has ended, level with the jobs then running
     assert log[: log.index("big2")].count("big1") == 3
     assert log.count("big2") == 2 and log.count("small") == 2
+
+
+def test_a_background_job_yields_to_every_other_and_trains_when_none_waits():
+    """The warm-up (store.warm_up) holds the turn only while nobody else waits: a visitor
+    who arrives during its slice trains all its slices first, however much the warm-up
+    has trained (fair queueing would alternate); then the warm-up goes on."""
+    clock = Clock()
+    turns, log = Turns(clock=clock), []
+    reached, resume = threading.Event(), threading.Event()
+    w = Visitor(turns, clock, log, "warm", 6, 1.0, hold={2: (reached, resume)}, background=True)
+    w.start()
+    assert reached.wait(JOIN_S)
+    a = Visitor(turns, clock, log, "a", 3, 5.0)
+    b = Visitor(turns, clock, log, "b", 2, 5.0)
+    a.start()
+    b.start()
+    until(lambda: sorted(turns.queue()) == ["a", "b"])
+    finish(resume, [w, a, b])
+    assert log[:3] == ["warm"] * 3  # its slice in progress ends first
+    assert log[3:8] == ["a", "b", "a", "b", "a"]  # the visitors share turns as usual
+    assert log[8:] == ["warm"] * 3
+
+
+def test_a_newcomer_starts_level_with_visitors_not_with_the_background_job():
+    clock = Clock()
+    turns, log = Turns(clock=clock), []
+    go, vs = line_up(turns, clock, log, [("a", 4, 1.0)])
+    w = Visitor(turns, clock, log, "warm", 2, 1.0, background=True)
+    w.start()
+    until(lambda: turns.queue() == ["warm"])
+    b = Visitor(turns, clock, log, "b", 2, 1.0)
+    b.start()
+    until(lambda: turns.queue() == ["b", "warm"])
+    finish(go, [*vs, w, b])
+    assert log == ["a", "b", "a", "b", "a", "a", "warm", "warm"]

@@ -75,6 +75,7 @@ _HOME = {
             "session_runs",
             "stopped_note",
             "train",
+            "warm_up",
         ],
         "training",
     ),

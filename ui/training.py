@@ -21,13 +21,14 @@ from typing import NoReturn
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from mlp_core import data
+from mlp_core import data, warm
 from mlp_core.config import ConfigError, RunConfig
 from mlp_core.store import RunStore, get_or_train, run_key
 from mlp_core.train import Progress, RunOutcome
 from mlp_core.turns import Place
 
 from . import charts
+from .datasets import default_dataset
 from .settings import check_caps
 
 MAX_REMEMBERED = 30  # results kept in a session when the cache cannot be written
@@ -153,12 +154,28 @@ def visitor() -> str:
 
 def waiting_text(place: Place) -> str:
     """What a waiting visitor reads: their place in line and, when known, an estimate."""
+    if place.sharing:
+        return (
+            "These runs are training already (for another visitor, or the server's "
+            "warm-up): their result shows here when they are done."
+        )
     others = place.active - 1
     who = f"{others} other training{'s' if others != 1 else ''} on this server"
     if not place.admitted:
         return f"Waiting for memory: {who}; yours starts when one ends (place {place.position})."
     eta = f", your next turn in ~{place.wait_s:.0f} s" if place.wait_s is not None else ""
     return f"Taking turns with {who}: place {place.position} in line{eta}."
+
+
+def warm_up() -> None:
+    """app.py, after a page's run that ended normally: once per process, the pages'
+    default experiments train in the background on the built-in names, so the next page
+    a visitor opens answers at once (mlp_core/warm.py; off with PRACTICE_BOARD_WARM=0)."""
+    try:
+        ds = default_dataset()
+    except data.DataError:  # no built-in names here: nothing to warm
+        return
+    warm.warm_up(ds, run_store())
 
 
 def cache_note(outcomes: list[RunOutcome]) -> str | None:

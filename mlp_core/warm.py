@@ -1,0 +1,71 @@
+"""The server's warm-up: after a fresh server's first visit, the pages' default experiments
+train in the background, so the next page a visitor opens shows its answer at once.
+
+It runs in one daemon thread per process, at the lowest OS priority, as a *background*
+job of the server's turns (turns.py): it trains only while no visitor's training waits,
+and gives the turn up at its next slice's end when one does. A visitor who asks for the
+very runs it is training waits for them instead of training them again (turns.Claims) and
+reads them from the run store. Nothing it does can fail a page: an error ends the
+warm-up, and the page trains what it needs as it would without one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Callable
+
+from .bn_fold import FOLD_DEFAULT, fold_configs
+from .config import RunConfig
+from .data import Dataset
+from .store import RunStore, get_or_train
+from .zero_init import ZERO_INIT_DEFAULT, zero_init_configs, zero_init_report
+
+WARM_ENV = "PRACTICE_BOARD_WARM"  # "0": no warm-up (the tests' setting)
+VISITOR = "warm-up"  # its name in the server's turns
+
+_lock = threading.Lock()
+_thread: threading.Thread | None = None
+
+
+def default_experiments() -> list[tuple[list[RunConfig], Callable | None]]:
+    """(configs, report) of each page's first answer: the zero-init page's pair (and its
+    report, whose float64 check is kept per process), the fold page's BN run."""
+    return [
+        (zero_init_configs(ZERO_INIT_DEFAULT), zero_init_report),
+        (fold_configs(FOLD_DEFAULT), None),
+    ]
+
+
+def enabled() -> bool:
+    return os.environ.get(WARM_ENV, "1") != "0"
+
+
+def warm_up(ds: Dataset, store: RunStore, experiments=None) -> threading.Thread | None:
+    """Start the warm-up once per process (later calls return the same thread, or None
+    when it is switched off); ``experiments``: default_experiments() by default."""
+    global _thread
+    if not enabled():
+        return None
+    with _lock:
+        if _thread is None:
+            todo = default_experiments() if experiments is None else experiments
+            _thread = threading.Thread(
+                target=_run, args=(ds, store, todo), name=VISITOR, daemon=True
+            )
+            _thread.start()
+        return _thread
+
+
+def _run(ds: Dataset, store: RunStore, experiments) -> None:
+    with contextlib.suppress(OSError, AttributeError):  # Linux: this thread alone
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    for cfgs, report in experiments:
+        try:
+            outcomes = get_or_train(cfgs, ds, store, visitor=VISITOR, background=True)
+            fresh = not all(o.cached for o in outcomes)  # else a page has reported them
+            if report is not None and fresh and all(o.status == "ok" for o in outcomes):
+                report(*outcomes, ds)
+        except Exception:  # noqa: BLE001 - a warm-up must never take a server down
+            return

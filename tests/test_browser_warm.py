@@ -1,0 +1,63 @@
+"""The warm-up in a real browser (mlp_core/warm.py): on a fresh server with an empty run
+store, a visitor opens Home; the pages' default experiments train in the background; when
+the visitor then clicks Zero init, its answer is shown from the store, with no training
+(no progress bar ever appears). Skips, saying why, where chromium or playwright is missing."""
+
+import os
+import time
+
+import pytest
+from browser_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, start_streamlit, wait_healthy
+
+from mlp_core import warm
+from mlp_core.store import ENTRY
+
+SHOTS = ROOT / "artifacts" / "browser"
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+WARM_S = 300  # a guard against a hang on a busy box, not a timing assert
+ANSWER = "What trained, and why"
+SAW_PROGRESS = """() => {
+  window.sawProgress = false;
+  new MutationObserver(() => {
+    if (document.querySelector("[data-testid='stProgress']")) window.sawProgress = true;
+  }).observe(document.body, {childList: true, subtree: true});
+}"""
+
+pytestmark = pytest.mark.slow
+
+
+def _entries(store) -> int:
+    return sum(1 for p in store.glob("v*/*/*") if ENTRY.fullmatch(str(p.relative_to(store))))
+
+
+def test_after_home_the_zero_init_answer_comes_from_the_warm_up(tmp_path):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed here (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="python playwright is missing")
+    store = tmp_path / "cache"
+    proc, url = start_streamlit({"PRACTICE_BOARD_CACHE": str(store), warm.WARM_ENV: "1"})
+    try:
+        wait_healthy(url, proc)
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(url)
+            page.wait_for_selector(IDLE, timeout=120_000)
+            wanted = sum(len(cfgs) for cfgs, _ in warm.default_experiments())
+            end = time.monotonic() + WARM_S
+            while _entries(store) < wanted:  # the warm-up stores its runs one by one
+                assert time.monotonic() < end, "the warm-up did not store its runs"
+                time.sleep(0.2)
+            page.evaluate(SAW_PROGRESS)
+            nav = page.locator("[data-testid='stSidebarNav']")
+            nav.get_by_text("Zero init", exact=True).click()
+            page.get_by_text(ANSWER).first.wait_for(timeout=120_000)
+            page.wait_for_selector(IDLE, timeout=120_000)
+            assert page.evaluate("() => window.sawProgress") is False
+            assert page.locator("[data-testid='stException']").count() == 0
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=SHOTS / "zero_init_warm.png")
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
