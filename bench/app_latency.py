@@ -103,6 +103,11 @@ def _open(browser, path: str, answer: bool) -> dict:
         proc.wait(timeout=20)
 
 
+def _stored(store: Path, entry) -> int:
+    """Entries in a run store folder."""
+    return sum(1 for e in store.glob("v*/*/*") if entry.fullmatch(str(e.relative_to(store))))
+
+
 def _home_then_zero_init(browser) -> dict:
     """Fresh server: a visitor opens Home, the warm-up (mlp_core/warm.py) stores the pages'
     default runs in the background; then the visitor clicks Zero init. Seconds from
@@ -118,10 +123,10 @@ def _home_then_zero_init(browser) -> dict:
         t0 = time.perf_counter()
         page.goto(url)
         page.locator("h1").first.wait_for(timeout=180_000)
-        while (
-            sum(1 for e in store.glob("v*/*/*") if ENTRY.fullmatch(str(e.relative_to(store))))
-            < wanted
-        ):
+        end = time.monotonic() + 300  # the warm-up died if it takes this long
+        while _stored(store, ENTRY) < wanted:
+            if time.monotonic() > end:
+                raise RuntimeError("the warm-up did not store its runs")
             time.sleep(0.05)
         warmed = time.perf_counter() - t0
         t1 = time.perf_counter()

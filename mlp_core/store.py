@@ -32,10 +32,11 @@ from pathlib import Path
 
 import torch
 
+from .claims import Claims
 from .config import RunConfig
 from .data import Dataset
 from .train import ProgressFn, RunOutcome, stack_key, train_stack
-from .turns import Claims, Place, Turns
+from .turns import Place, Turns
 
 CACHE_VERSION = "5"  # bump when training or metrics change meaning: old entries are ignored
 CACHE_ENV = "PRACTICE_BOARD_CACHE"  # overrides the default cache folder
@@ -236,17 +237,20 @@ def get_or_train(
     results = [store.get(c, ds.sha256) if store else None for c in cfgs]
     if all(results):
         return results
-    missing = [c for c, r in zip(cfgs, results) if r is None]
     who = visitor or f"thread-{threading.get_ident()}"
-    keys = {run_key(c, ds.sha256) for c in missing} if store else set()
-    with (
-        CLAIMS.claim(keys, on_wait),
-        TURNS.job(who, on_wait, cost=memory_cost(missing), background=background) as job,
-    ):
-        return _train_missing(cfgs, ds, store, on_progress, results, job.next_slice)
+    keys = {run_key(c, ds.sha256) for c, r in zip(cfgs, results) if r is None} if store else set()
+    with CLAIMS.claim(keys, who, on_wait, background):
+        if store:  # runs another caller trained while this one waited for them
+            results = [r or store.get(c, ds.sha256) for r, c in zip(results, cfgs)]
+            if all(results):
+                return results
+        missing = [c for c, r in zip(cfgs, results) if r is None]
+        cost = memory_cost(missing)
+        with TURNS.job(who, on_wait, cost=cost, background=background) as job:
+            return _train_missing(cfgs, ds, store, on_progress, results, job.next_slice)
 
 
-CLAIMS = Claims()  # run keys in training in this process
+CLAIMS = Claims(TURNS)  # run keys in training in this process
 
 
 def memory_cost(cfgs: list[RunConfig]) -> float:

@@ -24,14 +24,13 @@ caller can show the place and raise (Streamlit's Stop or session end) to leave t
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["SLICE_S", "Claims", "Job", "Left", "Place", "Turns"]
+__all__ = ["SLICE_S", "Job", "Left", "Place", "Turns"]
 
 SLICE_S = 1.0  # seconds a slice aims at (its steps follow the job's measured speed)
 SLICE_MEMORY = 0.5  # weight of the latest slice in a job's mean slice time and speed
@@ -77,6 +76,16 @@ class Turns:
         """A job of this visitor; use it as a context manager around the training.
         ``background``: it goes after every other job (see the module's docstring)."""
         return Job(self, visitor, on_wait, poll, cost, background)
+
+    def promote(self, visitor: str) -> None:
+        """This visitor's background jobs rank as any other job from now on, level with
+        the least-served (someone waits for what they train: Claims)."""
+        with self._cond:
+            for job in self._jobs():
+                if job.visitor == visitor and job.background:
+                    job.background = False
+                    job.used = max(job.used, self._level())
+            self._hand_over()
 
     def active(self) -> int:
         with self._cond:
@@ -267,40 +276,3 @@ class Job:
 
 def _mean(old: float, new: float) -> float:
     return (1 - SLICE_MEMORY) * old + SLICE_MEMORY * new
-
-
-class Claims:
-    """Run keys in training in this process (store.get_or_train). A caller claims its
-    missing runs' keys before it takes turns; one who finds a key claimed waits until it is
-    free (the other caller has stored that run by then, or failed), so two visitors asking
-    for the same runs on a fresh server, or a visitor and the warm-up, train them once."""
-
-    def __init__(self, poll: float = 0.5):
-        self.poll = poll
-        self._cond = threading.Condition()
-        self._keys: set[str] = set()
-
-    @contextlib.contextmanager
-    def claim(self, keys: set[str], on_wait: Callable[[Place], None] | None = None):
-        """Wait until none of these keys is claimed (calling on_wait with a sharing place
-        at once, then each poll), claim them for the block, free them after it."""
-        while True:
-            with self._cond:
-                if not self._keys & keys:
-                    self._keys |= keys
-                    break
-            if on_wait:  # outside the lock: it may draw, or raise to leave
-                on_wait(Place(1, 0, 1, None, True, sharing=True))
-            with self._cond:
-                if self._keys & keys:
-                    self._cond.wait(self.poll)
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._keys -= keys
-                self._cond.notify_all()
-
-    def busy(self) -> set[str]:
-        with self._cond:
-            return set(self._keys)

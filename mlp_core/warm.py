@@ -4,8 +4,10 @@ train in the background, so the next page a visitor opens shows its answer at on
 It runs in one daemon thread per process, at the lowest OS priority, as a *background*
 job of the server's turns (turns.py): it trains only while no visitor's training waits,
 and gives the turn up at its next slice's end when one does. A visitor who asks for the
-very runs it is training waits for them instead of training them again (turns.Claims) and
-reads them from the run store. Nothing it does can fail a page: an error ends the
+very runs it is training waits for them instead of training them again (claims.Claims),
+which raises the warm-up to a visitor's rank until they are stored. The zero-init
+report's float64 check (about a second) runs after its runs, outside the turns, at that
+lowest priority. Nothing it does can fail a page: an error ends the
 warm-up, and the page trains what it needs as it would without one.
 """
 
@@ -19,6 +21,7 @@ from collections.abc import Callable
 from .bn_fold import FOLD_DEFAULT, fold_configs
 from .config import RunConfig
 from .data import Dataset
+from .fast.evaluate import _pool
 from .store import RunStore, get_or_train
 from .zero_init import ZERO_INIT_DEFAULT, zero_init_configs, zero_init_report
 
@@ -50,6 +53,9 @@ def warm_up(ds: Dataset, store: RunStore, experiments=None) -> threading.Thread 
         return None
     with _lock:
         if _thread is None:
+            # the evaluation helper thread is made by the first thread that evaluates and
+            # inherits its OS priority: made here, at the caller's, not the warm-up's
+            _pool().submit(int).result()
             todo = default_experiments() if experiments is None else experiments
             _thread = threading.Thread(
                 target=_run, args=(ds, store, todo), name=VISITOR, daemon=True

@@ -5,6 +5,8 @@ loss has settled. zero_init.py collects them; zero_init_text.py writes only from
 
 from __future__ import annotations
 
+import threading
+
 import torch
 import torch.nn.functional as F
 
@@ -28,6 +30,7 @@ DEV_LOSS_UNTIL = NOTEBOOK_VAL_LOSS  # ... until it reaches the notebook's printe
 WIDTH_ROWS = 4096  # dev rows (a fixed sample) behind the distinct-neuron count and rank
 _CHECKS: dict[tuple, dict] = {}  # the last checks, per (run config, data): they cost seconds
 CHECKS_KEPT = 64
+_CHECKS_LOCK = threading.Lock()  # visitors' threads and the warm-up's share _CHECKS
 EPS = {torch.float32: torch.finfo(torch.float32).eps, torch.float64: torch.finfo(torch.float64).eps}
 
 
@@ -143,17 +146,21 @@ def gradient_check(cfg: RunConfig, ds: Dataset) -> dict:
     loss of a fresh run after each of its first DEV_LOSS_STEPS steps. Kept per config and
     data in this process."""
     key = (repr(cfg), ds.sha256)
-    if key not in _CHECKS:
-        if len(_CHECKS) >= CHECKS_KEPT:
+    with _CHECKS_LOCK:
+        if key in _CHECKS:
+            return _CHECKS[key]
+    short = cfg.replace(dtype="float64", arithmetic="engine")
+    steps = min(cfg.train.steps, CHECK_STEPS)
+    check = {
+        "engine64": _engine_norms(short, ds, steps),
+        "notebook64": notebook.grad_norms(short, ds, steps),
+        "dev_first": dev_loss_first(cfg.replace(arithmetic="engine"), ds, DEV_LOSS_UNTIL),
+    }
+    with _CHECKS_LOCK:
+        while len(_CHECKS) >= CHECKS_KEPT:
             _CHECKS.pop(next(iter(_CHECKS)))
-        short = cfg.replace(dtype="float64", arithmetic="engine")
-        steps = min(cfg.train.steps, CHECK_STEPS)
-        _CHECKS[key] = {
-            "engine64": _engine_norms(short, ds, steps),
-            "notebook64": notebook.grad_norms(short, ds, steps),
-            "dev_first": dev_loss_first(cfg.replace(arithmetic="engine"), ds, DEV_LOSS_UNTIL),
-        }
-    return _CHECKS[key]
+        _CHECKS[key] = check
+    return check
 
 
 def _stack(cfg: RunConfig, ds: Dataset, steps: int) -> Stack:

@@ -313,3 +313,17 @@ def test_a_newcomer_starts_level_with_visitors_not_with_the_background_job():
     until(lambda: turns.queue() == ["b", "warm"])
     finish(go, [*vs, w, b])
     assert log == ["a", "b", "a", "b", "a", "a", "warm", "warm"]
+
+
+def test_a_promoted_background_job_takes_turns_like_any_other():
+    """Claims promotes the warm-up when a visitor waits for its runs: from then on it
+    shares the turns with the visitor training now, instead of waiting for its end."""
+    clock = Clock()
+    turns, log = Turns(clock=clock), []
+    go, vs = line_up(turns, clock, log, [("a", 4, 1.0)])
+    w = Visitor(turns, clock, log, "warm", 2, 1.0, background=True)
+    w.start()
+    until(lambda: turns.queue() == ["warm"])
+    turns.promote("warm")
+    finish(go, [*vs, w])
+    assert log == ["a", "warm", "a", "warm", "a", "a"]

@@ -1,5 +1,5 @@
 """The server's warm-up (mlp_core/warm.py) and the claims that keep two callers from
-training the same runs twice (turns.Claims in store.get_or_train)."""
+training the same runs twice (claims.Claims in store.get_or_train)."""
 
 import threading
 import time
@@ -10,6 +10,7 @@ from app_helpers import open_app
 from mlp_core import store as run_store
 from mlp_core import warm
 from mlp_core.bn_fold import FOLD_DEFAULT, fold_configs
+from mlp_core.claims import Claims
 from mlp_core.data import default_dataset
 from mlp_core.store import RunStore, get_or_train, run_key
 from mlp_core.zero_init import ZERO_INIT_DEFAULT, zero_init_configs
@@ -37,17 +38,26 @@ def warm_on(monkeypatch):
 
 
 def test_two_callers_asking_for_the_same_runs_train_them_once(
-    small_ds, tiny_cfg, tmp_path, counted
+    small_ds, tiny_cfg, tmp_path, counted, monkeypatch
 ):
     cfgs = [tiny_cfg.replace(steps=400, seed=s) for s in (1, 2)]
     store = RunStore(tmp_path)
     places, results = [], {}
+    waiting = threading.Event()  # the first caller trains once the second waits for it
+    counting = run_store.train_stack
+
+    def gated(*args, **kwargs):
+        assert waiting.wait(JOIN_S)
+        return counting(*args, **kwargs)
+
+    monkeypatch.setattr(run_store, "train_stack", gated)
 
     def first():
-        results["first"] = get_or_train(cfgs, small_ds, store, lambda p: None, None, "a")
+        results["first"] = get_or_train(cfgs, small_ds, store, None, None, "a")
 
     def second(place):
         places.append(place)
+        waiting.set()
 
     t = threading.Thread(target=first)
     t.start()
@@ -61,6 +71,29 @@ def test_two_callers_asking_for_the_same_runs_train_them_once(
     first_losses = [o.metrics["val_loss"] for o in results["first"]]
     assert [o.metrics["val_loss"] for o in results["second"]] == first_losses
     assert not run_store.CLAIMS.busy()
+
+
+def test_a_visitor_waiting_for_the_warm_ups_runs_promotes_it():
+    class Turns:
+        promoted = []
+
+        def promote(self, visitor):
+            self.promoted.append(visitor)
+
+    claims, held, asked = Claims(Turns(), poll=0.001), threading.Event(), threading.Event()
+
+    def warm():
+        with claims.claim({"k"}, "warm-up", background=True):
+            held.set()
+            asked.wait(JOIN_S)
+
+    t = threading.Thread(target=warm)
+    t.start()
+    assert held.wait(JOIN_S)
+    with claims.claim({"k"}, "visitor", lambda place: asked.set()):
+        pass
+    t.join(JOIN_S)
+    assert Turns.promoted and set(Turns.promoted) == {"warm-up"}
 
 
 def test_warm_up_trains_each_experiment_once_per_process(
