@@ -103,17 +103,12 @@ def _open(browser, path: str, answer: bool) -> dict:
         proc.wait(timeout=20)
 
 
-def _stored(store: Path, entry) -> int:
-    """Entries in a run store folder."""
-    return sum(1 for e in store.glob("v*/*/*") if entry.fullmatch(str(e.relative_to(store))))
-
-
 def _home_then_zero_init(browser) -> dict:
     """Fresh server: a visitor opens Home, the warm-up (mlp_core/warm.py) stores the pages'
     default runs in the background; then the visitor clicks Zero init. Seconds from
     opening Home until the warm-up's runs are stored, and from the click to the answer."""
     from mlp_core import warm
-    from mlp_core.store import ENTRY
+    from mlp_core.store import RunStore
 
     store = Path(tempfile.mkdtemp(prefix="pb-"))
     wanted = sum(len(cfgs) for cfgs, _ in warm.default_experiments())
@@ -124,7 +119,7 @@ def _home_then_zero_init(browser) -> dict:
         page.goto(url)
         page.locator("h1").first.wait_for(timeout=180_000)
         end = time.monotonic() + 300  # the warm-up died if it takes this long
-        while _stored(store, ENTRY) < wanted:
+        while len(RunStore(store).entries()) < wanted:
             if time.monotonic() > end:
                 raise RuntimeError("the warm-up did not store its runs")
             time.sleep(0.05)

@@ -22,7 +22,7 @@ class Claims:
     rank (``turns.promote``): it then takes its fair turns instead of waiting behind every
     other training, and so does the visitor who waits for it."""
 
-    def __init__(self, turns: Turns | None = None, poll: float = 0.5):
+    def __init__(self, turns: Turns, poll: float = 0.5):
         self.turns, self.poll = turns, poll
         self._cond = threading.Condition()
         self._owners: dict[str, str] = {}  # claimed key -> the visitor who claimed it
@@ -43,7 +43,7 @@ class Claims:
                 if not owners:
                     self._owners |= dict.fromkeys(keys, visitor)
                     break
-            if self.turns is not None and not background:
+            if not background:
                 for owner in owners:
                     self.turns.promote(owner)
             if on_wait:  # outside the lock: it may draw, or raise to leave

@@ -148,8 +148,8 @@ class RunStore:
         """Remove the least recently used entries until the store fits in max_bytes (the
         entry ``keep`` stays whatever its size). Only folders named like entries go."""
         entries = []
-        for d in self.root.glob("v*/*/*"):
-            if ENTRY.fullmatch(d.relative_to(self.root).as_posix()) and d != keep:
+        for d in self.entries():
+            if d != keep:
                 with contextlib.suppress(OSError):
                     entries.append((d.stat().st_mtime, _size(d), d))
         total = sum(size for _, size, _ in entries) + (_size(keep) if keep else 0)
@@ -161,11 +161,15 @@ class RunStore:
 
     def size(self) -> int:
         """Bytes held by entries now."""
-        return sum(
-            _size(d)
+        return sum(_size(d) for d in self.entries())
+
+    def entries(self) -> list[Path]:
+        """The entry folders in the store now (of any version; only these are evicted)."""
+        return [
+            d
             for d in self.root.glob("v*/*/*")
             if ENTRY.fullmatch(d.relative_to(self.root).as_posix())
-        )
+        ]
 
     def _write(self, tmp: Path, outcome: RunOutcome, data_sha256: str) -> None:
         config = {"config": outcome.config.to_dict(), "data_sha256": data_sha256}

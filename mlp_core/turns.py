@@ -11,7 +11,7 @@ of its slices (a cheap slice is passed on quickly, a big one counts for more). T
 fair queueing by seconds used ("virtual time"); ARCHITECTURE.md "Sharing one server"
 says why, and what the memory budget adds.
 
-A *background* job (the server's warm-up of the default experiments, store.warm_up) comes
+A *background* job (the server's warm-up of the default experiments, warm.py) comes
 after every other job: it holds the turn only while no other job waits, and gives it up at
 its next slice's end as soon as one does.
 

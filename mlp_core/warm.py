@@ -21,7 +21,7 @@ from collections.abc import Callable
 from .bn_fold import FOLD_DEFAULT, fold_configs
 from .config import RunConfig
 from .data import Dataset
-from .fast.evaluate import _pool
+from .fast.evaluate import start_helper
 from .store import RunStore, get_or_train
 from .zero_init import ZERO_INIT_DEFAULT, zero_init_configs, zero_init_report
 
@@ -53,9 +53,7 @@ def warm_up(ds: Dataset, store: RunStore, experiments=None) -> threading.Thread 
         return None
     with _lock:
         if _thread is None:
-            # the evaluation helper thread is made by the first thread that evaluates and
-            # inherits its OS priority: made here, at the caller's, not the warm-up's
-            _pool().submit(int).result()
+            start_helper()  # at the caller's OS priority, not the warm-up's
             todo = default_experiments() if experiments is None else experiments
             _thread = threading.Thread(
                 target=_run, args=(ds, store, todo), name=VISITOR, daemon=True

@@ -10,7 +10,7 @@ import pytest
 from browser_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, start_streamlit, wait_healthy
 
 from mlp_core import warm
-from mlp_core.store import ENTRY
+from mlp_core.store import RunStore
 
 SHOTS = ROOT / "artifacts" / "browser"
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
@@ -24,10 +24,6 @@ SAW_PROGRESS = """() => {
 }"""
 
 pytestmark = pytest.mark.slow
-
-
-def _entries(store) -> int:
-    return sum(1 for p in store.glob("v*/*/*") if ENTRY.fullmatch(str(p.relative_to(store))))
 
 
 def test_after_home_the_zero_init_answer_comes_from_the_warm_up(tmp_path):
@@ -45,7 +41,7 @@ def test_after_home_the_zero_init_answer_comes_from_the_warm_up(tmp_path):
             page.wait_for_selector(IDLE, timeout=120_000)
             wanted = sum(len(cfgs) for cfgs, _ in warm.default_experiments())
             end = time.monotonic() + WARM_S
-            while _entries(store) < wanted:  # the warm-up stores its runs one by one
+            while len(RunStore(store).entries()) < wanted:  # the warm-up stores its runs one by one
                 assert time.monotonic() < end, "the warm-up did not store its runs"
                 time.sleep(0.2)
             page.evaluate(SAW_PROGRESS)

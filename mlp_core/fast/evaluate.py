@@ -108,6 +108,13 @@ def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="evaluate")
 
 
+def start_helper() -> None:
+    """Make the helper thread now, in this thread: a new thread inherits the OS priority
+    of the thread that makes it, and the first to evaluate may be a low-priority one
+    (warm.py)."""
+    _pool().submit(int).result()
+
+
 def _loglik(model, X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
     total = torch.zeros(model.K, dtype=torch.float64)
     for i in range(0, len(Y), EVAL_ROWS):
