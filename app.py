@@ -1,21 +1,26 @@
-"""Practice Board: the entry. Routes the pages (ui.navigation), draws the page's title,
-then the shared sidebar around the page.
+"""Practice Board: the entry. Run as a page, it routes the pages (ui.navigation), draws the
+page's title, then the shared sidebar around the page. Imported by the server (`streamlit
+run app.py` looks for an ``st.App`` here), it makes the App whose start preloads the
+imports and the data and starts the warm-up (ui/server.py).
 
 The title comes first and costs no heavy import (ui loads its submodules when first used):
-on a fresh server a visitor sees the page while torch, pandas and altair load
-(ARCHITECTURE.md "The first render")."""
+where the server has not preloaded torch, pandas and altair, a visitor sees the page
+while they load (ARCHITECTURE.md "The first render")."""
 
 import streamlit as st
 
 import ui
 
-st.set_page_config(page_title="Practice Board", page_icon=":material/school:", layout="wide")
-page = ui.route()
-ui.style.apply()
-ui.heading(page)
-with st.spinner("Loading PyTorch and the data…"):  # shown only if it takes over 0.5 s
-    ui.sidebar()
-ui.data_error()
-ui.stopped_note()
-page.run()
-ui.warm_up()  # once per process: the other pages' first answers, in the background
+if __name__ == "__main__":  # a visitor's run of the page
+    st.set_page_config(page_title="Practice Board", page_icon=":material/school:", layout="wide")
+    page = ui.route()
+    ui.style.apply()
+    ui.heading(page)
+    with st.spinner("Loading PyTorch and the data…"):  # shown only if it takes over 0.5 s
+        ui.sidebar()
+    ui.data_error()
+    ui.stopped_note()
+    page.run()
+    ui.warm_up()  # where no server started it (AppTest): the pages' first answers, ahead
+else:  # the server imports app.py once: `streamlit run app.py` serves this App
+    app = st.App(__file__, lifespan=ui.server.lifespan)

@@ -3,18 +3,20 @@ training the same runs twice (claims.Claims in store.get_or_train)."""
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from app_helpers import open_app
 
 from mlp_core import store as run_store
-from mlp_core import warm
+from mlp_core import warm, zero_init_facts
 from mlp_core.bn_fold import FOLD_DEFAULT, fold_configs
 from mlp_core.claims import Claims
 from mlp_core.data import default_dataset
 from mlp_core.store import RunStore, get_or_train, run_key
 from mlp_core.zero_init import ZERO_INIT_DEFAULT, zero_init_configs
 
+ROOT = Path(__file__).resolve().parents[1]
 JOIN_S = 300  # a guard against a hang, not a timing assert
 
 
@@ -134,14 +136,75 @@ def test_the_warmed_experiments_are_the_pages_first_answers():
 
 @pytest.mark.usefixtures("fresh_app")
 def test_after_the_warm_up_the_zero_init_page_answers_without_training(warm_on, monkeypatch):
-    home = open_app()  # the first visit starts the warm-up, after the page
+    home = open_app()  # where no server started it, the first visit does, after the page
     assert not home.exception
     warm._thread.join(JOIN_S)
 
     def no_training(*args, **kwargs):
         raise AssertionError("the page trained: the warm-up's runs were not used")
 
+    def no_check(*args, **kwargs):
+        raise AssertionError("the page ran the float64 check: the warm-up's was not kept")
+
     monkeypatch.setattr(run_store, "train_stack", no_training)
+    monkeypatch.setattr(zero_init_facts, "_engine_norms", no_check)
     at = open_app("pages/zero_init.py")
     assert not at.exception
     assert "`layers.10.bias`" in at.success[0].value
+
+
+def test_streamlit_run_serves_app_py_as_the_app_with_the_preload():
+    """`streamlit run app.py` runs the App's lifespan (ui/server.py) only if it finds the
+    App in app.py; it looks for it in the source, as this does."""
+    from streamlit.web.server.app_discovery import discover_asgi_app
+
+    found = discover_asgi_app(ROOT / "app.py")
+    assert found.is_asgi_app and found.import_string == "app:app"
+    assert "lifespan=ui.server.lifespan" in (ROOT / "app.py").read_text()
+
+
+@pytest.mark.usefixtures("fresh_app")
+def test_the_servers_start_prepares_then_starts_the_warm_up(tiny_cfg, warm_on, monkeypatch):
+    import ui
+    from ui import server
+
+    prepared, cfgs = [], [tiny_cfg.replace(seed=11)]
+
+    def experiments():
+        return [(cfgs, lambda ds: prepared.append((ds.sha256, warm._thread)))]
+
+    monkeypatch.setattr(warm, "default_experiments", experiments)
+    server.preload()
+    sha = default_dataset().sha256
+    assert prepared[0] == (sha, None)  # prepared before the warm-up's thread started
+    thread = warm._thread
+    assert thread is not None
+    thread.join(JOIN_S)
+    assert ui.run_store().get(cfgs[0], sha) is not None  # the warm-up trained and stored it
+    assert len(prepared) == 2  # the warm-up's own prepare step ran again (a cache hit)
+
+
+@pytest.mark.usefixtures("fresh_app")
+def test_a_server_without_the_built_in_names_starts_without_a_warm_up(warm_on, monkeypatch):
+    from mlp_core import data
+    from ui import datasets, server
+
+    def no_names():
+        raise data.DataError("no built-in names here")
+
+    monkeypatch.setattr(datasets.data, "default_dataset", no_names)
+    server.preload()  # logged, no exception
+    assert warm._thread is None
+
+
+@pytest.mark.usefixtures("fresh_app")
+def test_a_failing_preload_never_stops_the_server(warm_on, monkeypatch, caplog):
+    from ui import server
+
+    def broken(ds, experiments=None):
+        raise RuntimeError("broken prepare step")
+
+    monkeypatch.setattr(warm, "prepare", broken)
+    with caplog.at_level("ERROR", logger=server.LOG.name):
+        server.preload()
+    assert "preload failed" in caplog.text and warm._thread is None

@@ -25,6 +25,7 @@ _HOME = {
     "charts": None,
     "diagnostics": None,
     "presets": None,
+    "server": None,
     "style": None,
     "tables": None,
     "datasets": None,
