@@ -1,5 +1,5 @@
-"""The server's warm-up: after a fresh server's first visit, the pages' default experiments
-train in the background, so the next page a visitor opens shows its answer at once.
+"""The server's warm-up: as a fresh server starts, the pages' default experiments train in
+the background, so a page a visitor opens shows its answer at once.
 
 It runs in one daemon thread per process, at the lowest OS priority, as a *background*
 job of the server's turns (turns.py): it trains only while no visitor's training waits,
@@ -87,9 +87,10 @@ def _run(ds: Dataset, store: RunStore, experiments) -> None:
     with contextlib.suppress(OSError, AttributeError):  # Linux: this thread alone
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
     for cfgs, step in experiments:
-        try:
-            if step is not None:
+        if step is not None:
+            with contextlib.suppress(Exception):  # the runs train anyway; the page checks
                 step(ds)  # done already when the server ran prepare()
+        try:
             get_or_train(cfgs, ds, store, visitor=VISITOR, background=True)
         except Exception:  # noqa: BLE001 - a warm-up must never take a server down
             return

@@ -1,6 +1,7 @@
 """The server's warm-up (mlp_core/warm.py) and the claims that keep two callers from
 training the same runs twice (claims.Claims in store.get_or_train)."""
 
+import ast
 import threading
 import time
 from pathlib import Path
@@ -136,6 +137,7 @@ def test_the_warmed_experiments_are_the_pages_first_answers():
 
 @pytest.mark.usefixtures("fresh_app")
 def test_after_the_warm_up_the_zero_init_page_answers_without_training(warm_on, monkeypatch):
+    zero_init_facts._CHECKS.clear()  # an earlier test's page may have kept the same check
     home = open_app()  # where no server started it, the first visit does, after the page
     assert not home.exception
     warm._thread.join(JOIN_S)
@@ -160,7 +162,14 @@ def test_streamlit_run_serves_app_py_as_the_app_with_the_preload():
 
     found = discover_asgi_app(ROOT / "app.py")
     assert found.is_asgi_app and found.import_string == "app:app"
-    assert "lifespan=ui.server.lifespan" in (ROOT / "app.py").read_text()
+    calls = [  # app = st.App(__file__, lifespan=ui.server.lifespan)
+        node.value
+        for node in ast.walk(ast.parse((ROOT / "app.py").read_text()))
+        if isinstance(node, ast.Assign) and [ast.unparse(t) for t in node.targets] == ["app"]
+    ]
+    assert [ast.unparse(k.value) for k in calls[0].keywords if k.arg == "lifespan"] == [
+        "ui.server.lifespan"
+    ]
 
 
 @pytest.mark.usefixtures("fresh_app")
@@ -181,11 +190,23 @@ def test_the_servers_start_prepares_then_starts_the_warm_up(tiny_cfg, warm_on, m
     assert thread is not None
     thread.join(JOIN_S)
     assert ui.run_store().get(cfgs[0], sha) is not None  # the warm-up trained and stored it
-    assert len(prepared) == 2  # the warm-up's own prepare step ran again (a cache hit)
+    assert len(prepared) == 2  # the warm-up's own call (gradient_check's is a cache hit)
+
+
+@pytest.fixture
+def server_log(caplog):
+    """ui/server.py's log records (Streamlit's loggers do not propagate to the root)."""
+    from ui import server
+
+    server.LOG.addHandler(caplog.handler)
+    yield caplog
+    server.LOG.removeHandler(caplog.handler)
 
 
 @pytest.mark.usefixtures("fresh_app")
-def test_a_server_without_the_built_in_names_starts_without_a_warm_up(warm_on, monkeypatch):
+def test_a_server_without_the_built_in_names_starts_without_a_warm_up(
+    warm_on, monkeypatch, server_log
+):
     from mlp_core import data
     from ui import datasets, server
 
@@ -195,16 +216,64 @@ def test_a_server_without_the_built_in_names_starts_without_a_warm_up(warm_on, m
     monkeypatch.setattr(datasets.data, "default_dataset", no_names)
     server.preload()  # logged, no exception
     assert warm._thread is None
+    assert "built-in names could not be read" in server_log.text
+    assert "preload failed" not in server_log.text
 
 
 @pytest.mark.usefixtures("fresh_app")
-def test_a_failing_preload_never_stops_the_server(warm_on, monkeypatch, caplog):
+def test_a_failing_preload_never_stops_the_server(warm_on, monkeypatch, server_log):
+    import ui
+    from ui import server, training
+
+    def broken():
+        raise RuntimeError("the run store cannot be opened")
+
+    monkeypatch.setattr(training, "run_store", broken)
+    monkeypatch.setattr(ui, "run_store", broken, raising=False)
+    server.preload()
+    assert "preload failed" in server_log.text and warm._thread is None
+
+
+@pytest.mark.usefixtures("fresh_app")
+def test_a_failing_prepare_step_leaves_the_warm_up_training(
+    tiny_cfg, warm_on, monkeypatch, server_log
+):
+    import ui
     from ui import server
 
-    def broken(ds, experiments=None):
+    cfgs = [tiny_cfg.replace(seed=12)]
+
+    def broken(ds):
         raise RuntimeError("broken prepare step")
 
-    monkeypatch.setattr(warm, "prepare", broken)
-    with caplog.at_level("ERROR", logger=server.LOG.name):
-        server.preload()
-    assert "preload failed" in caplog.text and warm._thread is None
+    monkeypatch.setattr(warm, "default_experiments", lambda: [(cfgs, broken)])
+    server.preload()
+    assert "prepare step failed" in server_log.text
+    warm._thread.join(JOIN_S)
+    assert ui.run_store().get(cfgs[0], default_dataset().sha256) is not None
+
+
+def test_the_server_opens_the_browser_once_it_listens_unless_headless(monkeypatch):
+    """Served as an App, `streamlit run` opens no browser itself: the lifespan does."""
+    import asyncio
+    import socket
+
+    from streamlit import cli_util, config
+
+    from ui import server
+
+    opened = []
+    monkeypatch.setattr(cli_util, "open_browser", opened.append)
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        port = listening.getsockname()[1]
+        options = {"server.headless": True, "server.port": port}
+        real = config.get_option
+        monkeypatch.setattr(config, "get_option", lambda name: options.get(name, real(name)))
+        monkeypatch.setattr(config, "is_manually_set", lambda name: False)
+        asyncio.run(server.open_browser(wait_s=5))
+        assert opened == []  # headless: never
+        options["server.headless"] = False
+        asyncio.run(server.open_browser(wait_s=5))
+    assert opened == [f"http://localhost:{port}"]

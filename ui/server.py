@@ -12,7 +12,9 @@ waits neither for the imports nor for runs the warm-up is already training
 (ARCHITECTURE.md "The server's start").
 
 Nothing here can stop a server from starting: a failure is logged, and each page loads
-what it needs as it would without a preload.
+what it needs as it would without a preload. Served as an App, `streamlit run` no longer
+opens the browser itself (only its classic path did), so the lifespan does, as that path
+did: not when headless, once the server takes connections.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ import time
 from contextlib import asynccontextmanager
 from importlib import import_module
 
-LOG = logging.getLogger("practice_board")
+from streamlit.logger import get_logger
+
+LOG = get_logger(__name__)  # Streamlit's handler: shown in the server's log
 
 # the pages' own heavy imports (ui's submodules import the rest)
 PAGE_IMPORTS = ("pandas", "mlp_core.bn_fold", "mlp_core.sample", "mlp_core.zero_init")
@@ -35,7 +39,38 @@ NO_CONTEXT_LOGGER = "streamlit.runtime.scriptrunner_utils.script_run_context"
 @asynccontextmanager
 async def lifespan(_app):
     await asyncio.to_thread(preload)
+    opening = asyncio.create_task(open_browser())
     yield
+    opening.cancel()
+
+
+async def open_browser(wait_s: float = 30.0) -> None:
+    """Open the app in the local browser once the server takes connections, unless
+    headless (what `streamlit run` does on its classic path, bootstrap._on_server_start)."""
+    try:
+        from streamlit import cli_util, config
+        from streamlit.web.server import server_util
+
+        if config.get_option("server.headless"):
+            return
+        address = "localhost"
+        if config.is_manually_set("browser.serverAddress"):
+            address = config.get_option("browser.serverAddress")
+        elif config.is_manually_set("server.address"):
+            address = server_util.get_display_address(config.get_option("server.address"))
+        end = time.monotonic() + wait_s
+        while time.monotonic() < end:
+            port = int(config.get_option("server.port"))  # the port in use, once bound
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                await asyncio.sleep(0.05)
+                continue
+            writer.close()
+            cli_util.open_browser(server_util.get_url(address))
+            return
+    except Exception:  # noqa: BLE001 - a browser that cannot open is no server failure
+        LOG.warning("could not open the browser", exc_info=True)
 
 
 def preload() -> float:
@@ -65,7 +100,10 @@ def _preload() -> None:
     except data.DataError:  # no built-in names here: the pages say so, nothing to warm
         LOG.warning("preload: the built-in names could not be read", exc_info=True)
         return
-    warm.prepare(ds)
+    try:
+        warm.prepare(ds)
+    except Exception:  # noqa: BLE001 - the warm-up trains anyway; the pages check
+        LOG.exception("preload: the warm-up's prepare step failed")
     ui.warm_up()
 
 

@@ -168,9 +168,10 @@ def waiting_text(place: Place) -> str:
 
 
 def warm_up() -> None:
-    """app.py, after a page's run that ended normally: once per process, the pages'
-    default experiments train in the background on the built-in names, so the next page
-    a visitor opens answers at once (mlp_core/warm.py; off with PRACTICE_BOARD_WARM=0)."""
+    """Once per process (the server's start, ui/server.py; app.py after a page's run where
+    no server started it), the pages' default experiments train in the background on the
+    built-in names, so a page a visitor opens answers at once (mlp_core/warm.py; off with
+    PRACTICE_BOARD_WARM=0)."""
     try:
         ds = default_dataset()
     except data.DataError:  # no built-in names here: nothing to warm
