@@ -87,6 +87,15 @@ def line_up(turns, clock, log, specs):
     return go, vs
 
 
+def queued(turns, clock, log, queue, *args, **kwargs):
+    """A Visitor(turns, clock, log, *args, **kwargs), started, once the waiting line reads
+    ``queue`` (it has lined up)."""
+    v = Visitor(turns, clock, log, *args, **kwargs)
+    v.start()
+    until(lambda: turns.queue() == queue)
+    return v
+
+
 def finish(go, vs):
     go.set()
     for v in vs:
@@ -134,9 +143,7 @@ def test_a_newcomer_starts_level_with_the_least_served_job():
     a = Visitor(turns, clock, log, "a", 8, 1.0, hold={5: (reached, resume)})
     a.start()
     assert reached.wait(JOIN_S)
-    b = Visitor(turns, clock, log, "b", 3, 1.0)
-    b.start()
-    until(lambda: turns.queue() == ["b"])
+    b = queued(turns, clock, log, ["b"], "b", 3, 1.0)
     finish(resume, [a, b])
     assert log == ["a"] * 6 + ["b", "a", "b", "a", "b"]
 
@@ -194,12 +201,8 @@ def test_stop_while_waiting_frees_the_place_at_once():
             raise Stop
 
     go, vs = line_up(turns, clock, log, [("a", 2, 1.0)])
-    b = Visitor(turns, clock, log, "b", 2, 1.0, on_wait=on_wait)
-    b.start()
-    until(lambda: turns.queue() == ["b"])
-    c = Visitor(turns, clock, log, "c", 1, 1.0)
-    c.start()
-    until(lambda: turns.queue() == ["b", "c"])
+    b = queued(turns, clock, log, ["b"], "b", 2, 1.0, on_wait=on_wait)
+    c = queued(turns, clock, log, ["b", "c"], "c", 1, 1.0)
     assert c.job.place().position == 2
     stop.set()  # b presses Stop (or leaves) while a still holds the turn
     b.join(JOIN_S)
@@ -265,12 +268,9 @@ def test_jobs_beyond_the_memory_budget_wait_for_admission_small_ones_go_on():
     big1 = Visitor(turns, clock, log, "big1", 3, 1.0, go=go, mem=80)
     big1.start()
     until(lambda: turns.holder() == "big1")
-    big2 = Visitor(turns, clock, log, "big2", 2, 1.0, mem=80)
-    big2.start()
-    until(lambda: turns.queue() == ["big2"])
-    small = Visitor(turns, clock, log, "small", 2, 1.0, mem=5)
-    small.start()
-    until(lambda: turns.queue() == ["small", "big2"])  # the one that fits is first in line
+    big2 = queued(turns, clock, log, ["big2"], "big2", 2, 1.0, mem=80)
+    # the one that fits is first in line
+    small = queued(turns, clock, log, ["small", "big2"], "small", 2, 1.0, mem=5)
     place = big2.job.place()
     assert place.admitted is False and place.wait_s is None and place.position == 2
     assert small.job.place().admitted is True
@@ -305,12 +305,8 @@ def test_a_newcomer_starts_level_with_visitors_not_with_the_background_job():
     clock = Clock()
     turns, log = Turns(clock=clock), []
     go, vs = line_up(turns, clock, log, [("a", 4, 1.0)])
-    w = Visitor(turns, clock, log, "warm", 2, 1.0, background=True)
-    w.start()
-    until(lambda: turns.queue() == ["warm"])
-    b = Visitor(turns, clock, log, "b", 2, 1.0)
-    b.start()
-    until(lambda: turns.queue() == ["b", "warm"])
+    w = queued(turns, clock, log, ["warm"], "warm", 2, 1.0, background=True)
+    b = queued(turns, clock, log, ["b", "warm"], "b", 2, 1.0)
     finish(go, [*vs, w, b])
     assert log == ["a", "b", "a", "b", "a", "a", "warm", "warm"]
 
@@ -321,9 +317,7 @@ def test_a_promoted_background_job_takes_turns_like_any_other():
     clock = Clock()
     turns, log = Turns(clock=clock), []
     go, vs = line_up(turns, clock, log, [("a", 4, 1.0)])
-    w = Visitor(turns, clock, log, "warm", 2, 1.0, background=True)
-    w.start()
-    until(lambda: turns.queue() == ["warm"])
+    w = queued(turns, clock, log, ["warm"], "warm", 2, 1.0, background=True)
     turns.promote("warm")
     finish(go, [*vs, w])
     assert log == ["a", "warm", "a", "warm", "a", "a"]
