@@ -24,6 +24,7 @@ from .folding import (
     FoldedMLP,
     FoldError,
     bn_scale_shift,
+    copy_as,
     count_params,
     describe,
     fold_bn_linear,
@@ -42,6 +43,7 @@ __all__ = [
     "FoldError",
     "FoldReport",
     "FoldedMLP",
+    "Proof",
     "checkpoint_bytes",
     "fold_bn_linear",
     "fold_configs",
@@ -52,6 +54,7 @@ __all__ = [
     "fold_report",
     "inference_seconds",
     "models",
+    "proof",
     "timing",
 ]
 
@@ -74,10 +77,15 @@ class FoldReport:
 FOLD_DEFAULT = RunConfig().replace(n_layers=2, batchnorm=True)
 
 
+def bn_model(outcome: RunOutcome, ds: Dataset) -> MLP:
+    """The trained run rebuilt, in eval mode."""
+    cfg = outcome.config
+    return from_state(cfg.model, outcome.state, ds.vocab_size, cfg.data.block_size)
+
+
 def models(outcome: RunOutcome, ds: Dataset) -> tuple[MLP, FoldedMLP]:
     """The trained run rebuilt in eval mode, and its folded copy."""
-    cfg = outcome.config
-    model = from_state(cfg.model, outcome.state, ds.vocab_size, cfg.data.block_size)
+    model = bn_model(outcome, ds)
     return model, fold_model(model)
 
 
@@ -145,6 +153,45 @@ def neuron_example(model: MLP, j: int = 0) -> dict | None:
     }
 
 
+@dataclass
+class Proof:
+    """A fold measured against the BN net on rows X (fold_report: the whole dev split)."""
+
+    folded: FoldedMLP
+    bn_logits: torch.Tensor  # (N, vocab_size), in the BN net's dtype
+    folded_logits: torch.Tensor
+    metrics: dict  # JSON-able: the numbers bn_fold_text's verdict reads, and its tolerances
+
+
+def _max_diff(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float((a.double() - b.double()).abs().max())
+
+
+def proof(model: MLP, X: torch.Tensor, Y: torch.Tensor, fold=fold_model) -> Proof:
+    """Fold model (eval mode) with fold, and measure the folded net against it: in the
+    model's precision, and in float64 (both rebuilt from the same weights, the fold redone
+    there); the BN net's float32 logits against its float64 ones give the round-off floor
+    that bn_fold_text's tolerances grow from."""
+    folded = fold(model)
+    bn_logits, folded_logits = logits(model, X), logits(folded, X)
+    exact = copy_as(model, torch.float64)
+    exact_logits = logits(exact, X)
+    f32 = logits(copy_as(model, torch.float32), X)  # bn_logits when the model is float32
+    agree = (bn_logits.argmax(1) == folded_logits.argmax(1)).double().mean()
+    m = {
+        "dtype": str(bn_logits.dtype).removeprefix("torch."),
+        "dev_rows": len(Y),
+        "max_abs_logit": float(bn_logits.abs().max()),
+        "max_abs_diff_logits": _max_diff(bn_logits, folded_logits),
+        "round_off_floor": _max_diff(f32, exact_logits),
+        "max_abs_diff_logits_float64": _max_diff(exact_logits, logits(fold(exact), X)),
+        "argmax_agreement": float(agree),
+        "val_loss_bn": _loss(bn_logits, Y),
+        "val_loss_folded": _loss(folded_logits, Y),
+    }
+    return Proof(folded, bn_logits, folded_logits, m | bn_fold_text.tolerances(m))
+
+
 def _scatter(a: torch.Tensor, b: torch.Tensor) -> dict[str, list[float]]:
     idx = torch.randperm(a.numel(), generator=torch.Generator().manual_seed(0))
     idx = idx[:SCATTER_POINTS]
@@ -168,10 +215,11 @@ def fold_report(outcome: RunOutcome, ds: Dataset) -> FoldReport:
             f"the BatchNorm run diverged at step {m['diverged_at']} "
             "(loss not finite or exploding); try a smaller --lr"
         )
-    model, folded = models(outcome, ds)
+    model = bn_model(outcome, ds)
     sp = make_splits(ds, cfg.data.block_size)
     X, Y = sp.Xdev, sp.Ydev
-    bn_logits, folded_logits = logits(model, X), logits(folded, X)  # (N, vocab_size) each
+    pr = proof(model, X, Y)
+    folded, bn_logits = pr.folded, pr.bn_logits
     wrong = train_mode_logits(outcome, ds, X)
     seconds = inference_seconds({"bn": model, "folded": folded}, X)
     metrics = {
@@ -190,13 +238,8 @@ def fold_report(outcome: RunOutcome, ds: Dataset) -> FoldReport:
         "params_after": count_params(folded),
         "buffers_before": _buffers(model),
         "buffers_after": _buffers(folded),
-        "dev_rows": len(Y),
-        "max_abs_logit": float(bn_logits.abs().max()),
-        "max_abs_diff_logits": float((bn_logits - folded_logits).abs().max()),
-        "argmax_agreement": float((bn_logits.argmax(1) == folded_logits.argmax(1)).double().mean()),
+        **pr.metrics,
         "max_abs_diff_vs_torch_reference": torch_reference_diff(model.layers),
-        "val_loss_bn": _loss(bn_logits, Y),
-        "val_loss_folded": _loss(folded_logits, Y),
         "eval_seconds_bn": seconds["bn"],
         "eval_seconds_folded": seconds["folded"],
         "train_mode_diff": float((wrong - bn_logits[: len(wrong)]).abs().max()),
@@ -205,7 +248,7 @@ def fold_report(outcome: RunOutcome, ds: Dataset) -> FoldReport:
     }
     same, text = bn_fold_text.same_forward_pass(metrics), bn_fold_text.answer(metrics)
     metrics |= {"same_forward_pass": same, "answer": text}
-    scatter = _scatter(bn_logits, folded_logits)
+    scatter = _scatter(bn_logits, pr.folded_logits)
     return FoldReport(metrics, folded.state_dict(), scatter, same, text)
 
 

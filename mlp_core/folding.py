@@ -75,15 +75,19 @@ def describe(layer, primed: bool = False) -> str:
     return getattr(layer, "name", type(layer).__name__)
 
 
-def _copy(layer):
-    """An independent copy, so running the folded model never touches the original."""
+def _copy(layer, dtype: torch.dtype | None = None):
+    """An independent copy (its tensors in dtype, when given), so running the folded model
+    never touches the original."""
+
+    def own(t: torch.Tensor) -> torch.Tensor:
+        return t.to(dtype or t.dtype, copy=True)
+
     if isinstance(layer, Linear):
-        bias = None if layer.bias is None else layer.bias.clone()
-        return Linear(layer.weight.clone(), bias)
+        return Linear(own(layer.weight), None if layer.bias is None else own(layer.bias))
     if isinstance(layer, BatchNorm1d):
         bn = copy.copy(layer)
-        bn.gamma, bn.beta = layer.gamma.clone(), layer.beta.clone()
-        bn.running_mean, bn.running_var = layer.running_mean.clone(), layer.running_var.clone()
+        bn.gamma, bn.beta = own(layer.gamma), own(layer.beta)
+        bn.running_mean, bn.running_var = own(layer.running_mean), own(layer.running_var)
         return bn
     return copy.deepcopy(layer)
 
@@ -157,6 +161,13 @@ def fold_model(model) -> FoldedMLP:
     folded = fold_layers(model.layers)
     folded.C = model.C.detach().clone()
     return folded
+
+
+def copy_as(model, dtype: torch.dtype) -> FoldedMLP:
+    """The same eval-mode net (nothing folded, BNs kept) with every tensor in dtype: the
+    float64 reference that measures a float32 net's round-off."""
+    layers = [_copy(layer, dtype) for layer in model.layers]
+    return FoldedMLP(model.C.detach().to(dtype, copy=True), layers)
 
 
 def count_params(model) -> int:

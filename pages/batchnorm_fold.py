@@ -13,7 +13,9 @@ import pandas as pd
 
 from mlp_core import bn_fold
 from mlp_core.bn_fold import FoldError, FoldReport, fold_report
+from mlp_core.bn_fold_text import plural
 from mlp_core.config import RunConfig
+from mlp_core.model import bn_after
 from mlp_core.store import run_key
 
 PAGE = "batchnorm-fold"
@@ -111,6 +113,12 @@ def show_proof(m: dict, rep: FoldReport) -> None:
         delta=f"{m['val_loss_folded'] - m['val_loss_bn']:+.1e}",
         delta_color="off",
     )
+    st.caption(
+        f"Round-off allows {m['logits_tolerance']:.1e} here: it grows with the logits "
+        f"(±{m['max_abs_logit']:,.1f}), measured as the BN net's float32 logits against its "
+        f"float64 ones ({m['round_off_floor']:.1e}). In float64 the two nets differ by "
+        f"{m['max_abs_diff_logits_float64']:.1e}."
+    )
     left, right = st.columns([3, 2])
     left.altair_chart(ui.charts.fold_scatter(rep.scatter), width="stretch")
     ref = m["max_abs_diff_vs_torch_reference"]
@@ -203,13 +211,20 @@ def show_download(cfg: RunConfig, rep: FoldReport, key: str) -> None:
 def intro(cfg: RunConfig) -> str:
     """The question, and the net it is asked of: the one the widgets set."""
     m = cfg.model
+    pairs = sum(bn_after(m, last=i == m.n_layers) for i in range(m.n_layers + 1))
+    each = "after it" if m.n_layers == 1 else "after each"
+    output = (
+        "the output Linear→BatchNorm"
+        if bn_after(m, last=True)
+        else "the output Linear, with its bias and no BatchNorm"
+    )
     return (
         "*Set up a small MLP with batchnorms, train it, then fold each BatchNorm's γ/β into "
         "the preceding Linear's W, b (a new W', b') and erase the BatchNorm. Does inference "
-        f"give the same forward pass?* Here: {m.n_layers + 1} Linear→BatchNorm layers "
-        f"({m.n_layers} hidden of {m.n_hidden}, {m.activation} between, then the output "
-        f"layer), trained {cfg.train.steps:,} steps; measured on the dev split of the data "
-        "in use."
+        f"give the same forward pass?* Here: {plural(pairs, 'Linear→BatchNorm layer')} to "
+        f"fold ({plural(m.n_layers, 'hidden layer')} of {m.n_hidden} with {m.activation} "
+        f"{each}, then {output}), trained {cfg.train.steps:,} steps; measured on the dev "
+        "split of the data in use."
     )
 
 

@@ -60,9 +60,32 @@ def test_the_first_visit_trains_at_once_and_the_intro_names_the_widgets_net():
     assert not at.exception
     assert "Max |logit difference|" in metrics(at)  # no press: trained on the first visit
     intro = at.markdown[0].value
-    assert "2 Linear→BatchNorm layers (1 hidden of 16, tanh between" in intro
+    assert "2 Linear→BatchNorm layers to fold (1 hidden layer of 16 with tanh after it" in intro
     assert "200 steps" in intro and "3-layer" not in intro
     at.number_input(key="bf_layers").set_value(3).run()
-    assert "4 Linear→BatchNorm layers (3 hidden of 16" in at.markdown[0].value
+    assert "4 Linear→BatchNorm layers to fold (3 hidden layers of 16" in at.markdown[0].value
     assert not [m for m in at.metric if m.label == "Max |logit difference|"]  # not trained
     assert any("Press **Train and fold**" in i.value for i in at.info)
+
+
+OUTPUT_BN = "then the output Linear→BatchNorm)"
+NO_OUTPUT_BN = "then the output Linear, with its bias and no BatchNorm)"
+
+
+@pytest.mark.parametrize(
+    "layers, output_bn, pairs, output, erased",
+    [
+        (2, "true", "3 Linear→BatchNorm layers", OUTPUT_BN, "3 BatchNorm layers"),
+        (2, "false", "2 Linear→BatchNorm layers", NO_OUTPUT_BN, "2 BatchNorm layers"),
+        (1, "false", "1 Linear→BatchNorm layer to", NO_OUTPUT_BN, "1 BatchNorm layer."),
+    ],
+)
+def test_fold_intro_describes_the_net_built(layers, output_bn, pairs, output, erased):
+    """The intro counts the Linear→BN pairs of the net the widgets build, as many as the
+    answer says were folded, and says whether the output Linear has a BatchNorm."""
+    at = open_page(layers=str(layers), n_hidden="16", steps="200", output_bn=output_bn)
+    assert not at.exception, at.exception
+    intro = at.markdown[0].value
+    assert pairs in intro and output in intro, intro
+    (answer,) = [s.value for s in at.success]
+    assert answer.startswith(f"Same forward pass. Folding erased {erased}"), answer
