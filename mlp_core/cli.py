@@ -1,8 +1,9 @@
 """python -m mlp_core <command>: the core's command line.
 
 Bad input (a word list, a setting, a file) ends with exit code 2 and one line on stderr,
-never a traceback; a diverged run with exit code 3. Anything else is a bug and ends with
-its traceback (exit 1). ``--json`` prints a machine-readable result on stdout.
+never a traceback; a diverged run with exit code 3 and a line saying where and why (after
+zero-init's report, which shows both runs). Anything else is a bug and ends with its
+traceback (exit 1). ``--json`` prints a machine-readable result on stdout.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from .config import (
 )
 from .folding import FoldError
 from .sample import sample_names
-from .store import RunStore, get_or_train
-from .train import Diverged, Progress
+from .stack import DIVERGED_FACTOR
+from .store import RunStore, get_or_train, run_experiment
+from .train import Diverged, Progress, RunOutcome
 
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3
@@ -49,6 +51,17 @@ def whole(text: str) -> int:
     return int(value)
 
 
+def megabytes(text: str) -> float:
+    """A size in MB: a finite number, 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number, 0 or more (got {text!r})")
+    return value
+
+
 class Parser(argparse.ArgumentParser):
     """Bad arguments end with one line (and exit 2), not the whole usage."""
 
@@ -67,7 +80,15 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
 
 
-def add_model_args(p: argparse.ArgumentParser, layers: int = 5, steps: int = 2000) -> None:
+def add_model_args(
+    p: argparse.ArgumentParser,
+    layers: int = 5,
+    steps: int = 2000,
+    rng: bool = True,
+    batchnorm: bool = True,
+) -> None:
+    """The model and training options; ``rng=False``: no --rng (the command's runs have no
+    lecture draws), ``batchnorm=False``: no --batchnorm (the command always has it)."""
     p.add_argument(
         "--layers",
         type=whole,
@@ -83,16 +104,18 @@ def add_model_args(p: argparse.ArgumentParser, layers: int = 5, steps: int = 200
     p.add_argument(
         "--activation", choices=ACTIVATIONS, default="tanh", help="nonlinearity (default tanh)"
     )
-    p.add_argument(
-        "--batchnorm",
-        action="store_true",
-        help="BatchNorm1d after every Linear, the output one too (the lecture's deep net)",
-    )
+    if batchnorm:
+        p.add_argument(
+            "--batchnorm",
+            action="store_true",
+            help="BatchNorm1d after every Linear, the output one too (the lecture's deep net)",
+        )
     p.add_argument(
         "--no-output-bn",
         action="store_true",
-        help="with --batchnorm: BatchNorm on the hidden layers only, the output Linear keeps "
-        "its bias (the lecture's 2-layer BN net)",
+        help=("with --batchnorm: " if batchnorm else "")
+        + "BatchNorm on the hidden layers only, the output Linear keeps its bias (the "
+        "lecture's 2-layer BN net)",
     )
     p.add_argument("--bn-eps", type=float, default=1e-5, help="BatchNorm epsilon (default 1e-5)")
     p.add_argument(
@@ -115,14 +138,19 @@ def add_model_args(p: argparse.ArgumentParser, layers: int = 5, steps: int = 200
     p.add_argument(
         "--seed", type=whole, default=42, help="seed of init and minibatches (default 42)"
     )
-    p.add_argument(
-        "--rng",
-        choices=RNGS,
-        default="own",
-        help="own: init and minibatches each from a generator seeded with --seed; lecture: "
-        "one generator draws the init in the lecture notebook's order and recipe, then the "
-        "minibatches (its numbers: --seed 2147483647) (default own)",
-    )
+    if rng:
+        p.add_argument(
+            "--rng",
+            choices=RNGS,
+            default="own",
+            help="own: init and minibatches each from a generator seeded with --seed; lecture: "
+            "one generator draws the init in the lecture notebook's order and recipe, then "
+            "the minibatches (its numbers: --seed 2147483647) (default own)",
+        )
+    add_device_and_store_args(p)
+
+
+def add_device_and_store_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where to train")
     p.add_argument("--no-cache", action="store_true", help="train even if the run is stored")
     p.add_argument(
@@ -132,7 +160,7 @@ def add_model_args(p: argparse.ArgumentParser, layers: int = 5, steps: int = 200
     )
     p.add_argument(
         "--cache-max-mb",
-        type=float,
+        type=megabytes,
         metavar="MB",
         help="size bound of the run store; the least recently used results go first "
         "(default: $PRACTICE_BOARD_CACHE_MAX_MB or 500)",
@@ -145,7 +173,7 @@ def config_from_args(a: argparse.Namespace, **model_overrides) -> RunConfig:
         n_hidden=a.n_hidden,
         n_layers=a.layers,
         activation=a.activation,
-        batchnorm=a.batchnorm,
+        batchnorm=getattr(a, "batchnorm", False),
         output_bn=not a.no_output_bn,
         bn_eps=a.bn_eps,
         bn_momentum=a.bn_momentum,
@@ -218,13 +246,36 @@ def cmd_data(a: argparse.Namespace) -> dict:
     }
 
 
+def _numbers(x: float, y: float) -> tuple[str, str]:
+    """x and y with one decimal, or as many more (up to 6) as it takes to tell them apart;
+    an x of 100,000 or more with 3 significant digits."""
+    if abs(x) >= 1e5:
+        return f"{x:.3g}", f"{y:.1f}"
+    for digits in range(1, 7):
+        if f"{x:.{digits}f}" != f"{y:.{digits}f}":
+            break
+    return f"{x:.{digits}f}", f"{y:.{digits}f}"
+
+
+def divergence_text(run: RunOutcome, vocab_size: int, name: str = "the run") -> str:
+    """Where and why a run diverged, from its metrics, e.g. "the run diverged at step 3: its
+    minibatch loss 37.9 went above 10·ln 27 = 33.0"."""
+    m = run.metrics
+    where = f"{name} diverged at step {m['diverged_at']}"
+    if m.get("diverged_reason") != "above bound":
+        return f"{where}: its loss was not finite (NaN or infinite)"
+    loss, bound = _numbers(m["diverged_loss"], m["diverged_bound"])
+    limit = f"{DIVERGED_FACTOR:g}·ln {vocab_size} = {bound}"
+    return f"{where}: its minibatch loss {loss} went above {limit}"
+
+
 def cmd_train(a: argparse.Namespace) -> dict:
     ds = load_data(a)
     cfg = config_from_args(a)
     (run,) = get_or_train([cfg], ds, store_from_args(a), progress_printer(a.json))
     m = run.metrics
     if run.status == "diverged":
-        raise Diverged(f"the run diverged at step {m['diverged_at']} (loss not finite)")
+        raise Diverged(divergence_text(run, ds.vocab_size))
     samples = sample_names(cfg.model, run.state, ds.itos, cfg.data.block_size, n=10, seed=a.seed)
     return {
         "config": cfg.to_dict(),
@@ -240,22 +291,59 @@ def cmd_train(a: argparse.Namespace) -> dict:
     }
 
 
+def check_compare(cfg: RunConfig, a: argparse.Namespace) -> None:
+    """--compare-gain and --compare-scale in their range, whichever init uses them."""
+    for flag, change in (
+        ("--compare-gain", {"init_gain": a.compare_gain}),
+        ("--compare-scale", {"init_scale": a.compare_scale}),
+    ):
+        try:
+            validate(cfg.replace(**change))
+        except ConfigError as e:
+            raise ConfigError(f"{flag}: {e}") from None
+
+
 def cmd_zero_init(a: argparse.Namespace) -> dict:
-    from .zero_init import zero_init_experiment
+    """The report of both runs; a run that diverged is named in a.diverged (exit 3 after
+    the report)."""
+    from .zero_init import zero_init_configs, zero_init_report
 
     ds = load_data(a)
     cfg = config_from_args(a).replace(arithmetic=a.arithmetic)
-    compare = {"compare": a.compare_init, "gain": a.compare_gain, "scale": a.compare_scale}
-    report = zero_init_experiment(cfg, ds, store_from_args(a), progress_printer(a.json), **compare)
-    return report.to_json()
+    check_compare(cfg, a)
+    cfgs = zero_init_configs(
+        cfg, compare=a.compare_init, gain=a.compare_gain, scale=a.compare_scale
+    )
+    runs: list[RunOutcome] = []
+
+    def report(zero: RunOutcome, other: RunOutcome, ds: data.Dataset):
+        runs.extend((zero, other))
+        return zero_init_report(zero, other, ds)
+
+    rep = run_experiment(cfgs, report, ds, store_from_args(a), progress_printer(a.json))
+    names = ("the zero-init run", "the comparison run")
+    a.diverged = [
+        divergence_text(run, ds.vocab_size, name)
+        for run, name in zip(runs, names)
+        if run.status == "diverged"
+    ]
+    return rep.to_json()
 
 
 def cmd_fold(a: argparse.Namespace) -> dict:
-    from .bn_fold import fold_experiment
+    from .bn_fold import fold_configs, fold_report
 
     ds = load_data(a)
     cfg = config_from_args(a, batchnorm=True)
-    return fold_experiment(cfg, ds, store_from_args(a), progress_printer(a.json)).metrics
+
+    def report(run: RunOutcome, ds: data.Dataset):
+        if run.status == "diverged":
+            name = "the BatchNorm run"
+            raise Diverged(f"{divergence_text(run, ds.vocab_size, name)}; try a smaller --lr")
+        return fold_report(run, ds)
+
+    store = store_from_args(a)
+    return run_experiment(fold_configs(cfg), report, ds, store, progress_printer(a.json)).metrics
 
 
 def add_zero_init_args(p: argparse.ArgumentParser) -> None:
@@ -301,7 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
         "vs a comparison init (kaiming by default), and report what trained and why",
     )
     add_data_args(p)
-    add_model_args(p, layers=5, steps=3000)
+    add_model_args(p, layers=5, steps=3000, rng=False)  # zero init has no lecture draws
     add_zero_init_args(p)
     p.set_defaults(func=cmd_zero_init)
     p = sub.add_parser(
@@ -310,7 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Linear before it, and prove the inference outputs are the same",
     )
     add_data_args(p)
-    add_model_args(p, layers=2, steps=2000)
+    add_model_args(p, layers=2, steps=2000, batchnorm=False)  # BatchNorm is always on
     p.set_defaults(func=cmd_fold)
     return parser
 
@@ -351,4 +439,6 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(strict(result), indent=1, ensure_ascii=False, allow_nan=False))
     else:
         _print_human(result)
-    return 0
+    for line in getattr(a, "diverged", []):  # a report that shows a diverged run
+        print(f"error: {line}", file=sys.stderr)
+    return EXIT_DIVERGED if getattr(a, "diverged", []) else 0

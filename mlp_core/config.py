@@ -7,6 +7,7 @@ gives the canonical JSON form the run store hashes.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
 ACTIVATIONS = ("tanh", "sigmoid", "relu")
@@ -107,8 +108,24 @@ def _check_range(name: str, value: float) -> None:
         raise ConfigError(f"{name} must be between {low:,} and {high:,} (got {value:,})")
 
 
+def _check_finite(cfg: RunConfig) -> None:
+    """Every real-valued setting is a finite number (NaN and infinity are refused)."""
+    m = cfg.model
+    values = {
+        "lr": cfg.train.lr,
+        "bn_eps": m.bn_eps,
+        "bn_momentum": m.bn_momentum,
+        "init_scale": m.init_scale,
+        "init_gain": 1.0 if m.init_gain is None else m.init_gain,
+    }
+    for name, value in values.items():
+        if not math.isfinite(value):
+            raise ConfigError(f"{name} must be a finite number (got {value})")
+
+
 def validate(cfg: RunConfig, n_train_rows: int | None = None) -> None:
     """Raise ConfigError naming the first out-of-range setting."""
+    _check_finite(cfg)
     _check_range("block_size", cfg.data.block_size)
     for name in ("n_embd", "n_hidden", "n_layers"):
         _check_range(name, getattr(cfg.model, name))

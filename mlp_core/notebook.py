@@ -22,7 +22,14 @@ from .config import RunConfig
 from .data import Dataset, make_splits
 from .diagnostics import Recorder, param_table
 from .model import MLP, TORCH_DTYPES, init_and_generator
-from .stack import CURVE_POINTS, CURVE_VAL_ROWS, DIVERGED_FACTOR, GRAD_TRACK_FIRST, batch_loss_band
+from .stack import (
+    CURVE_POINTS,
+    CURVE_VAL_ROWS,
+    DIVERGED_FACTOR,
+    GRAD_TRACK_FIRST,
+    batch_loss_band,
+    divergence,
+)
 
 ACTS = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu}
 
@@ -212,6 +219,11 @@ class _Run:
         self.curve["train"].append(float(self.losses[max(0, done - every) : done].mean()))
         self.curve["val"].append(self.loss(self.Xval, self.Yval))
 
+    def divergence(self) -> dict:
+        """The divergence fields (stack.divergence) from the loss of the divergent step."""
+        d = self.diverged_at
+        return divergence(d, None if d is None else float(self.losses[d]), self.bound)
+
     def metrics(self, done: int, status: str, seconds: float) -> dict:
         self.shadow.sync(False)
         model, sp = self.shadow.model, self.sp
@@ -220,6 +232,7 @@ class _Run:
             "steps": done,
             "status": status,
             "diverged_at": self.diverged_at,
+            **self.divergence(),
             "train_loss": self.loss(sp.Xtr, sp.Ytr),
             "val_loss": self.loss(sp.Xdev, sp.Ydev),
             "seconds": seconds,

@@ -2,14 +2,18 @@
 divergence, the live curve, and each run's outcome.
 
 Each run has its own init, seed (init and minibatches), lr and decay step, so a run's
-numbers do not depend on what it is stacked with. A run whose loss turns NaN/inf, or
-exceeds DIVERGED_FACTOR x ln(vocab) (far worse than guessing uniformly), is frozen and
-reported as diverged at that step; the others go on.
+numbers do not depend on what it is stacked with. A run whose minibatch loss turns NaN/inf,
+or reaches DIVERGED_FACTOR x ln(vocab) (far worse than guessing uniformly), is diverged at
+that step: its lr is 0 from that step on, and it reports the state that measured that loss
+(its parameters before the step's update, its BatchNorm running statistics after the
+step's forward, where the notebook arithmetic stops); the others go on.
 
 Speed (ARCHITECTURE.md "The fast path"): the step is fast.Step (a planned list of
 ``out=`` ops over preallocated buffers); minibatch indices are drawn CHUNK_STEPS at a time from each
 run's own generator (the same numbers as one draw per step); losses stay in a history and
-divergence is checked once per chunk, still naming the exact first bad step.
+divergence is checked once per chunk. A chunk in which a run diverged runs again from its
+start (its state is saved at the start of every chunk), that run's lr 0 from its bad step
+on: every number is the same wherever chunks and slices end, as if checked at every step.
 """
 
 from __future__ import annotations
@@ -97,6 +101,7 @@ class Stack:
         self.alive = torch.ones(self.K, dtype=torch.bool)
         self.diverged_above = DIVERGED_FACTOR * math.log(vocab_size)
         self.diverged_at: list[int | None] = [None] * self.K
+        self.frozen: dict[int, dict[str, torch.Tensor]] = {}  # diverged run: its state then
         self.losses = torch.full((self.steps, self.K), float("nan"), dtype=dt, device=self.dev)
         self.grad_max = torch.zeros(len(self.init), self.K, dtype=torch.float64, device=self.dev)
         # each of the first steps' gradient norms: zero_init's float64 check compares them
@@ -108,6 +113,8 @@ class Stack:
         self.Xval, self.Yval = self.Xdev[val_rows], self.Ydev[val_rows]
         self.diagnostics = diagnostics
         self.recorder = Recorder(self.model, every, hist, last=self.steps - 1)
+        self.saved = [t.clone() for t in self.mutable()]  # the state at a chunk's start
+        self.saved_captures = (0, 0)
 
     def lrs(self, a: int, n: int) -> torch.Tensor:
         """(n, K): each run's lr at steps a .. a+n-1: lr, a tenth of it from the decay step
@@ -148,21 +155,105 @@ class Stack:
     def _run(self, a: int, b: int) -> None:
         while a < b and self.alive.any():
             n = min(CHUNK_STEPS, b - a)
-            lr = self.lrs(a, n)
-            keep = [j for j in range(n) if self.needs_grads(a + j)]
-            X, Y = self.batches(n)
-            G = self.step.targets(Y, lr, keep)
-            Y = Y.unsqueeze(2)  # (n, K, 1, B)
-            logp_Y = self.losses.new_empty(n, self.K, 1, self.B)
-            keep_set, apply = set(keep), self.step.apply
-            for j, batch in enumerate(zip(X.unbind(0), Y.unbind(0), G.unbind(0), logp_Y.unbind(0))):
-                if j in keep_set:
-                    self.grad_step(a + j, batch, lr[j])
-                else:
-                    apply(*batch)
-            torch.mean(logp_Y, (2, 3), out=self.losses[a : a + n]).neg_()
-            self.check(a, a + n)
+            self.chunk(a, n)
             a += n
+
+    def chunk(self, a: int, n: int) -> None:
+        """Steps a .. a+n-1 on one draw of minibatches. When runs diverge in them, the chunk
+        runs again from its saved start with their lr 0 from their bad step on, the earliest
+        bad step first (a later one may have come from a partner's update that no longer
+        happens), until no alive run goes bad; once every run has diverged, it ends at the
+        last one's bad step."""
+        lr = self.lrs(a, n)
+        keep = [j for j in range(n) if self.needs_grads(a + j)]
+        X, Y = self.batches(n)
+        self.save()
+        died: dict[int, int] = {}
+        while True:
+            self.chunk_steps(a, n, (X, Y, lr, keep), died)
+            new = self.first_bad(a, n, died)
+            if not new:
+                break
+            died |= new
+            for k, d in new.items():
+                lr[d - a :, k] = 0
+            if len(died) == int(self.alive.sum()):  # the stack stops after that step
+                n = max(died.values()) - a + 1
+                self.losses[a + n :] = float("nan")  # steps that do not happen
+            self.restore()
+        for k, d in died.items():
+            self.diverged_at[k] = d
+            self.alive[k] = False
+
+    def chunk_steps(self, a: int, n: int, draw: tuple, died: dict[int, int]) -> None:
+        """The chunk's first n steps on draw = (X, Y, lr, keep); steps in keep keep their
+        gradients, the others run as Step.apply. Each run in died (run: step) is frozen at
+        its step."""
+        X, Y, lr, keep = draw
+        G = self.step.targets(Y[:n], lr[:n], [j for j in keep if j < n])
+        logp_Y = self.losses.new_empty(n, self.K, 1, self.B)
+        keep_set, apply = set(keep), self.step.apply
+        freeze: dict[int, list[int]] = {}
+        for k, d in died.items():
+            freeze.setdefault(d - a, []).append(k)
+        batches = zip(X[:n], Y[:n].unsqueeze(2), G, logp_Y)
+        for j, batch in enumerate(batches):
+            if j in freeze:
+                self.freeze(freeze[j], after=False)
+            if j in keep_set:
+                self.grad_step(a + j, batch, lr[j])
+            else:
+                apply(*batch)
+            if j in freeze:
+                self.freeze(freeze[j], after=True)
+        torch.mean(logp_Y, (2, 3), out=self.losses[a : a + n]).neg_()
+
+    def first_bad(self, a: int, n: int, known: dict[int, int]) -> dict[int, int]:
+        """{run: step} of the alive runs not in known whose loss went bad in steps
+        a .. a+n-1, only those at the earliest such step."""
+        loss = self.losses[a : a + n].cpu()
+        bad = ~(torch.isfinite(loss) & (loss < self.diverged_above)) & self.alive
+        first = {
+            k: a + int(bad[:, k].nonzero()[0])
+            for k in bad.any(0).nonzero().flatten().tolist()
+            if k not in known
+        }
+        low = min(first.values(), default=None)
+        return {k: d for k, d in first.items() if d == low}
+
+    def mutable(self) -> list[torch.Tensor]:
+        """What a step changes but the losses (written over): the parameters, the BN
+        running statistics, the gradient norms kept."""
+        buffers = [b for _, b in self.model.named_buffers()]
+        return [self.step.flat, *buffers, self.grad_max, self.grad_first]
+
+    def save(self) -> None:
+        """Keep the state at a chunk's start (the recorder: how many captures it holds)."""
+        for kept, t in zip(self.saved, self.mutable()):
+            kept.copy_(t)
+        self.saved_captures = len(self.recorder.steps), len(self.recorder.hist_steps)
+
+    def restore(self) -> None:
+        """Back to the state save() kept."""
+        for kept, t in zip(self.saved, self.mutable()):
+            t.copy_(kept)
+        forget_captures(self.recorder, *self.saved_captures)
+
+    def freeze(self, runs: list[int], after: bool) -> None:
+        """Keep each run's state as it measured the loss of its divergent step: its
+        parameters before the step (after=False), its BN running statistics after the
+        step's forward (after=True)."""
+        for k in runs:
+            if after:
+                self.frozen[k] |= {n: b[k].cpu().clone() for n, b in self.model.named_buffers()}
+            else:
+                self.frozen[k] = self.model.state_dict(k)
+
+    def thaw(self) -> None:
+        """Put each diverged run's frozen state back into its place in the stack."""
+        for k, state in self.frozen.items():
+            for name, t in self.model.named_parameters() + self.model.named_buffers():
+                t[k].copy_(state[name])
 
     def grad_step(self, i: int, batch: tuple, lr: torch.Tensor) -> None:
         """Step i with every gradient kept for the diagnostics, then the update."""
@@ -175,18 +266,11 @@ class Stack:
             self.recorder.capture(i, lr, self.step.activations())
         self.step.update(lr)
 
-    def check(self, a: int, b: int) -> None:
-        """Freeze the runs whose loss went bad in steps a .. b-1, noting the first bad step."""
-        loss = self.losses[a:b].cpu()
-        bad = ~(torch.isfinite(loss) & (loss < self.diverged_above)) & self.alive
-        for k in bad.any(0).nonzero().flatten().tolist():
-            self.diverged_at[k] = a + int(bad[:, k].nonzero()[0])
-        self.alive &= ~bad.any(0)
-
     def outcomes(self, done: int, stopped: bool, seconds: float, K: int) -> list[tuple]:
         """Each run's (config, status, metrics, weights), train.RunOutcome's fields:
         full-split losses, curve, what trained, diagnostics. K: the whole stack's size
         (this process may hold part of it)."""
+        self.thaw()
         sp_tr = self.step.evaluate(self.Xtr, self.Ytr)
         sp_val = self.step.evaluate(self.Xdev, self.Ydev)
         grad_max = self.grad_max.cpu() if self.diagnostics else None
@@ -195,12 +279,14 @@ class Stack:
             finite = math.isfinite(sp_tr[k]) and math.isfinite(sp_val[k])
             if not finite and self.diverged_at[k] is None:  # NaN is never a result
                 self.diverged_at[k] = max(done - 1, 0)
-            dead = self.diverged_at[k] is not None
-            status = "diverged" if dead else "stopped" if stopped else "ok"
+            d = self.diverged_at[k]
+            status = "diverged" if d is not None else "stopped" if stopped else "ok"
+            ran = done if d is None else min(done, d + 1)  # the steps it measured
             metrics = {
                 "steps": done,
                 "status": status,
-                "diverged_at": self.diverged_at[k],
+                "diverged_at": d,
+                **self.divergence(k),
                 "train_loss": sp_tr[k],
                 "val_loss": sp_val[k],
                 "seconds": seconds,
@@ -213,11 +299,16 @@ class Stack:
                 },
                 "params": param_table(self.model, self.init, grad_max, k),
                 "grad_norms_first": self.grad_norms_first(k) if self.diagnostics else None,
-                "batch_loss_band": batch_loss_band(self.losses[:done, k]),
+                "batch_loss_band": batch_loss_band(self.losses[:ran, k]),
                 "diagnostics": self.recorder.result(k) if self.diagnostics else None,
             }
             out.append((cfg, status, metrics, self.model.state_dict(k)))
         return out
+
+    def divergence(self, k: int) -> dict:
+        """Run k's divergence fields (divergence())."""
+        d = self.diverged_at[k]
+        return divergence(d, None if d is None else float(self.losses[d, k]), self.diverged_above)
 
     def last_step(self, planned: int) -> int:
         """Steps that count as done: all of them, or up to the last divergence."""
@@ -258,3 +349,29 @@ def batch_loss_band(losses: torch.Tensor) -> list[float] | None:
     if len(tail) < 2:
         return None
     return torch.quantile(tail.cpu(), torch.tensor([0.005, 0.995], dtype=torch.float64)).tolist()
+
+
+def divergence(step: int | None, loss: float | None, bound: float) -> dict:
+    """Why a run diverged, for its metrics: "diverged_reason" "above bound" (the minibatch
+    loss of its step ``step`` was finite and at or above ``bound``) or "not finite" (NaN or
+    infinite, or, with a loss below the bound, a full-split loss that was), None for a run
+    that did not diverge; "diverged_loss": that loss above the bound, else None;
+    "diverged_bound": the bound, DIVERGED_FACTOR x ln(vocab)."""
+    above = step is not None and loss is not None and math.isfinite(loss) and loss >= bound
+    return {
+        "diverged_reason": None if step is None else "above bound" if above else "not finite",
+        "diverged_loss": loss if above else None,
+        "diverged_bound": bound,
+    }
+
+
+def forget_captures(recorder: Recorder, n: int, n_hist: int) -> None:
+    """Drop the recorder's captures after its first n, and its histograms after n_hist
+    (a chunk that runs again captures its steps again)."""
+    del recorder.steps[n:], recorder.hist_steps[n_hist:]
+    for st in recorder.stats:
+        for key in ("act_hist", "grad_hist", "wgrad_hist"):
+            del st[key][n_hist:]
+        for rows in (st["update_ratio"], st["neuron_spread"], *st["activations"].values()):
+            for values in rows.values():
+                del values[n:]

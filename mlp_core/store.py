@@ -38,7 +38,7 @@ from .data import Dataset
 from .train import ProgressFn, RunOutcome, stack_key, train_stack
 from .turns import Place, Turns
 
-CACHE_VERSION = "5"  # bump when training or metrics change meaning: old entries are ignored
+CACHE_VERSION = "6"  # bump when training or metrics change meaning: old entries are ignored
 CACHE_ENV = "PRACTICE_BOARD_CACHE"  # overrides the default cache folder
 CACHE_MAX_ENV = "PRACTICE_BOARD_CACHE_MAX_MB"  # overrides the default bound
 # a hosted box (Streamlit Community Cloud) has a few GB of disk for the app, its

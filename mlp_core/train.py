@@ -30,7 +30,8 @@ PROCESS_MIN_WORK = 20_000
 
 
 class Diverged(Exception):
-    """A run the caller needs diverged (loss not finite, or exploding): the CLI's exit 3."""
+    """A run the caller needs diverged (its loss not finite, or above the bound): the
+    CLI's exit 3."""
 
 
 @dataclass
@@ -164,6 +165,9 @@ def _empty(cfg: RunConfig) -> dict:
         "steps": 0,
         "status": "stopped",
         "diverged_at": None,
+        "diverged_reason": None,
+        "diverged_loss": None,
+        "diverged_bound": None,
         "train_loss": None,
         "val_loss": None,
         "curve": curve,

@@ -183,3 +183,103 @@ def test_a_bug_is_not_reported_as_bad_input(tmp_path, monkeypatch, capsys):
         args = ["train", "--names", str(f), "--device", "cuda", "--steps", "1", "--no-cache"]
         assert main(args) == 2
         assert "no CUDA device" in capsys.readouterr().err
+
+
+def exit_code(args: list[str]) -> int:
+    """main's exit code, argparse's refusals (SystemExit) included."""
+    try:
+        return main(args)
+    except SystemExit as e:
+        return e.code
+
+
+@pytest.fixture
+def words_400(tmp_path, small_ds):
+    f = tmp_path / "w400.txt"
+    f.write_text("\n".join(small_ds.words[:400]))
+    return str(f)
+
+
+def test_divergence_above_the_bound_is_not_called_not_finite(words_400, store_dir, capsys):
+    args = ["train", "--names", words_400, "--layers", "1", "--n-hidden", "8", "--steps", "50"]
+    assert main([*args, "--lr", "100"]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not finite" not in err
+    assert "diverged at step 2: its minibatch loss 83.1 went above 10·ln 27 = 33.0" in err
+
+
+def test_a_diverged_run_gives_the_same_bits_on_every_call(monkeypatch, capsys):
+    """The same diverging configuration three times, untrained each time, with its steps
+    cut into slices of 1 step, of ~1 ms and of ~1 s (turns between visitors)."""
+    from mlp_core import turns
+
+    outs = []
+    for slice_s in (1e-9, 1e-3, 1.0):
+        monkeypatch.setattr(turns, "SLICE_S", slice_s)
+        assert main(["zero-init", "--lr", "100", "--no-cache", "--json"]) == 3
+        outs.append(capsys.readouterr().out)
+    report = json.loads(outs[0])
+    assert report["diverged_at"] == {"zero": 3, "compare": 1}
+    assert outs[1] == outs[0] and outs[2] == outs[0]
+
+
+def test_zero_init_exits_3_when_a_run_diverged(words_400, capsys):
+    args = ["zero-init", "--names", words_400, "--steps", "30", "--layers", "2", "--no-cache"]
+    assert main([*args, "--batchnorm", "--bn-eps", "0", "--json"]) == 3
+    out, err = capsys.readouterr()
+    report = json.loads(out)  # the report first
+    assert report["status"] == {"zero": "diverged", "compare": "ok"}
+    errors = [line for line in err.splitlines() if not line.startswith("step ")]  # progress
+    why = "its loss was not finite (NaN or infinite)"
+    assert errors == [f"error: the zero-init run diverged at step 0: {why}"]
+
+
+def test_fold_exits_3_and_says_why_its_run_diverged(words_400, capsys):
+    args = ["fold", "--names", words_400, "--steps", "50", "--no-cache", "--lr", "1000"]
+    assert main(args) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("error: the BatchNorm run diverged at step 1: its minibatch loss ")
+    assert "went above 10·ln 27 = 33.0" in err and err.count("\n") == 1
+
+
+def test_zero_init_help_offers_no_lecture_rng(capsys):
+    assert exit_code(["zero-init", "--help"]) == 0
+    assert "--rng" not in capsys.readouterr().out
+    assert exit_code(["zero-init", "--rng", "lecture"]) == 2
+
+
+def test_fold_help_offers_no_batchnorm_switch(capsys):
+    """fold always has BatchNorm: --batchnorm would change nothing."""
+    assert exit_code(["fold", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--batchnorm" not in out and "--no-output-bn" in out and "--rng" in out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["train", "--cache-max-mb", "nan"],
+        ["train", "--cache-max-mb", "inf"],
+        ["train", "--cache-max-mb", "-1"],
+        ["train", "--bn-eps", "inf"],
+        ["train", "--bn-eps", "nan"],
+        ["train", "--bn-momentum", "inf"],
+        ["train", "--lr", "inf"],
+        ["train", "--lr", "nan"],
+        ["train", "--init-scale", "inf"],
+        ["train", "--steps", "inf"],
+        ["fold", "--bn-eps", "inf"],
+        ["fold", "--cache-max-mb", "-1"],
+        ["zero-init", "--lr", "nan"],
+        ["zero-init", "--compare-gain", "inf"],
+        ["zero-init", "--compare-gain", "nan", "--compare-init", "normal"],
+        ["zero-init", "--compare-scale", "-1"],
+    ],
+)
+def test_non_finite_or_negative_numeric_options_exit_2(args, words_400, tmp_path, capsys):
+    cache = tmp_path / "cache"
+    cmd = [args[0], "--names", words_400, "--cache-dir", str(cache), *args[1:]]
+    assert exit_code([*cmd, "--steps", "1"] if "--steps" not in args else cmd) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert not cache.exists()  # refused before any training

@@ -3,7 +3,8 @@ import math
 import pytest
 import torch
 
-from mlp_core import data
+from mlp_core import data, stack
+from mlp_core.config import ConfigError
 from mlp_core.train import train_stack
 
 
@@ -93,3 +94,85 @@ def test_zero_init_tanh_trains_only_the_last_bias(small_ds, tiny_cfg):
         p for p in run.metrics["params"] if p["name"] in ("layers.0.weight", "layers.2.weight")
     ]
     assert all(p["distinct_neurons"] == 1 and p["rank"] == 0 for p in hidden)
+
+
+def _without_timing(metrics: dict) -> dict:
+    return {k: v for k, v in metrics.items() if k not in ("seconds", "steps_per_second")}
+
+
+def test_divergence_above_the_bound_is_not_called_not_finite(small_ds, tiny_cfg):
+    (run,) = train_stack([tiny_cfg.replace(lr=30.0)], small_ds)
+    m, bound = run.metrics, stack.DIVERGED_FACTOR * math.log(small_ds.vocab_size)
+    assert run.status == "diverged" and m["diverged_reason"] == "above bound"
+    assert m["diverged_bound"] == bound
+    assert math.isfinite(m["diverged_loss"]) and m["diverged_loss"] >= bound
+
+
+def test_a_loss_that_is_not_finite_is_called_not_finite(small_ds, tiny_cfg):
+    cfg = tiny_cfg.replace(init="zeros", batchnorm=True, bn_eps=0.0)
+    for arithmetic in ("engine", "notebook"):
+        (run,) = train_stack([cfg.replace(arithmetic=arithmetic)], small_ds)
+        m = run.metrics
+        assert (m["diverged_at"], m["diverged_reason"], m["diverged_loss"]) == (
+            0,
+            "not finite",
+            None,
+        )
+
+
+def test_a_run_that_did_not_diverge_has_no_divergence_reason(small_ds, tiny_cfg):
+    (run,) = train_stack([tiny_cfg], small_ds)
+    m = run.metrics
+    assert m["diverged_reason"] is None and m["diverged_loss"] is None
+    assert m["diverged_bound"] == stack.DIVERGED_FACTOR * math.log(small_ds.vocab_size)
+
+
+def test_a_diverged_run_gives_the_same_bits_wherever_the_steps_are_cut(
+    small_ds, tiny_cfg, monkeypatch
+):
+    """Runs that diverge at different steps next to one that trains on: every number, the
+    diverged runs' weights and diagnostics included, is the same whatever the slices
+    (turns between visitors) and chunks, as if checked at every step."""
+    base = tiny_cfg.replace(steps=120)
+    cfgs = [base.replace(lr=30.0), base, base.replace(lr=15.0, seed=5), base.replace(lr=60.0)]
+    ref = train_stack(cfgs, small_ds, diag_every=1)
+    assert [r.status for r in ref] == ["diverged", "ok", "diverged", "diverged"]
+    for chunk, cut in ((200, 1), (200, 13), (7, 3), (1, None)):
+        monkeypatch.setattr(stack, "CHUNK_STEPS", chunk)
+        on_slice = None if cut is None else (lambda ran, cut=cut: cut)
+        runs = train_stack(cfgs, small_ds, diag_every=1, on_slice=on_slice)
+        for run, want in zip(runs, ref):
+            assert _without_timing(run.metrics) == _without_timing(want.metrics)
+            assert all(torch.equal(run.state[n], want.state[n]) for n in want.state)
+
+
+def test_every_run_diverged_gives_the_same_bits_wherever_the_steps_are_cut(
+    small_ds, tiny_cfg, monkeypatch
+):
+    base = tiny_cfg.replace(steps=400)  # a curve point every 10 steps
+    cfgs = [base.replace(lr=30.0), base.replace(lr=60.0, seed=2)]
+    ref = train_stack(cfgs, small_ds, diag_every=1)
+    assert ref[0].metrics["steps"] == max(r.metrics["diverged_at"] for r in ref) + 1
+    monkeypatch.setattr(stack, "CHUNK_STEPS", 1)
+    for run, want in zip(train_stack(cfgs, small_ds, diag_every=1), ref):
+        assert _without_timing(run.metrics) == _without_timing(want.metrics)
+
+
+def test_a_diverged_run_reports_the_weights_that_measured_its_bad_loss(small_ds, tiny_cfg):
+    """The notebook arithmetic stops at the bad step before its update; the engine's
+    diverged run reports that same state (float64: the two agree to round-off)."""
+    for cfg in (tiny_cfg.replace(lr=30.0), tiny_cfg.replace(lr=200.0, batchnorm=True)):
+        cfg = cfg.replace(dtype="float64")
+        (engine,) = train_stack([cfg], small_ds)
+        (notebook,) = train_stack([cfg.replace(arithmetic="notebook")], small_ds)
+        e, n = engine.metrics, notebook.metrics
+        assert e["diverged_at"] == n["diverged_at"] and e["diverged_reason"] == "above bound"
+        assert e["diverged_loss"] == pytest.approx(n["diverged_loss"], rel=1e-12)
+        assert e["val_loss"] == pytest.approx(n["val_loss"], rel=1e-10)
+
+
+def test_a_non_finite_setting_is_refused_before_training(small_ds, tiny_cfg):
+    for change in ("lr", "bn_eps", "bn_momentum", "init_gain", "init_scale"):
+        for value in (math.inf, math.nan):
+            with pytest.raises(ConfigError, match=f"{change} must be a finite number"):
+                train_stack([tiny_cfg.replace(**{change: value})], small_ds)
