@@ -116,7 +116,7 @@ def _home_then_zero_init(browser) -> dict:
     from mlp_core.store import RunStore
 
     store = Path(tempfile.mkdtemp(prefix="pb-"))
-    wanted = sum(len(cfgs) for cfgs, _ in warm.default_experiments())
+    wanted = sum(len(cfgs) for cfgs in warm.default_experiments())
     t0 = time.perf_counter()
     proc, url, _ = _fresh_server(str(store))
     try:

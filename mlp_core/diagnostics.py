@@ -221,3 +221,27 @@ def param_table(model, init: dict, grad_max: torch.Tensor | None, k: int) -> lis
             row["rank"] = matrix_rank(p[k]) if finite else None
         rows.append(row)
     return rows
+
+
+def until(diag: dict | None, step: int) -> dict | None:
+    """The diagnostics captured at steps up to ``step`` (a diverged run's: what came after
+    its divergence does not describe a training run). None where nothing was captured."""
+    if not diag:
+        return diag
+    keep = [j for j, s in enumerate(diag["steps"]) if s <= step]
+    hkeep = [j for j, s in enumerate(diag["hist_steps"]) if s <= step]
+    if not hkeep:
+        return None
+
+    def cut(series: list, idx: list[int]) -> list:
+        return [series[j] for j in idx]
+
+    out = dict(diag, steps=cut(diag["steps"], keep), hist_steps=cut(diag["hist_steps"], hkeep))
+    for key in ("act_hist", "grad_hist", "wgrad_hist"):
+        out[key] = cut(diag[key], hkeep)
+    out["activations"] = {
+        n: {k: cut(v, keep) for k, v in cols.items()} for n, cols in diag["activations"].items()
+    }
+    for key in ("update_ratio", "neuron_spread"):
+        out[key] = {n: cut(v, keep) for n, v in diag[key].items()}
+    return out

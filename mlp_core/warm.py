@@ -7,24 +7,17 @@ and gives the turn up at its next slice's end when one does. A visitor who asks 
 very runs it is training waits for them instead of training them again (claims.Claims),
 which raises the warm-up to a visitor's rank until they are stored.
 
-An experiment may have a *prepare* step: the zero-init page's float64 check
-(zero_init_facts.gradient_check, kept per process; 0.3 s alone), which needs only the
-config and the data. The server runs it before it answers (``prepare``, from
-ui/server.py), so the warm-up claims the zero-init pair the moment the first visitor can
-arrive, and that visitor's report finds the check done instead of computing it beside
-the warm-up (ARCHITECTURE.md "The server's start" has the measurements). The server
-starts the warm-up as it starts; app.py starts it too, after a first page, where no
-server did (a test's AppTest). Nothing it does can fail a page: an error ends the
-warm-up, and the page trains what it needs as it would without one.
+The server starts the warm-up as it starts (ui/server.py), so it claims the zero-init
+pair the moment the first visitor can arrive; app.py starts it too, after a first page,
+where no server did (a test's AppTest). Nothing it does can fail a page: an error ends
+the warm-up, and the page trains what it needs as it would without one.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import threading
-from collections.abc import Callable
 
 from .bn_fold import FOLD_DEFAULT, fold_configs
 from .config import RunConfig
@@ -32,7 +25,6 @@ from .data import Dataset
 from .fast.evaluate import start_helper
 from .store import RunStore, get_or_train
 from .zero_init import ZERO_INIT_DEFAULT, zero_init_configs
-from .zero_init_facts import gradient_check
 
 WARM_ENV = "PRACTICE_BOARD_WARM"  # "0": no warm-up (the tests' setting)
 VISITOR = "warm-up"  # its name in the server's turns
@@ -41,25 +33,10 @@ _lock = threading.Lock()
 _thread: threading.Thread | None = None
 
 
-def default_experiments() -> list[tuple[list[RunConfig], Callable | None]]:
-    """(configs, prepare) of each page's first answer: the zero-init page's pair (prepare:
-    its report's float64 check, kept per process, run before the pair), the fold page's
+def default_experiments() -> list[list[RunConfig]]:
+    """The configs of each page's first answer: the zero-init page's pair, the fold page's
     BN run."""
-    zero = zero_init_configs(ZERO_INIT_DEFAULT)
-    return [
-        (zero, functools.partial(gradient_check, zero[0])),
-        (fold_configs(FOLD_DEFAULT), None),
-    ]
-
-
-def prepare(ds: Dataset, experiments=None) -> None:
-    """Each experiment's prepare step, here and now (the server runs them before it answers
-    its first visitor: ui/server.py); the warm-up's own call then finds them done."""
-    if not enabled():
-        return
-    for _, step in default_experiments() if experiments is None else experiments:
-        if step is not None:
-            step(ds)
+    return [zero_init_configs(ZERO_INIT_DEFAULT), fold_configs(FOLD_DEFAULT)]
 
 
 def enabled() -> bool:
@@ -86,10 +63,7 @@ def warm_up(ds: Dataset, store: RunStore, experiments=None) -> threading.Thread 
 def _run(ds: Dataset, store: RunStore, experiments) -> None:
     with contextlib.suppress(OSError, AttributeError):  # Linux: this thread alone
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-    for cfgs, step in experiments:
-        if step is not None:
-            with contextlib.suppress(Exception):  # the runs train anyway; the page checks
-                step(ds)  # done already when the server ran prepare()
+    for cfgs in experiments:
         try:
             get_or_train(cfgs, ds, store, visitor=VISITOR, background=True)
         except Exception:  # noqa: BLE001 - a warm-up must never take a server down

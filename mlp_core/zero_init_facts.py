@@ -1,36 +1,25 @@
 """Question 1's facts, each measured directly: what a trained net's output depends on, how
-many neurons a layer really has, which gradients exist in exact arithmetic, whether the
-loss has settled. zero_init.py collects them; zero_init_text.py writes only from them.
+many neurons a layer really has, each tensor's gradient in exact arithmetic (from
+zero_init_exact.py) beside the run's own floats, and a loss on any split. zero_init.py
+collects them; zero_init_text.py writes only from them.
 """
 
 from __future__ import annotations
 
-import threading
+import math
 
 import torch
 import torch.nn.functional as F
 
-from . import notebook
-from .config import RunConfig
 from .data import Dataset, make_splits
 from .diagnostics import distinct_neurons
 from .layers import BatchNorm1d, Linear
 from .model import from_state
-from .stack import GRAD_TRACK_FIRST, Stack
-from .zero_init_draft import NOTEBOOK_VAL_LOSS
+from .scaled import magnitude_text
+from .zero_init_exact import ExactResult
 
-CONTEXT_TOL = 1e-3  # nats: a spread of the log-probabilities below this is not "uses the context"
-SETTLED_DROP = 0.001  # nats: the dev loss fell less than this over the last half: settled
 NEURON_EPS_FACTOR = 1e3  # columns within this many float eps (relative) are one neuron
-AGREE_64 = 1e-6  # two float64 implementations of an exact gradient agree this closely
-EFFECTIVE_REL = 1e-3  # a gradient below this fraction of the run's largest is vanishing
-CHECK_STEPS = GRAD_TRACK_FIRST  # steps rerun in float64 to tell exact gradients from round-off
-DEV_LOSS_STEPS = 20  # the full dev loss after each of a fresh run's first steps
-DEV_LOSS_UNTIL = NOTEBOOK_VAL_LOSS  # ... until it reaches the notebook's printed one
 WIDTH_ROWS = 4096  # dev rows (a fixed sample) behind the distinct-neuron count and rank
-_CHECKS: dict[tuple, dict] = {}  # the last checks, per (run config, data): they cost seconds
-CHECKS_KEPT = 64
-_CHECKS_LOCK = threading.Lock()  # visitors' threads and the warm-up's share _CHECKS
 EPS = {torch.float32: torch.finfo(torch.float32).eps, torch.float64: torch.finfo(torch.float64).eps}
 
 
@@ -95,96 +84,57 @@ def effective_width(hidden: list[torch.Tensor]) -> list[dict]:
     return out
 
 
-def settled(curve: dict) -> dict:
-    """Has the dev loss settled? Its change over the last half of the curve (a line fit to
-    the val points there, times the span), in nats; settled when it fell less than
-    SETTLED_DROP."""
-    steps = [s for s, v in zip(curve["step"], curve["val"]) if v is not None]
-    vals = [v for v in curve["val"] if v is not None]
-    half = [(s, v) for s, v in zip(steps, vals) if s >= steps[-1] / 2] if steps else []
-    if len(half) < 3:
-        return {"settled": None, "change": None}
-    s = torch.tensor([p[0] for p in half], dtype=torch.float64)
-    v = torch.tensor([p[1] for p in half], dtype=torch.float64)
-    slope = float(((s - s.mean()) * (v - v.mean())).sum() / ((s - s.mean()) ** 2).sum())
-    change = slope * float(s[-1] - s[0])
-    return {"settled": change > -SETTLED_DROP, "change": change}
-
-
-def gradient_kinds(
-    main: dict[str, list[float]],
-    e64: dict[str, list[float]],
-    n64: dict[str, list[float]],
-    grad_max: dict[str, float],
-) -> dict[str, dict]:
-    """Classify each tensor's gradient. main: the run's own per-step gradient norms over the
-    first steps; e64, n64: the same steps rerun in float64 by the engine and by the notebook
-    arithmetic. Each entry: kind, onset, and the norms there (size: the run's own; size64:
-    the engine's float64 rerun). At the first step any of them is nonzero (the onset), an
-    exact gradient is nonzero in both float64 runs, which agree to AGREE_64, and (if the
-    run saw it) within a factor 2 of the run's own value; anything else nonzero is
-    round-off."""
+def gradient_facts(exact: ExactResult, params: list[dict], first: dict, steps: int) -> dict:
+    """Each tensor's gradient, exact arithmetic beside this run's floats. kind: "exact"
+    (nonzero in exact arithmetic within the run's steps), "later" (nonzero in exact
+    arithmetic only from a step after the run's last), "round-off" (zero in exact
+    arithmetic, nonzero in this run) or "none". onset: the exact onset, or for round-off
+    the first tracked step this run saw it (None: only after the first tracked steps).
+    verdict: the table's last column, from the same facts."""
     out = {}
-    for name, ours in main.items():
-        a, b, c = ours, e64[name], n64[name]
-        n = min(len(a), len(b), len(c))
-        onset = next((t for t in range(n) if a[t] or b[t] or c[t]), None)
-        kind = "none" if onset is None and not grad_max.get(name) else "round-off"
-        sizes = {"size": None, "size64": None}
+    for p in params:
+        name, gmax, moved = p["name"], p["grad_norm_max"] or 0.0, p["moved"] or 0.0
+        onset, seen = exact.onset.get(name), gmax > 0 or moved > 0
         if onset is not None:
-            x, y, z = a[onset], b[onset], c[onset]
-            same64 = y > 0 and z > 0 and abs(y - z) <= AGREE_64 * max(y, z)
-            kind = "exact" if same64 and (x == 0 or 0.5 <= x / y <= 2) else "round-off"
-            sizes = {"size": x, "size64": y}
-        out[name] = {"kind": kind, "onset": onset} | sizes
+            kind = "exact" if onset < steps else "later"
+        else:
+            kind = "round-off" if seen else "none"
+            onset = next((t for t, v in enumerate(first.get(name, [])) if v), None)
+        log10 = exact.at_onset(name)
+        out[name] = {
+            "kind": kind,
+            "onset": onset,
+            "log10": log10,
+            "size": None if log10 is None else magnitude_text(log10),
+            "float64_holds": log10 is None or log10 >= FLOAT64_LOG10_MIN,
+            "run_max": gmax,
+            "moved": moved,
+            "verdict": _verdict(kind, moved),
+        }
     return out
 
 
-def gradient_check(cfg: RunConfig, ds: Dataset) -> dict:
-    """The zero-init run's first CHECK_STEPS steps again in float64, by the engine and in
-    the notebook's arithmetic (per-step gradient norms of every tensor), and the full dev
-    loss of a fresh run after each of its first DEV_LOSS_STEPS steps. Kept per config and
-    data in this process."""
-    key = (repr(cfg), ds.sha256)
-    with _CHECKS_LOCK:
-        if key in _CHECKS:
-            return _CHECKS[key]
-    short = cfg.replace(dtype="float64", arithmetic="engine")
-    steps = min(cfg.train.steps, CHECK_STEPS)
-    check = {
-        "engine64": _engine_norms(short, ds, steps),
-        "notebook64": notebook.grad_norms(short, ds, steps),
-        "dev_first": dev_loss_first(cfg.replace(arithmetic="engine"), ds, DEV_LOSS_UNTIL),
-    }
-    with _CHECKS_LOCK:
-        while len(_CHECKS) >= CHECKS_KEPT:
-            _CHECKS.pop(next(iter(_CHECKS)))
-        _CHECKS[key] = check
-    return check
+FLOAT64_LOG10_MIN = math.log10(torch.finfo(torch.float64).tiny)
 
 
-def _stack(cfg: RunConfig, ds: Dataset, steps: int) -> Stack:
+def _verdict(kind: str, moved: float) -> str:
+    if kind == "exact":
+        return "trains" if moved > 0 else "too small to move it in float32"
+    return {
+        "later": "not within this run's steps",
+        "round-off": "round-off only",
+        "none": "no gradient",
+    }[kind]
+
+
+@torch.inference_mode()
+def split_loss(outcome, ds: Dataset, split: str) -> float | None:
+    """The trained run's eval-mode loss on one split ("Xte": the third split, the one the
+    lecture's notebook called Xval), in float64; None for an empty split."""
+    cfg = outcome.config
+    model = from_state(cfg.model, outcome.state, ds.vocab_size, cfg.data.block_size)
     sp = make_splits(ds, cfg.data.block_size)
-    return Stack([cfg.replace(steps=steps)], ds.vocab_size, sp, every=steps + 1, hist=steps + 1)
-
-
-@torch.no_grad()
-def _engine_norms(cfg: RunConfig, ds: Dataset, steps: int) -> dict[str, list[float]]:
-    st = _stack(cfg, ds, steps)
-    st.run(0, steps)
-    return st.grad_norms_first(0)
-
-
-@torch.no_grad()
-def dev_loss_first(cfg: RunConfig, ds: Dataset, until: float) -> list[float]:
-    """The full dev loss of a fresh run before and after each of its first steps, up to
-    the first at or below ``until`` (at most DEV_LOSS_STEPS steps)."""
-    steps = min(cfg.train.steps, DEV_LOSS_STEPS)
-    st = _stack(cfg, ds, steps)
-    out = st.step.evaluate(st.Xdev, st.Ydev)
-    for i in range(steps):
-        if out[-1] <= until:
-            break
-        st.run(i, i + 1)
-        out += st.step.evaluate(st.Xdev, st.Ydev)
-    return out
+    X, Y = getattr(sp, split), getattr(sp, "Y" + split[1:])
+    if not len(Y):
+        return None
+    return float(F.cross_entropy(model(X[None])[0].double(), Y))

@@ -1,229 +1,236 @@
-"""The zero-init answer in plain English, and the user's draft judged claim by claim.
+"""The zero-init answer in plain English, written only from the measured facts.
 
-Every sentence is written only when the measured fact it states holds (the facts come from
-zero_init.measure; each sentence function names the facts it reads). Nothing is canned:
-a configuration where a fact does not hold gets no sentence about it.
+The answer opens with a lead a learner reads in ten seconds: what trained, what the net
+became, how good it is. The mechanism, the numbers and the float details follow. Every
+sentence is written only when the fact it states holds (the facts come from
+zero_init.measure; each sentence function names the facts it reads).
 """
 
 from __future__ import annotations
 
+from .regime import place
+from .run_text import compare_sentence, curve_sentence, nats, plural, reason
+
 ARITHMETIC = {
-    "engine": "the engine's arithmetic (float32; each bias rides inside its matmul)",
-    "notebook": "your notebook's arithmetic (float32 autograd, x @ W + b with the bias added "
-    "on its own)",
+    "engine": "the engine's float32 arithmetic",
+    "notebook": "your notebook's float32 arithmetic (x @ W + b with autograd)",
 }
 
 
-def _names(xs: list[str]) -> str:
+def names(xs: list[str]) -> str:
     return ", ".join(f"`{x}`" for x in xs) or "none"
 
 
 def answer(f: dict) -> str:
-    """The plain-English answer, sentence by sentence from the facts."""
+    """The lead, then the details, each sentence from the facts."""
+    if f["status"]["zero"] == "diverged":
+        return lead(f)
+    body = [
+        s
+        for s in (
+            p(f)
+            for p in (_why, _float_details, _symmetry, _context, curve_sentence, compare_sentence)
+        )
+        if s
+    ]
+    return lead(f) + "\n\n" + " ".join(body + [_where(f)])
+
+
+def lead(f: dict) -> str:
+    """One or two plain sentences: what trained, what the net became, how good it is."""
     if f["status"]["zero"] == "diverged":
         return _diverged(f)
-    parts = (_what_trained, _why, _symmetry, _what_it_became, _settled, _comparison, _where)
-    return " ".join(s for s in (p(f) for p in parts) if s)
+    exact, n = f["exact"], f["n_params"]
+    if len(exact) == n:
+        s = "Every parameter tensor gets a gradient"
+    elif not exact:
+        s = "No parameter tensor gets a gradient within this run's steps"
+    elif len(exact) == 1:
+        s = (
+            f"Only {names(exact)} gets a gradient: in exact arithmetic the other "
+            f"{n - 1:,} parameter tensors keep their initial values"
+        )
+    else:
+        s = f"{len(exact)} of {n} parameter tensors get a gradient"
+        s += f": {names(exact)}" if len(exact) <= 4 else ""
+    small = f["too_small"]
+    if small:
+        s += f", but for {names(small)} it is too small to change {_it(small)} in float32"
+    return s + ". " + _became(f)
+
+
+def _it(xs: list) -> str:
+    return "it" if len(xs) == 1 else "them"
+
+
+def _became(f: dict) -> str:
+    """Facts: exact_context, context_dependence (zero run), val_loss, baselines."""
+    val, cd = f["val_loss"]["zero"], f["context_dependence"]["zero"]
+    how = f"its dev loss is {place(val, f['baselines'])}"
+    unigram = "it predicts the same next character distribution after every context"
+    if f["exact_context"] and cd > 0:
+        return f"The net uses the context; {how}."
+    if f["exact_context"]:
+        return (
+            "In exact arithmetic the net's output depends on the context, but too weakly for "
+            f"float32: in this run {unigram} (a unigram model); {how}."
+        )
+    if cd == 0:
+        return f"The net ignores the context: {unigram} (a unigram model); {how}."
+    return (
+        f"In exact arithmetic the net ignores the context (a unigram model); in this run only "
+        f"float rounding makes its prediction vary, by {cd:.1e} nats; {how}."
+    )
 
 
 def _diverged(f: dict) -> str:
-    s = f"The zero-init run diverged at step {f['diverged_at']['zero']}: its loss was not finite."
-    if f["batchnorm"] and f["bn_eps"] == 0 and f["diverged_at"]["zero"] == 0:
+    """Facts: diverged (step, reason, loss, bound), exact_undefined."""
+    d = f["diverged"]["zero"]
+    s = f"The zero-init run diverged at step {d['step']:,}: " + reason(d) + "."
+    if f["exact_undefined"]:
         s += (
             " With BatchNorm and eps = 0, a layer whose inputs are all equal has variance 0, "
             "and (x - mean)/sqrt(var + eps) is 0/0 = NaN."
         )
-    return s + " Nothing else can be measured from it."
-
-
-def _what_trained(f: dict) -> str:
-    """Facts: gradients (kinds from the float64 check), n_params, roundoff sizes."""
-    exact, n = f["exact"], f["n_params"]
-    s = (
-        f"All {n} parameter tensors receive a gradient."
-        if len(exact) == n
-        else f"Only {len(exact)} of {n} parameter tensors "
-        f"{'receives' if len(exact) == 1 else 'receive'} a gradient: {_names(exact)}."
-    )
-    if f["vanishing"]:
-        s += (
-            f" Of these, {_names(f['vanishing'])} get gradients below "
-            f"{f['effective_rel']:g} of the largest (down to {f['weakest_exact']:.0e} of it): "
-            "they vanish on the way down."
-        )
-    if f["roundoff"]:
-        s += (
-            f" {len(f['roundoff'])} more got only float round-off, up to "
-            f"{f['roundoff_max']:.1e} in this run; rerun in float64 those gradients shrink by "
-            "orders of magnitude or change with the implementation, so they are rounding, not "
-            "gradients of the maths."
-        )
-    if f["roundoff_grown"]:
-        s += (
-            f" Here the rounding did not stay small: {_names(f['roundoff_grown'])} reached "
-            f"gradients of {f['roundoff_max']:.1e}"
-            + (
-                " — BatchNorm rescales any variation between examples, however tiny, to unit "
-                "size, so round-off seeds a real signal and the whole net starts to train."
-                if f["batchnorm"]
-                else ", amplified by training."
-            )
-        )
-    return s
+    return s + " A diverged run has no trained state to measure."
 
 
 def _why(f: dict) -> str:
-    """Facts: hidden_zero_at_start, hidden_identical_at_start, hidden means, exact, batchnorm."""
+    """Facts: hidden_zero_at_start, hidden_mean_at_start, exact, gradients, batchnorm."""
     act, f0 = f["activation"], f["act_at_zero"]
     if f["hidden_zero_at_start"]:
         s = (
-            "With every weight and bias zero, each Linear outputs 0"
-            + (", BatchNorm maps 0 to its β = 0," if f["batchnorm"] else ",")
-            + f" and {act}(0) = {f0:g}: every hidden activation measured exactly 0 at step 0. "
-            "A weight's gradient is its input times the gradient at its output, and the "
-            "gradient reaching a lower layer passes through the zero weights above it, so "
-            "no weight, no lower bias and not the embedding C can get one."
+            "Why: with every weight and bias zero, each Linear outputs 0"
+            + (", BatchNorm maps 0 to its beta = 0," if f["batchnorm"] else ",")
+            + f" and {act}(0) = {f0:g}, so every hidden activation is exactly 0. A weight's "
+            "gradient is its input times the gradient at its output, and the gradient reaching "
+            "a lower layer passes through the zero weights above it: no weight, no lower bias "
+            "and not the embedding C can get one."
         )
-        if len(f["exact"]) == 1 and f["exact"][0] in f["output_params"]:
+        out = [x for x in f["exact"] if x in f["output_params"]]
+        if out and len(out) == len(f["exact"]) and all(x.endswith(("bias", "beta")) for x in out):
             s += (
-                f" Only `{f['exact'][0]}` needs no input: its gradient is the output gradient "
-                "itself. Moving it never makes a hidden activation nonzero, so it stays the "
-                "only one."
+                f" {names(out)} {'needs' if len(out) == 1 else 'need'} no input: "
+                "the output gradient itself is its gradient."
             )
         return s
     if not f["hidden_identical_at_start"]:
         return ""
     means = ", ".join(f"{m:.3g}" for m in f["hidden_mean_at_start"])
     s = (
-        f"Unlike tanh and ReLU, {act}(0) = {f0:g}: the hidden units are not zero — at step 0 "
-        f"every unit of a layer output the same value for every example (measured means: "
+        f"Why: unlike tanh and ReLU, {act}(0) = {f0:g}, so the hidden units are not zero: at "
+        f"step 0 every unit of a layer outputs the same value for every example (means "
         f"{means})."
     )
-    onsets = _weight_onsets(f)
-    if not f["batchnorm"] and onsets and onsets[0][1] == 0:
-        s += " So the output weights get a gradient at once"
-        if [o for _, o in onsets] == list(range(len(onsets))):
-            s += ", and from there the gradient reaches one layer further down at each step"
-        s += " (measured onsets: " + ", ".join(f"`{n}` at step {o}" for n, o in onsets) + ")."
-    if f["batchnorm"] and len(f["exact"]) == 1 and f["exact"][0] in f["output_params"]:
+    onsets = _onsets(f)
+    if onsets:
+        steps = [o for _, o in onsets]
         s += (
-            " BatchNorm stops that: every Linear above the first sees the same input for every "
-            "example, and BatchNorm's backward subtracts the batch mean of the gradient it "
-            "passes down, so each of those weight gradients is exactly 0; the first Linear "
-            "sees the embeddings, which differ, but the gradient at its output comes through "
-            f"zero weights. Only `{f['exact'][0]}` gets a gradient in exact arithmetic."
+            " The gradient reaches one more layer down at each step"
+            if steps == list(range(len(steps)))
+            else " The gradient reaches the layers in turn"
+        )
+        s += " (first gradient: " + ", ".join(f"`{n}` at step {o:,}" for n, o in onsets) + ")."
+    if f["batchnorm"] and len(f["exact"]) + len(f["later"]) < f["n_params"]:
+        s += (
+            " BatchNorm stops the rest: a Linear whose input is the same for every example "
+            "gets the weight gradient sum_b x (g_b - mean g) = 0 exactly, because "
+            "BatchNorm's backward subtracts the batch mean of the gradient it passes down."
         )
     return s
 
 
-def _weight_onsets(f: dict) -> list[tuple[str, int]]:
-    """(name, first step with an exact gradient) of each weight, output layer first."""
+def _onsets(f: dict) -> list[tuple[str, int]]:
+    """(name, exact onset) of each weight with a gradient within or after the run."""
+    grads = f["gradients"]
     found = [
         (n, g["onset"])
-        for n, g in f.get("gradients", {}).items()
-        if g["kind"] == "exact" and n.endswith("weight")
+        for n, g in grads.items()
+        if g["kind"] in ("exact", "later") and n.endswith("weight")
     ]
+    if "C" in grads and grads["C"]["kind"] in ("exact", "later"):
+        found.insert(0, ("C", grads["C"]["onset"]))
     return found[::-1]
 
 
+def _float_details(f: dict) -> str:
+    """Facts: later, too_small, beyond_float64, roundoff, roundoff_max, gradients sizes."""
+    g, parts = f["gradients"], []
+    if f["later"]:
+        first = min(g[n]["onset"] for n in f["later"])
+        parts.append(
+            f"The run stopped after {plural(f['steps'], 'step')}: with more steps "
+            f"{names(f['later'])} would get a gradient too (the first from step {first:,})."
+        )
+    if f["too_small"]:
+        sizes = ", ".join(f"`{n}` {g[n]['size']}" for n in f["too_small"])
+        parts.append(
+            "These exact gradients are too small to move a float32 number, so in this run "
+            f"their tensors did not change: {sizes} (size at their first step)."
+        )
+    beyond = [n for n in f["beyond_float64"] if n not in f["too_small"]]
+    if beyond:
+        parts.append(f"{names(beyond)} get gradients below 1e-308, the smallest float64.")
+    if f["roundoff"]:
+        parts.append(
+            f"{plural(len(f['roundoff']), 'more tensor')} got nonzero gradients in this run "
+            f"only through float rounding (up to {f['roundoff_max']:.1e}): in exact arithmetic "
+            "their gradient is exactly 0."
+            + (
+                " BatchNorm rescales any variation between examples to unit size, so this "
+                "rounding can grow large."
+                if f["batchnorm"]
+                else ""
+            )
+        )
+    return " ".join(parts)
+
+
 def _symmetry(f: dict) -> str:
-    """Facts: hidden_identical_at_start, effective_width (zero run), split step, arithmetic."""
+    """Facts: hidden_identical_at_start, effective_width (zero run), split step."""
     width = f["effective_width"]["zero"]
     if not f["hidden_identical_at_start"] or not width or f["hidden_zero_at_start"]:
         return ""
     distinct = [w["distinct_neurons"] for w in width]
+    s = (
+        "In exact arithmetic the units of a layer stay identical for ever: each gets the same "
+        "gradient. "
+    )
     if all(d == 1 for d in distinct):
-        return (
-            "Every neuron of a layer gets the same gradient, so the neurons stay identical: "
-            f"over the dev contexts each hidden layer has 1 distinct neuron of {width[0]['width']}"
-            " after training — one neuron per layer, in effect."
+        return s + (
+            f"Measured after training, each hidden layer has 1 distinct neuron of "
+            f"{width[0]['width']}: one neuron per layer, in effect."
         )
     split = f["symmetry_split_step"]
-    return (
-        "The neurons start identical and get identical gradients, but here they did not stay "
-        f"so: distinct neurons per hidden layer over the dev contexts {distinct}"
-        + (f" (the spread between neurons first exceeded 1e-3 at step {split:,})" if split else "")
-        + ". In exact arithmetic they could not split: rounding differences between neurons "
-        "were amplified by training."
+    return s + (
+        f"In this run rounding split them: distinct neurons per hidden layer {distinct}"
+        + (f" (their spread first exceeded 1e-3 at step {split:,})" if split else "")
+        + "."
     )
 
 
-def _what_it_became(f: dict) -> str:
-    """Facts: context_dependence, context_gain, val_loss, dev baselines."""
-    b, val = f["baselines"], f["val_loss"]["zero"]
+def _context(f: dict) -> str:
+    """Facts: exact_context, context_dependence, context_gain (zero run)."""
     cd, gain = f["context_dependence"]["zero"], f["context_gain"]["zero"]
-    base = (
-        f"(unigram {b['dev_unigram']:.4f}, bigram {b['dev_bigram']:.4f}: both fitted on train "
-        "and scored on dev)"
-    )
+    if f["exact_context"]:
+        worth = (
+            f"the context is worth {nats(gain)} nats on dev against the net's own average "
+            "prediction"
+            if gain >= 0
+            else f"using it costs {nats(-gain)} nats on dev against the net's own average "
+            "prediction"
+        )
+        return f"Across dev contexts its log-probabilities spread by {cd:.2e} nats; {worth}."
     if cd == 0:
-        s = (
-            "Its output does not depend on the context at all: the predicted distribution is "
-            "identical for every dev context, which makes it a unigram model. "
-            f"Its dev loss is {val:.4f} {base}"
-        )
-        return s + f", {val - b['dev_unigram']:+.4f} from the unigram model."
-    if cd < f["context_tol"]:
-        return (
-            "Its output depends on the context only at round-off level (spread of the "
-            f"log-probabilities across dev contexts {cd:.1e} nats): a unigram model in effect. "
-            f"Its dev loss is {val:.4f} {base}."
-        )
-    rel = "below" if val < b["dev_unigram"] else "above"
+        return "Its prediction is the same for every dev context, to the last bit."
     return (
-        f"Its output does depend on the context (spread of the log-probabilities across dev "
-        f"contexts {cd:.3f} nats; the context is worth {gain:.3f} nats on dev), so it is more "
-        f"than a unigram model: dev loss {val:.4f}, {abs(val - b['dev_unigram']):.4f} {rel} the "
-        f"unigram model {base}."
+        f"In this run its prediction varies across dev contexts by {cd:.1e} nats: float "
+        "rounding, since in exact arithmetic it does not vary at all."
     )
-
-
-def _settled(f: dict) -> str:
-    """Facts: settled, loss_change (a line fit over the last half of the dev curve), and
-    for a model that ignores the context, how far above the unigram level it still is."""
-    s, change = f["settled"]["zero"], f["loss_change"]["zero"]
-    if s is None:
-        return ""
-    if s:
-        return f"It has settled: over the last half of training its dev loss moved {change:+.4f}."
-    if change > -10 * f["settled_drop"]:
-        gap = f["val_loss"]["zero"] - f["baselines"]["dev_unigram"]
-        toward = (
-            f", toward the unigram level, {gap:.4f} above it"
-            if f["context_dependence"]["zero"] == 0 and gap > 0
-            else ""
-        )
-        return (
-            f"It is still falling, slowly ({change:+.4f} over the last half of training){toward}."
-        )
-    return (
-        f"It is still falling ({change:+.4f} over the last half of training): more steps would "
-        "lower it further."
-    )
-
-
-def _comparison(f: dict) -> str:
-    """Facts: the comparison run's val loss, context, whether it beat the unigram model, its
-    per-layer gradient ratio."""
-    label, c = f["compare"]["label"], f["val_loss"]["compare"]
-    if f["status"]["compare"] != "ok":
-        return f"The {label} run {f['status']['compare']}: no comparison."
-    if f["compare_trained"]:
-        return f"The {label} run, same seed and minibatches, reaches dev {c:.4f}" + (
-            " — below the bigram level." if c < f["baselines"]["dev_bigram"] else "."
-        )
-    s = (
-        f"The {label} run did not train either: dev {c:.4f}, no better than the unigram model, "
-        "so here it says nothing about zero init."
-    )
-    ratio = f["compare_grad_ratio"]
-    if ratio is not None and ratio < f["effective_rel"]:
-        s += (
-            f" Its gradients vanish with depth: the first layer's weight gradient was {ratio:.0e}"
-            " of the output layer's. Try BatchNorm, or fewer layers."
-        )
-    return s
 
 
 def _where(f: dict) -> str:
-    return f"Measured in {ARITHMETIC[f['arithmetic']]}."
+    return (
+        f"Measured in {ARITHMETIC[f['arithmetic']]}; the gradients' existence and size in "
+        "exact arithmetic."
+    )

@@ -10,15 +10,16 @@ ui.page_entry()  # before the page's heavy imports: see ui/navigation.py
 import pandas as pd
 
 from mlp_core.config import ACTIVATIONS, ARITHMETICS, RunConfig
+from mlp_core.run_text import reason
 from mlp_core.sample import sample_names
 from mlp_core.store import run_key
 from mlp_core.zero_init import (
     COMPARE_INITS,
     ZeroInitReport,
-    compare_label,
     zero_init_configs,
     zero_init_report,
 )
+from mlp_core.zero_init_measure import compare_label
 
 PAGE = "zero-init"
 BOUND = {"layers": "n_layers"}  # URL name -> its ui.BOUNDS entry, where they differ
@@ -61,7 +62,7 @@ VERDICT = {
     "partly supported": "◐ partly supported",
     "not tested": "– not tested",
 }
-KIND_ORDER = {"exact": 0, "round-off": 1, "none": 2, None: 3}
+KIND_ORDER = {"exact": 0, "later": 1, "round-off": 2, "none": 3, None: 4}
 
 
 def _init_state() -> None:
@@ -161,8 +162,8 @@ def _presets() -> None:
 
 @st.cache_data(max_entries=16, show_spinner="Measuring what trained…")
 def cached_report(keys: tuple, _zero, _other, _ds) -> ZeroInitReport:
-    """The report of two runs, measured once per pair (its dev forward passes and float64
-    check are not redone at every widget change); keys (the runs' content hashes) stand
+    """The report of two runs, measured once per pair (its dev forward passes and exact
+    analysis are not redone at every widget change); keys (the runs' content hashes) stand
     for the unhashable outcomes and data set."""
     return zero_init_report(_zero, _other, _ds)
 
@@ -170,7 +171,10 @@ def cached_report(keys: tuple, _zero, _other, _ds) -> ZeroInitReport:
 def show_answer(rep: ZeroInitReport) -> None:
     st.subheader("What trained, and why — measured")
     left, right = st.columns([3, 2])
-    (left.error if rep.status["zero"] == "diverged" else left.success)(rep.answer)
+    lead, _, details = rep.answer.partition("\n\n")
+    (left.error if rep.status["zero"] == "diverged" else left.success)(lead)
+    if details:
+        left.markdown(details)
     if rep.facts.get("compare_trained") is False:
         left.caption("A comparison that trains, one click (every other setting as now):")
         a, b = left.columns(2)
@@ -191,27 +195,29 @@ def show_facts(rep: ZeroInitReport) -> None:
     """The measured facts the answer is written from, where it is read."""
     f = rep.facts
     if rep.status["zero"] == "diverged":
-        st.metric(
-            "Zero-init run", "diverged", f"step {f['diverged_at']['zero']}", delta_color="off"
-        )
+        d = f["diverged"]["zero"]
+        st.metric("Zero-init run", "diverged", f"step {d['step']:,}", delta_color="off")
         return
     n = f["n_params"]
     c = st.columns(2)
     c[0].metric(
-        "Exact gradients",
+        "Tensors with a gradient",
         f"{len(f['exact'])} of {n}",
-        help="Nonzero, and the same size in two float64 reruns",
+        help="Nonzero in exact arithmetic within this run's steps",
     )
     c[1].metric(
         "Round-off only",
         len(f["roundoff"]),
-        help="Nonzero only by rounding: shrinks or changes in float64",
+        help="Exactly zero in exact arithmetic, nonzero in this run's floats",
     )
     cd = f["context_dependence"]["zero"]
     c[0].metric(
         "Output varies with context",
-        "no (exactly)" if cd == 0 else f"{cd:.3g} nats",
-        help="Spread of the log-probabilities across dev contexts; 0 = a unigram model",
+        ("yes" if f["exact_context"] else "no") + " (exact)",
+        f"{cd:.2g} nats in this run",
+        delta_color="off",
+        help="Exact: every link from C to the output is nonzero. In this run: spread of the "
+        "log-probabilities across dev contexts (0 = the same prediction everywhere)",
     )
     width = [w["distinct_neurons"] for w in f["effective_width"]["zero"] or []]
     shown = f"{width[0]} of {f['n_hidden']}" if len(set(width)) == 1 else ", ".join(map(str, width))
@@ -222,12 +228,13 @@ def show_facts(rep: ZeroInitReport) -> None:
     c[0].metric(
         "Dev loss, zero init", f"{val:.4f}", f"{val - uni:+.4f} vs unigram", delta_color="off"
     )
-    change = f["loss_change"]["zero"]
+    r = f["regime"]["zero"]
     c[1].metric(
-        "Settled",
-        "yes" if f["settled"]["zero"] else "still falling",
-        None if change is None else f"{change:+.4f} over the last half",
+        "Dev loss curve",
+        r["state"],
+        None if r["change"] is None else f"{r['change']:+.4f} over the last half",
         delta_color="off",
+        help="A line fit to the dev points of the last half of training, with its noise band",
     )
     st.caption(f"Arithmetic: {f['arithmetic']}. Compared with: {rep.compare['label']}.")
 
@@ -241,13 +248,12 @@ def show_draft(rep: ZeroInitReport) -> None:
 
 
 def show_divergence(rep: ZeroInitReport) -> None:
-    for run, step in rep.diverged_at.items():
-        if step is not None:
+    for run, d in rep.facts["diverged"].items():
+        if d is not None:
             name = "zero-init" if run == "zero" else rep.compare["label"]
             st.error(
-                f"The {name} run diverged at step {step:,}: its loss became NaN, infinite or "
-                "absurdly large, so it was stopped and nothing of it was cached."
-                + ("" if run == "zero" else " Try a smaller learning rate.")
+                f"The {name} run diverged at step {d['step']:,}: {reason(d)}. It was stopped, "
+                "and nothing of it was cached."
             )
 
 
@@ -274,35 +280,35 @@ def _fmt(x) -> str:
 
 def show_params(rep: ZeroInitReport) -> None:
     st.subheader("Every parameter tensor of the zero-init run")
-    rows = sorted(
-        rep.params, key=lambda p: (KIND_ORDER.get(p.get("gradient_kind"), 3), not p["trained"])
-    )
+    rows = sorted(rep.params, key=lambda p: KIND_ORDER.get(p.get("gradient_kind"), 4))
     table = pd.DataFrame(
         {
             "name": [p["name"] for p in rows],
             "shape": [" × ".join(map(str, p["shape"])) for p in rows],
-            "gradient": [p.get("gradient_kind") or "" for p in rows],
-            "first at step": [_text(p.get("onset")) for p in rows],
-            "largest gradient": [_sci(p["grad_norm_max"]) for p in rows],
+            "exact gradient": [_exact(p) for p in rows],
+            "largest in run": [_sci(p["grad_norm_max"]) for p in rows],
             "moved": [_sci(p["moved"]) for p in rows],
-            "trained": ["yes" if p["trained"] else "no" for p in rows],
+            "verdict": [p.get("verdict") or "" for p in rows],
         }
     )
     st.table(table.style.hide())  # every row, no inner scroll: the rows with a gradient first
     st.caption(
-        "gradient: exact (nonzero in exact arithmetic: the same size in two float64 reruns of "
-        "the first steps), round-off (nonzero only by float rounding) or none. Largest "
-        "gradient: the largest norm where gradients were read (each of the first 100 steps, "
-        "then every steps/50, and the last). Rows with a gradient come first."
+        "Exact gradient: the first step at which the tensor's gradient is nonzero in exact "
+        "arithmetic, and its size there (none: exactly zero at every step). Largest in run: "
+        "the largest gradient norm this run's float32 arithmetic saw (each of the first 100 "
+        "steps, then every steps/50, and the last); moved: how far the tensor moved from its "
+        "initial value. Round-off only: exactly zero in exact arithmetic, nonzero in floats."
     )
+
+
+def _exact(p: dict) -> str:
+    if p.get("gradient_kind") not in ("exact", "later"):
+        return "none"
+    return f"from step {p['onset']:,}: {p['exact_size']}"
 
 
 def _sci(x) -> str:
     return "" if x is None else "0" if x == 0 else f"{x:.2e}"
-
-
-def _text(x) -> str:
-    return "" if x is None else f"{x:,}"
 
 
 def show_samples(cfgs, outcomes, ds, labels) -> None:

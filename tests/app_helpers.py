@@ -15,3 +15,8 @@ def open_app(page: str | None = None, *, session: dict | None = None, **query) -
         at.session_state[key] = value
     at.run()
     return at.switch_page(page).run() if page else at
+
+
+def answer_of(at) -> str:
+    """The zero-init answer on the page: its lead (the success box) and its details."""
+    return at.success[0].value + "\n\n" + " ".join(m.value for m in at.markdown)

@@ -35,7 +35,7 @@ def test_a_fresh_servers_zero_init_answer_comes_from_its_warm_up(tmp_path):
     proc, url = start_streamlit({"PRACTICE_BOARD_CACHE": str(store), warm.WARM_ENV: "1"})
     try:
         wait_healthy(url, proc)
-        wanted = sum(len(cfgs) for cfgs, _ in warm.default_experiments())
+        wanted = sum(len(cfgs) for cfgs in warm.default_experiments())
         end = time.monotonic() + WARM_S
         while len(RunStore(store).entries()) < wanted:  # no visitor yet: the server's start
             assert time.monotonic() < end, "the warm-up did not store its runs"

@@ -65,7 +65,7 @@ def test_json_output_is_strict_even_for_a_diverged_zero_init(tmp_path, small_ds)
     words.write_text("\n".join(small_ds.words[:400]))
     args = ["zero-init", "--names", str(words), "--steps", "30", "--layers", "2"]
     r = run_cli(*args, "--batchnorm", "--bn-eps", "0", "--json", tmp_path=tmp_path)
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 3, r.stderr  # a diverged run: the report, then exit 3
     report = strict_json(r.stdout)  # NaN tokens would raise
     assert report["status"]["zero"] == "diverged"
     assert cli.strict({"a": [float("nan"), 1.0, float("inf")]}) == {"a": [None, 1.0, None]}

@@ -7,10 +7,10 @@ import time
 from pathlib import Path
 
 import pytest
-from app_helpers import open_app
+from app_helpers import answer_of, open_app
 
 from mlp_core import store as run_store
-from mlp_core import warm, zero_init_facts
+from mlp_core import warm
 from mlp_core.bn_fold import FOLD_DEFAULT, fold_configs
 from mlp_core.claims import Claims
 from mlp_core.data import default_dataset
@@ -104,8 +104,8 @@ def test_warm_up_trains_each_experiment_once_per_process(
 ):
     cfgs = [tiny_cfg.replace(seed=7)]
     store = RunStore(tmp_path)
-    thread = warm.warm_up(small_ds, store, [(cfgs, None)])
-    assert warm.warm_up(small_ds, store, [(cfgs, None)]) is thread  # once per process
+    thread = warm.warm_up(small_ds, store, [cfgs])
+    assert warm.warm_up(small_ds, store, [cfgs]) is thread  # once per process
     thread.join(JOIN_S)
     assert store.get(cfgs[0], small_ds.sha256) is not None
     assert counted == cfgs
@@ -131,13 +131,12 @@ def test_the_warmed_experiments_are_the_pages_first_answers():
     }
     assert set(zero.session_state["runs"]) == wanted["zero"]
     assert set(fold.session_state["runs"]) == wanted["fold"]
-    warmed = {run_key(c, sha) for cfgs, _ in warm.default_experiments() for c in cfgs}
+    warmed = {run_key(c, sha) for cfgs in warm.default_experiments() for c in cfgs}
     assert warmed == wanted["zero"] | wanted["fold"]
 
 
 @pytest.mark.usefixtures("fresh_app")
 def test_after_the_warm_up_the_zero_init_page_answers_without_training(warm_on, monkeypatch):
-    zero_init_facts._CHECKS.clear()  # an earlier test's page may have kept the same check
     home = open_app()  # where no server started it, the first visit does, after the page
     assert not home.exception
     warm._thread.join(JOIN_S)
@@ -145,14 +144,10 @@ def test_after_the_warm_up_the_zero_init_page_answers_without_training(warm_on, 
     def no_training(*args, **kwargs):
         raise AssertionError("the page trained: the warm-up's runs were not used")
 
-    def no_check(*args, **kwargs):
-        raise AssertionError("the page ran the float64 check: the warm-up's was not kept")
-
     monkeypatch.setattr(run_store, "train_stack", no_training)
-    monkeypatch.setattr(zero_init_facts, "_engine_norms", no_check)
     at = open_app("pages/zero_init.py")
     assert not at.exception
-    assert "`layers.10.bias`" in at.success[0].value
+    assert "`layers.10.bias`" in answer_of(at)
 
 
 def test_streamlit_run_serves_app_py_as_the_app_with_the_preload():
@@ -173,24 +168,18 @@ def test_streamlit_run_serves_app_py_as_the_app_with_the_preload():
 
 
 @pytest.mark.usefixtures("fresh_app")
-def test_the_servers_start_prepares_then_starts_the_warm_up(tiny_cfg, warm_on, monkeypatch):
+def test_the_servers_start_starts_the_warm_up(tiny_cfg, warm_on, monkeypatch):
     import ui
     from ui import server
 
-    prepared, cfgs = [], [tiny_cfg.replace(seed=11)]
-
-    def experiments():
-        return [(cfgs, lambda ds: prepared.append((ds.sha256, warm._thread)))]
-
-    monkeypatch.setattr(warm, "default_experiments", experiments)
+    cfgs = [tiny_cfg.replace(seed=11)]
+    monkeypatch.setattr(warm, "default_experiments", lambda: [cfgs])
     server.preload()
-    sha = default_dataset().sha256
-    assert prepared[0] == (sha, None)  # prepared before the warm-up's thread started
     thread = warm._thread
     assert thread is not None
     thread.join(JOIN_S)
+    sha = default_dataset().sha256
     assert ui.run_store().get(cfgs[0], sha) is not None  # the warm-up trained and stored it
-    assert len(prepared) == 2  # the warm-up's own call (gradient_check's is a cache hit)
 
 
 @pytest.fixture
@@ -232,25 +221,6 @@ def test_a_failing_preload_never_stops_the_server(warm_on, monkeypatch, server_l
     monkeypatch.setattr(ui, "run_store", broken, raising=False)
     server.preload()
     assert "preload failed" in server_log.text and warm._thread is None
-
-
-@pytest.mark.usefixtures("fresh_app")
-def test_a_failing_prepare_step_leaves_the_warm_up_training(
-    tiny_cfg, warm_on, monkeypatch, server_log
-):
-    import ui
-    from ui import server
-
-    cfgs = [tiny_cfg.replace(seed=12)]
-
-    def broken(ds):
-        raise RuntimeError("broken prepare step")
-
-    monkeypatch.setattr(warm, "default_experiments", lambda: [(cfgs, broken)])
-    server.preload()
-    assert "prepare step failed" in server_log.text
-    warm._thread.join(JOIN_S)
-    assert ui.run_store().get(cfgs[0], default_dataset().sha256) is not None
 
 
 def test_the_server_opens_the_browser_once_it_listens_unless_headless(monkeypatch):

@@ -4,8 +4,8 @@
 than run as a page (Streamlit looks for one in the file and then serves it with uvicorn),
 and the App runs ``lifespan`` once per process before the server answers. ``preload``
 imports what the pages import (torch, pandas, altair, every ui module), opens the run
-store, reads the built-in names into the data cache, runs the warm-up's prepare step
-(the zero-init page's float64 check) and starts the warm-up (mlp_core/warm.py), which
+store, reads the built-in names into the data cache and starts the warm-up
+(mlp_core/warm.py), which
 then trains the pages' default experiments in the background while the server answers.
 A fresh server so takes 2-3 s longer to answer its health check, and its first visitor
 waits neither for the imports nor for runs the warm-up is already training
@@ -88,7 +88,7 @@ def preload() -> float:
 
 def _preload() -> None:
     import ui
-    from mlp_core import data, warm
+    from mlp_core import data
 
     for name in PAGE_IMPORTS:
         import_module(name)
@@ -96,14 +96,10 @@ def _preload() -> None:
         import_module(f"ui.{home}")
     ui.run_store()
     try:
-        ds = ui.default_dataset()
+        ui.default_dataset()
     except data.DataError:  # no built-in names here: the pages say so, nothing to warm
         LOG.warning("preload: the built-in names could not be read", exc_info=True)
         return
-    try:
-        warm.prepare(ds)
-    except Exception:  # noqa: BLE001 - the warm-up trains anyway; the pages check
-        LOG.exception("preload: the warm-up's prepare step failed")
     ui.warm_up()
 
 
