@@ -13,7 +13,7 @@ the start of the page load) the first title drawn and, on Zero init, the first a
 what a visitor who opens a link to a fresh server the moment it answers waits for (issue
 16: answer <= 5 s on a quiet machine, first render of any page <= 2.5 s); and the same
 answer from the server process's start. Last, a fresh server left alone until its warm-up
-(mlp_core/warm.py) has stored the pages' default runs, then a visitor opens Home and
+(hosting/warm.py) has stored the pages' default runs, then a visitor opens Home and
 clicks Zero init: the seconds from the process's start until that warm-up is done, and
 from the click to the answer.
 """
@@ -109,14 +109,14 @@ def _open(browser, path: str, answer: bool) -> dict:
 
 
 def _home_then_zero_init(browser) -> dict:
-    """Fresh server, left alone: its warm-up (mlp_core/warm.py) stores the pages' default
+    """Fresh server, left alone: its warm-up (hosting/warm.py) stores the pages' default
     runs; then a visitor opens Home and clicks Zero init. Seconds from the server process's
     start until the warm-up's runs are stored, and from the click to the answer."""
-    from mlp_core import warm
     from mlp_core.store import RunStore
+    from ui import training
 
     store = Path(tempfile.mkdtemp(prefix="pb-"))
-    wanted = sum(len(cfgs) for cfgs in warm.default_experiments())
+    wanted = sum(len(cfgs) for cfgs in training.default_experiments())
     t0 = time.perf_counter()
     proc, url, _ = _fresh_server(str(store))
     try:

@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # mlp_core.turns, for the slice
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # hosting.turns, for the slice
 
 from browser_helpers import CHROMIUM, CHROMIUM_ARGS, start_streamlit, wait_healthy  # noqa: E402
 
@@ -205,7 +205,7 @@ async def main_async(a) -> dict:
     from playwright.async_api import async_playwright
 
     try:
-        from mlp_core.turns import SLICE_S
+        from hosting.turns import SLICE_S
     except ImportError:  # before the fair turns: the slice is a whole job, unknown here
         SLICE_S = None
     out: dict = {"crowds": [], "scenarios": [], "slice_target_s": SLICE_S}

@@ -25,18 +25,15 @@ import os
 import re
 import shutil
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
-from .claims import Claims
 from .config import RunConfig
 from .data import Dataset
 from .train import ProgressFn, RunOutcome, stack_key, train_stack
-from .turns import Place, Turns
 
 CACHE_VERSION = "6"  # bump when training or metrics change meaning: old entries are ignored
 CACHE_ENV = "PRACTICE_BOARD_CACHE"  # overrides the default cache folder
@@ -47,12 +44,6 @@ CACHE_MAX_ENV = "PRACTICE_BOARD_CACHE_MAX_MB"  # overrides the default bound
 DEFAULT_MAX_MB = 500
 FILES = ("config.json", "metrics.json", "model.pt")
 STALE_TMP_SECONDS = 3600  # a temp folder this old was left by a killed writer
-# the trainings open at once keep their step buffers: beyond this budget a training waits
-# for one to end (a small one still starts): the demo's largest (8 runs of 6 x 200,
-# batch 1,024) keeps ~250 MB, so two of them never hold memory together
-TRAIN_MEMORY_MB = 400
-STACK_BYTES = 26  # bytes a stack keeps per run x batch row x hidden unit (measured)
-TURNS = Turns(budget=TRAIN_MEMORY_MB * 1e6)  # this process's training, shared by turns
 ENTRY = re.compile(r"v[0-9]+/[0-9a-f]{2}/[0-9a-f]{64}")  # only these folders are ever evicted
 
 
@@ -226,44 +217,32 @@ def get_or_train(
     ds: Dataset,
     store: RunStore | None = None,
     on_progress: ProgressFn | None = None,
-    on_wait: Callable[[Place], None] | None = None,
-    visitor: str | None = None,
-    background: bool = False,
+    scheduler=None,
+    **schedule,
 ) -> list[RunOutcome]:
     """Each config's run: from the store when there, else trained (stacked where shapes
-    allow) and stored. Results in config order. Training takes turns with every other
-    caller in this process (TURNS: one slice at a time, fair between visitors, see
-    turns.py); ``on_wait(place)`` is called while this visitor waits (it may raise to
-    leave the queue). ``visitor``: who asks (default: this thread); a newer request of the
-    same visitor replaces an older one still waiting. ``background``: after every other
-    job (warm.py). Runs that another caller trains right now (CLAIMS) are not trained
-    twice: this caller waits for them (``place.sharing``) and reads them from the store."""
+    allow) and stored. Results in config order. Without a ``scheduler`` the missing runs
+    train here and now (the CLI, the core's tests). A hosted app hands its scheduler
+    (hosting/schedule.py): ``scheduler.run(missing, prefetch, attempt, **schedule)`` claims
+    the missing runs, waits its turn, calls ``prefetch()`` (the store read again: runs
+    another caller trained meanwhile) and ``attempt(on_slice)`` to train the rest."""
     results = [store.get(c, ds.sha256) if store else None for c in cfgs]
     if all(results):
         return results
-    who = visitor or f"thread-{threading.get_ident()}"
-    keys = {run_key(c, ds.sha256) for c, r in zip(cfgs, results) if r is None} if store else set()
-    with CLAIMS.claim(keys, who, on_wait, background):
-        if store:  # runs another caller trained while this one waited for them
-            results = [r or store.get(c, ds.sha256) for r, c in zip(results, cfgs)]
-            if all(results):
-                return results
-        missing = [c for c, r in zip(cfgs, results) if r is None]
-        cost = memory_cost(missing)
-        with TURNS.job(who, on_wait, cost=cost, background=background) as job:
-            return _train_missing(cfgs, ds, store, on_progress, results, job.next_slice)
 
+    def prefetch() -> list | None:
+        if not store:
+            return None
+        again = [r or store.get(c, ds.sha256) for r, c in zip(results, cfgs)]
+        return again if all(again) else None
 
-CLAIMS = Claims(TURNS)  # run keys in training in this process
+    def attempt(on_slice=None) -> list:
+        return _train_missing(cfgs, ds, store, on_progress, results, on_slice)
 
-
-def memory_cost(cfgs: list[RunConfig]) -> float:
-    """Bytes a training of these runs keeps while it is open (each stack's planned step
-    buffers: ~STACK_BYTES per run x batch row x hidden unit; measured, see
-    ARCHITECTURE.md "Sharing one server")."""
-    return sum(
-        STACK_BYTES * c.train.batch_size * (c.model.n_hidden * c.model.n_layers + 100) for c in cfgs
-    )
+    if scheduler is None:
+        return attempt()
+    missing = [(run_key(c, ds.sha256), c) for c, r in zip(cfgs, results) if r is None]
+    return scheduler.run(missing, prefetch, attempt, **schedule)
 
 
 def run_experiment(

@@ -8,7 +8,7 @@ from mlp_core import data
 from mlp_core.config import RunConfig
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-# no background warm-up (mlp_core/warm.py) in the tests' apps and servers: it would write
+# no background warm-up (hosting/warm.py) in the tests' apps and servers: it would write
 # into their run stores and take turns beside them; tests/test_warm.py switches it on
 os.environ["PRACTICE_BOARD_WARM"] = "0"
 torch.set_num_threads(1)

@@ -1,4 +1,4 @@
-"""The warm-up in a real browser (mlp_core/warm.py, ui/server.py): a fresh server with an
+"""The warm-up in a real browser (hosting/warm.py, ui/server.py): a fresh server with an
 empty run store trains the pages' default experiments as it starts, before any visitor
 comes; a visitor who then opens a link straight to Zero init sees its answer from the
 store, with no training (no progress bar ever appears). Skips, saying why, where chromium
@@ -10,8 +10,9 @@ import time
 import pytest
 from browser_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, start_streamlit, wait_healthy
 
-from mlp_core import warm
+from hosting import warm
 from mlp_core.store import RunStore
+from ui import training
 
 SHOTS = ROOT / "artifacts" / "browser"
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
@@ -35,7 +36,7 @@ def test_a_fresh_servers_zero_init_answer_comes_from_its_warm_up(tmp_path):
     proc, url = start_streamlit({"PRACTICE_BOARD_CACHE": str(store), warm.WARM_ENV: "1"})
     try:
         wait_healthy(url, proc)
-        wanted = sum(len(cfgs) for cfgs in warm.default_experiments())
+        wanted = sum(len(cfgs) for cfgs in training.default_experiments())
         end = time.monotonic() + WARM_S
         while len(RunStore(store).entries()) < wanted:  # no visitor yet: the server's start
             assert time.monotonic() < end, "the warm-up did not store its runs"

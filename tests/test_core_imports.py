@@ -16,19 +16,40 @@ def _modules() -> list[str]:
     return names
 
 
-def test_core_never_imports_streamlit():
+FOREIGN = ("streamlit", "altair", "hosting", "ui")  # the app's, never the core's
+
+
+def test_core_never_imports_streamlit_the_scheduler_or_the_warm_up():
     modules = _modules()
     assert "mlp_core.fast.step" in modules and "mlp_core.fast" in modules
     code = (
         "import sys\n"
         + "".join(f"import {m}\n" for m in modules)
-        + "print([m for m in sys.modules if m.split('.')[0] in ('streamlit', 'altair')])"
+        + f"print([m for m in sys.modules if m.split('.')[0] in {FOREIGN!r}])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
     for path in CORE.rglob("*.py"):
         text = path.read_text()
-        assert "import streamlit" not in text and "import altair" not in text, path
+        for name in FOREIGN:
+            assert f"import {name}" not in text and f"from {name}" not in text, path
+
+
+def test_the_cli_trains_with_no_scheduler_alive(tmp_path):
+    """python -m mlp_core zero-init: no visitor queue, no claims, no warm-up in the process."""
+    words = tmp_path / "w.txt"
+    words.write_text("\n".join(f"{a}{b}" for a in "abcdef" for b in "ghijkl"))
+    code = (
+        "import sys, gc\n"
+        "from mlp_core.cli import main\n"
+        f"rc = main(['zero-init', '--names', {str(words)!r}, '--layers', '1', '--n-hidden', '4',"
+        " '--steps', '20', '--no-cache', '--json'])\n"
+        f"print(rc, [m for m in sys.modules if m.split('.')[0] in {FOREIGN!r}],"
+        " [type(o).__name__ for o in gc.get_objects() if type(o).__name__ in"
+        " ('Scheduler', 'Turns', 'Claims')])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "0 [] []"
 
 
 def test_core_cites_no_file_outside_the_repo():

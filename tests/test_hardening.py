@@ -106,7 +106,8 @@ def test_concurrent_trainings_take_turns_one_slice_at_a_time(
 ):
     # three visitors at once: never two slices at the same time (one server process),
     # and their slices interleave (fair turns, not one whole job after another)
-    from mlp_core import turns
+    from hosting import turns
+    from hosting.schedule import SCHEDULER
     from mlp_core.stack import Stack
 
     active, peak, order, places = [0], [0], [], []
@@ -116,7 +117,7 @@ def test_concurrent_trainings_take_turns_one_slice_at_a_time(
     def counting(self, a, b):
         if not order:  # the first slice waits until every visitor has asked
             deadline = time.monotonic() + 30
-            while run_store.TURNS.active() < 3 and time.monotonic() < deadline:
+            while SCHEDULER.turns.active() < 3 and time.monotonic() < deadline:
                 time.sleep(0.01)
         with lock:
             active[0] += 1
@@ -135,7 +136,12 @@ def test_concurrent_trainings_take_turns_one_slice_at_a_time(
     def visitor(i):
         cfg = tiny_cfg.replace(seed=100 + i, steps=200)
         results[i] = get_or_train(
-            [cfg], small_ds, RunStore(tmp_path), None, on_wait=places.append, visitor=f"v{i}"
+            [cfg],
+            small_ds,
+            RunStore(tmp_path),
+            scheduler=SCHEDULER,
+            on_wait=places.append,
+            visitor=f"v{i}",
         )
 
     threads = [threading.Thread(target=visitor, args=(i,)) for i in range(3)]

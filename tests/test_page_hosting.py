@@ -5,8 +5,8 @@ and what a waiting visitor reads. The real-browser side is tests/test_browser_ho
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from hosting.turns import Place
 from mlp_core import data
-from mlp_core.turns import Place
 from tests.app_helpers import open_app
 from ui import datasets
 from ui.training import waiting_text

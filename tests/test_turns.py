@@ -1,4 +1,4 @@
-"""Fair turns between visitors (mlp_core/turns.py), driven by real threads on a fake clock:
+"""Fair turns between visitors (hosting/turns.py), driven by real threads on a fake clock:
 the holder advances the clock by its slice's cost, so orderings and places are exact."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from mlp_core.turns import SLICE_S, Left, Place, Turns
+from hosting.turns import SLICE_S, Left, Place, Turns
 
 JOIN_S = 10  # a guard against a hang, not a timing assert
 

@@ -1,4 +1,4 @@
-"""The server's warm-up (mlp_core/warm.py) and the claims that keep two callers from
+"""The server's warm-up (hosting/warm.py) and the claims that keep two callers from
 training the same runs twice (claims.Claims in store.get_or_train)."""
 
 import ast
@@ -9,13 +9,15 @@ from pathlib import Path
 import pytest
 from app_helpers import answer_of, open_app
 
+from hosting import warm
+from hosting.claims import Claims
+from hosting.schedule import SCHEDULER
 from mlp_core import store as run_store
-from mlp_core import warm
 from mlp_core.bn_fold import FOLD_DEFAULT, fold_configs
-from mlp_core.claims import Claims
 from mlp_core.data import default_dataset
 from mlp_core.store import RunStore, get_or_train, run_key
 from mlp_core.zero_init import ZERO_INIT_DEFAULT, zero_init_configs
+from ui import training
 
 ROOT = Path(__file__).resolve().parents[1]
 JOIN_S = 300  # a guard against a hang, not a timing assert
@@ -56,7 +58,7 @@ def test_two_callers_asking_for_the_same_runs_train_them_once(
     monkeypatch.setattr(run_store, "train_stack", gated)
 
     def first():
-        results["first"] = get_or_train(cfgs, small_ds, store, None, None, "a")
+        results["first"] = get_or_train(cfgs, small_ds, store, scheduler=SCHEDULER, visitor="a")
 
     def second(place):
         places.append(place)
@@ -64,16 +66,18 @@ def test_two_callers_asking_for_the_same_runs_train_them_once(
 
     t = threading.Thread(target=first)
     t.start()
-    while not run_store.CLAIMS.busy() and t.is_alive():
+    while not SCHEDULER.claims.busy() and t.is_alive():
         time.sleep(0.001)  # until the first caller has claimed its runs
-    results["second"] = get_or_train(cfgs, small_ds, store, None, second, "b")
+    results["second"] = get_or_train(
+        cfgs, small_ds, store, scheduler=SCHEDULER, on_wait=second, visitor="b"
+    )
     t.join(JOIN_S)
     assert len(counted) == 2  # each run once, by the first caller
     assert places and all(p.sharing for p in places)  # the second was told why it waits
     assert all(o.cached for o in results["second"])  # ... and read them from the store
     first_losses = [o.metrics["val_loss"] for o in results["first"]]
     assert [o.metrics["val_loss"] for o in results["second"]] == first_losses
-    assert not run_store.CLAIMS.busy()
+    assert not SCHEDULER.claims.busy()
 
 
 def test_a_visitor_waiting_for_the_warm_ups_runs_promotes_it():
@@ -114,7 +118,7 @@ def test_warm_up_trains_each_experiment_once_per_process(
 def test_warm_up_is_off_when_switched_off(small_ds, tmp_path, monkeypatch):
     monkeypatch.setenv(warm.WARM_ENV, "0")
     monkeypatch.setattr(warm, "_thread", None)
-    assert warm.warm_up(small_ds, RunStore(tmp_path)) is None
+    assert warm.warm_up(small_ds, RunStore(tmp_path), []) is None
 
 
 @pytest.mark.usefixtures("fresh_app")
@@ -131,7 +135,7 @@ def test_the_warmed_experiments_are_the_pages_first_answers():
     }
     assert set(zero.session_state["runs"]) == wanted["zero"]
     assert set(fold.session_state["runs"]) == wanted["fold"]
-    warmed = {run_key(c, sha) for cfgs in warm.default_experiments() for c in cfgs}
+    warmed = {run_key(c, sha) for cfgs in training.default_experiments() for c in cfgs}
     assert warmed == wanted["zero"] | wanted["fold"]
 
 
@@ -173,7 +177,7 @@ def test_the_servers_start_starts_the_warm_up(tiny_cfg, warm_on, monkeypatch):
     from ui import server
 
     cfgs = [tiny_cfg.replace(seed=11)]
-    monkeypatch.setattr(warm, "default_experiments", lambda: [cfgs])
+    monkeypatch.setattr(training, "default_experiments", lambda: [cfgs])
     server.preload()
     thread = warm._thread
     assert thread is not None

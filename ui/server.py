@@ -5,7 +5,7 @@ than run as a page (Streamlit looks for one in the file and then serves it with 
 and the App runs ``lifespan`` once per process before the server answers. ``preload``
 imports what the pages import (torch, pandas, altair, every ui module), opens the run
 store, reads the built-in names into the data cache and starts the warm-up
-(mlp_core/warm.py), which
+(hosting/warm.py), which
 then trains the pages' default experiments in the background while the server answers.
 A fresh server so takes 2-3 s longer to answer its health check, and its first visitor
 waits neither for the imports nor for runs the warm-up is already training

@@ -21,11 +21,15 @@ from typing import NoReturn
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from mlp_core import data, warm
+from hosting import warm
+from hosting.schedule import SCHEDULER
+from hosting.turns import Place
+from mlp_core import data
+from mlp_core.bn_fold import FOLD_DEFAULT, fold_configs
 from mlp_core.config import ConfigError, RunConfig
 from mlp_core.store import RunStore, get_or_train, run_key
 from mlp_core.train import Progress, RunOutcome
-from mlp_core.turns import Place
+from mlp_core.zero_init import ZERO_INIT_DEFAULT, zero_init_configs
 
 from . import charts
 from .datasets import default_dataset
@@ -135,10 +139,18 @@ def _train_with_progress(cfgs, ds, labels, page) -> list[RunOutcome]:
             chart.altair_chart(charts.live_curve(p.curve, labels), width="stretch")
             last["t"] = time.monotonic()
 
-    def on_wait(place: Place) -> None:  # other visitors' turns (mlp_core/turns.py)
+    def on_wait(place: Place) -> None:  # other visitors' turns (hosting/turns.py)
         bar.progress(0.0, text=waiting_text(place))
 
-    outcomes = get_or_train(cfgs, ds, run_store(), on_progress, on_wait, visitor())
+    outcomes = get_or_train(
+        cfgs,
+        ds,
+        run_store(),
+        on_progress,
+        scheduler=SCHEDULER,
+        on_wait=on_wait,
+        visitor=visitor(),
+    )
     for placeholder in (stop, bar, chart):
         placeholder.empty()
     return outcomes
@@ -170,13 +182,20 @@ def waiting_text(place: Place) -> str:
 def warm_up() -> None:
     """Once per process (the server's start, ui/server.py; app.py after a page's run where
     no server started it), the pages' default experiments train in the background on the
-    built-in names, so a page a visitor opens answers at once (mlp_core/warm.py; off with
+    built-in names, so a page a visitor opens answers at once (hosting/warm.py; off with
     PRACTICE_BOARD_WARM=0)."""
     try:
         ds = default_dataset()
     except data.DataError:  # no built-in names here: nothing to warm
         return
-    warm.warm_up(ds, run_store())
+    warm.warm_up(ds, run_store(), default_experiments())
+
+
+def default_experiments() -> list[list[RunConfig]]:
+    """The configs of each page's first answer, from the questions' own defaults: the
+    zero-init page's pair, the fold page's BN run (tests/test_warm.py holds them to the
+    pages' first answers)."""
+    return [zero_init_configs(ZERO_INIT_DEFAULT), fold_configs(FOLD_DEFAULT)]
 
 
 def cache_note(outcomes: list[RunOutcome]) -> str | None:

@@ -19,12 +19,12 @@ import contextlib
 import os
 import threading
 
-from .bn_fold import FOLD_DEFAULT, fold_configs
-from .config import RunConfig
-from .data import Dataset
-from .fast.evaluate import start_helper
-from .store import RunStore, get_or_train
-from .zero_init import ZERO_INIT_DEFAULT, zero_init_configs
+from mlp_core.config import RunConfig
+from mlp_core.data import Dataset
+from mlp_core.fast.evaluate import start_helper
+from mlp_core.store import RunStore, get_or_train
+
+from .schedule import SCHEDULER
 
 WARM_ENV = "PRACTICE_BOARD_WARM"  # "0": no warm-up (the tests' setting)
 VISITOR = "warm-up"  # its name in the server's turns
@@ -33,28 +33,24 @@ _lock = threading.Lock()
 _thread: threading.Thread | None = None
 
 
-def default_experiments() -> list[list[RunConfig]]:
-    """The configs of each page's first answer: the zero-init page's pair, the fold page's
-    BN run."""
-    return [zero_init_configs(ZERO_INIT_DEFAULT), fold_configs(FOLD_DEFAULT)]
-
-
 def enabled() -> bool:
     return os.environ.get(WARM_ENV, "1") != "0"
 
 
-def warm_up(ds: Dataset, store: RunStore, experiments=None) -> threading.Thread | None:
+def warm_up(
+    ds: Dataset, store: RunStore, experiments: list[list[RunConfig]]
+) -> threading.Thread | None:
     """Start the warm-up once per process (later calls return the same thread, or None
-    when it is switched off); ``experiments``: default_experiments() by default."""
+    when it is switched off); ``experiments``: the configs of each page's first answer,
+    handed by the app (ui.training.default_experiments)."""
     global _thread
     if not enabled():
         return None
     with _lock:
         if _thread is None:
             start_helper()  # at the caller's OS priority, not the warm-up's
-            todo = default_experiments() if experiments is None else experiments
             _thread = threading.Thread(
-                target=_run, args=(ds, store, todo), name=VISITOR, daemon=True
+                target=_run, args=(ds, store, experiments), name=VISITOR, daemon=True
             )
             _thread.start()
         return _thread
@@ -65,6 +61,8 @@ def _run(ds: Dataset, store: RunStore, experiments) -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
     for cfgs in experiments:
         try:
-            get_or_train(cfgs, ds, store, visitor=VISITOR, background=True)
+            get_or_train(
+                cfgs, ds, store, scheduler=SCHEDULER, visitor=VISITOR, background=True
+            )
         except Exception:  # noqa: BLE001 - a warm-up must never take a server down
             return
