@@ -269,26 +269,13 @@ def train_notebook(cfg: RunConfig, ds: Dataset, on_progress=None, on_slice=None)
                 break
     status = "diverged" if run.diverged_at is not None else "stopped" if stopped else "ok"
     seconds = time.perf_counter() - t0
-    return status, run.metrics(done, status, seconds), run.net.state_dict()
-
-
-def grad_norms(cfg: RunConfig, ds: Dataset, steps: int) -> dict[str, list[float]]:
-    """Each parameter's gradient norm at each of the first steps, nothing else measured:
-    the notebook arithmetic's side of zero_init's float64 check."""
-    sp = make_splits(ds, cfg.data.block_size)
-    net = NotebookNet(cfg, ds.vocab_size)
-    names = net.state_names()
-    out: dict[str, list[float]] = {names[k]: [] for k in net.P}
-    g = net.gen
-    for i in range(steps):
-        ix = torch.randint(0, len(sp.Ytr), (cfg.train.batch_size,), generator=g)
-        loss = F.cross_entropy(net.forward(sp.Xtr[ix], True), sp.Ytr[ix])
-        grads = torch.autograd.grad(loss, list(net.P.values()))
-        with torch.no_grad():
-            for (k, p), gr in zip(net.P.items(), grads):
-                out[names[k]].append(float(torch.linalg.vector_norm(gr, dtype=torch.float64)))
-                p -= _lr(cfg, i) * gr
-    return out
+    metrics = run.metrics(done, status, seconds)
+    losses = (metrics["train_loss"], metrics["val_loss"])
+    if status != "diverged" and not all(math.isfinite(x) for x in losses):
+        run.diverged_at = max(done - 1, 0)  # NaN is never a result (the engine's rule)
+        status = "diverged"
+        metrics |= {"status": status, "diverged_at": run.diverged_at, **run.divergence()}
+    return status, metrics, run.net.state_dict()
 
 
 def _lr(cfg: RunConfig, i: int) -> float:
