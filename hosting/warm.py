@@ -15,6 +15,7 @@ the warm-up, and the page trains what it needs as it would without one.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import threading
@@ -29,8 +30,10 @@ from .schedule import SCHEDULER
 WARM_ENV = "PRACTICE_BOARD_WARM"  # "0": no warm-up (the tests' setting)
 VISITOR = "warm-up"  # its name in the server's turns
 
+EXIT_JOIN_S = 60  # at exit, how long the process waits for the warm-up to stop
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
+_stop = threading.Event()  # set at exit: the warm-up stops at its next curve point
 
 
 def enabled() -> bool:
@@ -53,16 +56,32 @@ def warm_up(
                 target=_run, args=(ds, store, experiments), name=VISITOR, daemon=True
             )
             _thread.start()
+            atexit.register(_stop_and_join, _thread)
         return _thread
+
+
+def _stop_and_join(thread: threading.Thread) -> None:
+    """At exit: stop the warm-up's training and wait for it, so the interpreter never
+    finalizes while the daemon thread is inside torch (that aborts the process)."""
+    _stop.set()
+    thread.join(EXIT_JOIN_S)
 
 
 def _run(ds: Dataset, store: RunStore, experiments) -> None:
     with contextlib.suppress(OSError, AttributeError):  # Linux: this thread alone
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
     for cfgs in experiments:
+        if _stop.is_set():
+            return
         try:
             get_or_train(
-                cfgs, ds, store, scheduler=SCHEDULER, visitor=VISITOR, background=True
+                cfgs,
+                ds,
+                store,
+                lambda progress: _stop.is_set(),  # True: stop (train.ProgressFn)
+                scheduler=SCHEDULER,
+                visitor=VISITOR,
+                background=True,
             )
         except Exception:  # noqa: BLE001 - a warm-up must never take a server down
             return
