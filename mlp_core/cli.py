@@ -27,6 +27,7 @@ from .config import (
     validate,
 )
 from .folding import FoldError
+from .landscape_cli import register as add_landscape
 from .sample import sample_names
 from .stack import DIVERGED_FACTOR
 from .store import RunStore, get_or_train, run_experiment
@@ -400,6 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_args(p)
     add_model_args(p, layers=2, steps=2000, batchnorm=False)  # BatchNorm is always on
     p.set_defaults(func=cmd_fold)
+    add_landscape(sub)
     return parser
 
 
