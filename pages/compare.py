@@ -42,9 +42,12 @@ FORM = {  # setting: default, also the URL parameter's name
 
 
 def _picked(name: str, options: tuple[str, ...]) -> list[str]:
-    """A comma-separated choice from the URL; junk entries are dropped."""
-    picked = [v for v in str(ui.param(name, FORM[name])).split(",") if v in options]
-    return picked or [FORM[name]]
+    """A comma-separated choice from the URL; a link's junk entries are dropped, saying so."""
+    given = str(ui.param(name, FORM[name])).split(",")
+    picked = [v for v in given if v in options] or [FORM[name]]
+    if dropped := [v for v in given if v not in options and name in st.query_params]:
+        ui.note_dropped(name, dropped, picked)
+    return picked
 
 
 def _init_form() -> None:
@@ -73,10 +76,12 @@ def _form_fields() -> None:
     c[3].checkbox("BatchNorm", key="cmp_batchnorm")
 
 
-def form_configs() -> list[RunConfig]:
-    """Every combination the form asks for (activation x init x seed), written to the URL."""
+def form_configs(write_link: bool = True) -> list[RunConfig]:
+    """Every combination the form asks for (activation x init x seed); written to the URL
+    (and the link's notes shown) where write_link: in the form, once per run."""
     s = {name: st.session_state[f"cmp_{name}"] for name in FORM}
-    ui.set_params(s | {k: ",".join(s[k]) for k in ("activations", "inits")})
+    if write_link:
+        ui.set_params(s | {k: ",".join(s[k]) for k in ("activations", "inits")})
     base = RunConfig().replace(
         n_layers=s["n_layers"],
         n_hidden=s["n_hidden"],
@@ -224,7 +229,7 @@ def export(runs: list[dict], shown: list[str]) -> None:
 opened_by_link = "cmp_n_layers" not in st.session_state and "n_layers" in st.query_params
 _init_form()
 if opened_by_link:  # a link whose runs are computed shows them at once; it never trains
-    linked = form_configs()
+    linked = form_configs(write_link=False)
     labels = [tables.short_label(c) for c in linked]
     ui.result_or_button(linked, ui.current_dataset(), labels, PAGE, button_label=None)
 runs = ui.session_runs()

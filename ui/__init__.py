@@ -58,6 +58,8 @@ _HOME = {
             "demo_mode",
             "demo_note",
             "param",
+            "link_note",
+            "note_dropped",
             "seed",
             "set_page",
             "set_params",

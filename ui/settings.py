@@ -29,7 +29,7 @@ BOUNDS = {  # setting: (low, high) for its widget and its URL parameter; demo ca
     "lr": (1e-4, 100.0),  # the zero-init page: high enough to show a divergence
     "compare_lr": (1e-4, 10.0),  # the compare form's learning rate
     "bn_eps": (0.0, 1.0),
-    "compare_gain": (0.01, 10.0),  # the zero-init page's comparison init: kaiming gain
+    "compare_gain": (0.0, 10.0),  # the zero-init page's kaiming gain; 0: the activation's own
     "compare_scale": (1e-4, 10.0),  # ... and the std of a normal init
     "seeds": (1, 4),  # seeds one compare submit trains: seed, seed + 1, ...
     "block_size": (1, 8),  # the dataset page: longer contexts are unreadable
@@ -179,22 +179,68 @@ def _link_notes() -> dict:
     return notes.setdefault(st.session_state.get("page"), {})
 
 
+APP_PARAMS = ("seed", "data")  # written by every page beside its own settings
+UPLOADED = "upload"  # data=upload: the link was made on an uploaded word list
+
+
+def link_note(name: str, fallback, text: str) -> None:
+    """Note that this link's value of name was not followed: text says why, fallback is what
+    the page uses instead (the note goes once the visitor changes that setting)."""
+    _link_notes()[name] = (fallback, text)
+
+
+def note_dropped(name: str, dropped: list[str], picked: list[str]) -> None:
+    """Note a link's list entries that are not among the choices (a comma-separated list)."""
+    junk = ", ".join(_shown(v) for v in dropped)
+    verb = "is" if len(dropped) == 1 else "are"
+    text = f"… {junk} {verb} not one of the choices; using {', '.join(picked)}."
+    link_note(name, ",".join(picked), text)
+
+
+def _note_link_extras(values: dict) -> None:
+    """Notes on what a link names beyond this page's settings: a parameter the page does
+    not have, and data that was an upload (a link never carries a visitor's words)."""
+    for name, raw in st.query_params.to_dict().items():
+        if name not in values and name not in APP_PARAMS:
+            link_note(name, None, f"{_shown(raw)} is not a setting of this page; ignored.")
+    if st.query_params.get("data") == UPLOADED and "dataset" not in st.session_state:
+        link_note(
+            "data",
+            UPLOADED,
+            "upload: it was made on an uploaded word list, which a link never carries. "
+            "These results are on the data set in use (sidebar); upload the same list there "
+            "to see the link's own.",
+        )
+
+
+def _note_holds(name: str, fallback, values: dict) -> bool:
+    if name == "data":  # until the visitor uploads a list
+        return "dataset" not in st.session_state
+    return values.get(name) == fallback
+
+
 def show_link_notes(values: dict) -> None:
     """The settings this page's link asked for and did not get, while each still holds the
-    fallback (a note goes once the visitor changes that setting)."""
+    fallback (a note goes once the visitor changes that setting); a parameter the page
+    does not have is said once."""
     notes, values = _link_notes(), values | {"seed": seed()}
     for name, (fallback, text) in list(notes.items()):
-        if values.get(name) != fallback:
+        known = name in values or name == "data"
+        if not known or not _note_holds(name, fallback, values):
             del notes[name]
-            continue
-        st.warning(f"This link's {name} = {text}", icon=":material/link_off:")
+        if not known or _note_holds(name, fallback, values):
+            st.warning(f"This link's {name} = {text}", icon=":material/link_off:")
 
 
 def set_params(values: dict) -> None:
-    """Write the page's configuration (and the seed) into the URL, never any data."""
+    """Write the page's configuration (and the seed) into the URL, never any data; a link
+    made on an upload says so (data=upload), and opening one says the data is not in it."""
+    _note_link_extras(values)
     show_link_notes(values)
     clean = {k: (int(v) if isinstance(v, bool) else v) for k, v in values.items()}
     clean["seed"] = seed()
     _remembered().update(clean)
+    if "dataset" in st.session_state:
+        clean["data"] = UPLOADED
     if {k: str(v) for k, v in clean.items()} != st.query_params.to_dict():
         st.query_params.from_dict(clean)

@@ -1,0 +1,91 @@
+"""A learner's session in a real browser (Debian's chromium, Python playwright), at
+1400x900 and on a phone (390x844): links that open what they name, the notebook
+arithmetic's step counts, and Compare at many runs. Each test asserts what the screen
+shows and leaves its screenshot in artifacts/browser/. Skips, saying why, where chromium
+or playwright is missing."""
+
+import os
+
+import pytest
+from browser_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, start_streamlit, wait_healthy
+
+SHOTS = ROOT / "artifacts" / "browser"
+WIDE = {"width": 1400, "height": 900}
+PHONE = {"width": 390, "height": 844}
+TRAINING_MS = 240_000
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+LINK_NOTE = "[data-testid='stAlertContentWarning']"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed here (apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api", reason="python playwright is not installed")
+    proc, url = start_streamlit({"PRACTICE_BOARD_CACHE": str(tmp_path_factory.mktemp("cache"))})
+    try:
+        wait_healthy(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def new_page(browser, viewport=WIDE):
+    return browser.new_context(viewport=viewport).new_page()
+
+
+def settle(page, text: str, timeout_ms: int = 60_000) -> None:
+    """Wait until text is on screen and the app's script has finished its run."""
+    page.get_by_text(text, exact=False).first.wait_for(timeout=timeout_ms)
+    page.wait_for_selector(IDLE, timeout=timeout_ms)
+    page.wait_for_function(NO_SKELETON, timeout=timeout_ms)
+
+
+NO_SKELETON = """() => ![...document.querySelectorAll("[data-testid='stSkeleton']")]
+  .some(e => e.offsetParent !== null)"""  # widgets drawn (they load lazily), not placeholders
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=SHOTS / f"{name}.png", full_page=True)
+
+
+SMALL_ZERO_INIT = "layers=1&n_hidden=8&steps=300"
+
+
+def test_a_copied_zero_init_link_opens_what_it_names_without_a_note(server, browser):
+    page = new_page(browser)
+    page.goto(f"{server}/zero_init?{SMALL_ZERO_INIT}")
+    settle(page, "What trained, and why", TRAINING_MS)
+    copied = page.url  # the address bar, as the app wrote it
+    assert "compare_gain=0.0" in copied
+    other = new_page(browser)
+    other.goto(copied)
+    settle(other, "What trained, and why", TRAINING_MS)
+    assert other.locator(LINK_NOTE).count() == 0
+    assert other.get_by_label("Steps").input_value() == "300"
+    shot(other, "learner_link_zero_init")
+
+
+def test_link_notes_are_said_once_and_name_junk(server, browser):
+    page = new_page(browser)
+    page.goto(f"{server}/compare?n_layers=99&activations=tanh,foo&bogus=3")
+    settle(page, "Train new runs here")
+    notes = [n.inner_text() for n in page.locator(LINK_NOTE).all()]
+    assert len([n for n in notes if "n_layers = 99" in n]) == 1
+    assert any("activations = … foo is not one of the choices" in n for n in notes)
+    assert any("bogus = 3 is not a setting of this page" in n for n in notes)
+    shot(page, "learner_link_notes")
