@@ -209,12 +209,14 @@ def progress_printer(quiet: bool):
     state = {"next": 0.1}
 
     def report(p: Progress) -> None:
-        if p.step / p.steps >= state["next"] - 1e-9:
+        if p.fraction >= state["next"] - 1e-9:
             losses = " ".join("-" if x is None else f"{x:.4f}" for x in p.curve["train"][-1])
+            run = "" if p.run is None else f"run {p.run + 1}/{p.runs}  "
             print(
-                f"step {p.step:>7,}/{p.steps:,}  train loss {losses}  ({p.seconds:.1f} s)", file=out
+                f"{run}step {p.step:>7,}/{p.steps:,}  train loss {losses}  ({p.seconds:.1f} s)",
+                file=out,
             )
-            while p.step / p.steps >= state["next"] - 1e-9:
+            while p.fraction >= state["next"] - 1e-9:
                 state["next"] += 0.1
 
     return report

@@ -157,7 +157,7 @@ class _Run:
         self.shadow = _Shadow(self.net, ds.vocab_size)
         self.shadow.sync(False)
         self.init = {n: p.detach().clone() for n, p in self.shadow.model.named_parameters()}
-        self.recorder = Recorder(self.shadow.model, every, hist)
+        self.recorder = Recorder(self.shadow.model, every, hist, last=self.steps - 1)
         rows = torch.randperm(len(sp.Ydev), generator=torch.Generator().manual_seed(0))
         self.Xval, self.Yval = sp.Xdev[rows[:CURVE_VAL_ROWS]], sp.Ydev[rows[:CURVE_VAL_ROWS]]
         rows = torch.randperm(len(sp.Ytr), generator=torch.Generator().manual_seed(0))

@@ -35,7 +35,7 @@ from .config import RunConfig
 from .data import Dataset
 from .train import ProgressFn, RunOutcome, stack_key, train_stack
 
-CACHE_VERSION = "6"  # bump when training or metrics change meaning: old entries are ignored
+CACHE_VERSION = "7"  # bump when training or metrics change meaning: old entries are ignored
 CACHE_ENV = "PRACTICE_BOARD_CACHE"  # overrides the default cache folder
 CACHE_MAX_ENV = "PRACTICE_BOARD_CACHE_MAX_MB"  # overrides the default bound
 # a hosted box (Streamlit Community Cloud) has a few GB of disk for the app, its

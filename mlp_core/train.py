@@ -53,6 +53,13 @@ class Progress:
     seconds: float
     train_loss: list[float]  # latest minibatch loss per run
     curve: dict = field(default_factory=dict)  # the curve so far: step, train, val per run
+    run: int | None = None  # runs trained one after another (notebook): the one training
+    runs: int = 1  # ... of this many; step and steps are then that run's own
+
+    @property
+    def fraction(self) -> float:
+        """How much of this training is done, the runs trained before this one whole."""
+        return ((self.run or 0) * self.steps + self.step) / (self.runs * self.steps)
 
 
 ProgressFn = Callable[[Progress], bool | None]  # return True to stop
@@ -133,7 +140,8 @@ def train_stack(
 
 def _train_notebook(cfgs: list[RunConfig], ds: Dataset, on_progress, t0, on_slice=None) -> list:
     """Runs in the notebook's arithmetic (notebook.py): one after another, in this process;
-    the live curve shows the run in training."""
+    the live curve shows the run in training, Progress says which (its step and steps are
+    that run's own)."""
     from .notebook import train_notebook
 
     out, steps, K = [], cfgs[0].train.steps, len(cfgs)
@@ -147,8 +155,8 @@ def _train_notebook(cfgs: list[RunConfig], ds: Dataset, on_progress, t0, on_slic
                 for split in ("train", "val")
             }
             last = [rows["train"][-1][j] for j in range(K)]
-            p = Progress(k * steps + done, K * steps, time.perf_counter() - t0, last, rows)
-            return on_progress(p)
+            seconds = time.perf_counter() - t0
+            return on_progress(Progress(done, steps, seconds, last, rows, run=k, runs=K))
 
         status, metrics, state = train_notebook(cfg, ds, report, on_slice)
         out.append(RunOutcome(cfg, status, metrics, state))

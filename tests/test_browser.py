@@ -182,7 +182,7 @@ def test_one_stop_button_and_a_message_after_it(server, page):
     note = page.get_by_text("Stopped at step", exact=False)
     note.first.wait_for(timeout=60_000)
     said = note.first.inner_text()
-    assert re.search(r"Stopped at step [1-9][\d,]* of 200,000: nothing stored", said)
+    assert re.search(r"Stopped at step [1-9][\d,]* of 200,000 \(.+\): nothing stored", said)
     _full_shot(page, "compare_stopped")
 
 

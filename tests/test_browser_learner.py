@@ -5,6 +5,7 @@ shows and leaves its screenshot in artifacts/browser/. Skips, saying why, where 
 or playwright is missing."""
 
 import os
+import re
 
 import pytest
 from browser_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, start_streamlit, wait_healthy
@@ -89,3 +90,30 @@ def test_link_notes_are_said_once_and_name_junk(server, browser):
     assert any("activations = … foo is not one of the choices" in n for n in notes)
     assert any("bogus = 3 is not a setting of this page" in n for n in notes)
     shot(page, "learner_link_notes")
+
+
+NOTEBOOK = "zero_init?activation=sigmoid&layers=1&n_hidden=8&arithmetic=notebook"
+
+
+def test_the_notebook_arithmetic_counts_each_runs_own_steps(server, browser):
+    page = new_page(browser)
+    page.goto(f"{server}/{NOTEBOOK}&steps=20000")
+    bar = page.get_by_text(re.compile(r"Step [1-9][\d,]* of 20,000 in run 1 of 2 \(.+\)"))
+    bar.first.wait_for(timeout=TRAINING_MS)
+    page.get_by_text(re.compile(r"in run 2 of 2")).first.wait_for(timeout=TRAINING_MS)
+    shot(page, "learner_notebook_progress")
+    page.get_by_role("button", name="Stop", exact=True).last.click()
+    note = page.get_by_text("Stopped at step", exact=False).first
+    note.wait_for(timeout=60_000)
+    said = note.inner_text()
+    assert re.search(r"Stopped at step [1-9][\d,]* of 20,000 in run 2 of 2 \(.+\)", said), said
+    shot(page, "learner_notebook_stopped")
+
+
+def test_a_notebook_runs_histograms_end_at_its_last_step(server, browser):
+    page = new_page(browser)
+    page.goto(f"{server}/{NOTEBOOK}&steps=2000")
+    settle(page, "What trained, and why", TRAINING_MS)
+    page.get_by_text("1,999 (last)").first.wait_for()
+    assert page.get_by_text("1,599 (last)").count() == 0
+    shot(page, "learner_notebook_histograms")

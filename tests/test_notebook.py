@@ -55,3 +55,15 @@ def test_notebook_matches_the_engine_in_the_lectures_bn_layout(small_ds):
     assert set(nb.state) == set(eng.state) and "layers.3.bias" in nb.state
     for name, t in eng.state.items():
         assert (nb.state[name] - t).abs().max() <= 1e-9 * max(1.0, float(t.abs().max())), name
+
+
+def test_notebook_runs_count_their_own_steps_one_after_another(small_ds):
+    cfg = RunConfig().replace(n_layers=1, n_hidden=8, steps=200, arithmetic="notebook")
+    seen = []
+    runs = train_stack([cfg, cfg.replace(seed=7)], small_ds, on_progress=seen.append)
+    assert {p.steps for p in seen} == {200}  # each run's own steps, never both added
+    assert max(p.step for p in seen) == 200
+    assert [p.run for p in seen if p.step == 200] == [0, 1] and seen[-1].runs == 2
+    assert seen[-1].fraction == 1.0 and seen[0].fraction < 0.5
+    for o in runs:  # the histograms end at the run's last step, as the engine's do
+        assert o.metrics["diagnostics"]["hist_steps"][-1] == 199

@@ -106,15 +106,26 @@ def _stop_clicked(page_path: str) -> None:
 
 
 def stopped_note() -> None:
-    """On the page whose training was stopped, once: where it stopped, and that nothing of
-    it was stored (a stopped run is never a result). app.py calls this before the page."""
+    """On the page whose training was stopped, once: where it stopped, which run (the
+    notebook's arithmetic trains its runs one after another), and that nothing of it was
+    stored (a stopped run is never a result). app.py calls this before the page."""
     note = st.session_state.get(STOPPED)
     if note and note["page"] == st.session_state.get("page"):
         del st.session_state[STOPPED]
         st.warning(
-            f"Stopped at step {note['step']:,} of {note['steps']:,}: nothing stored. Press "
-            "the button to train again."
+            f"Stopped at step {note['step']:,} of {note['steps']:,}{note.get('which', '')}: "
+            "nothing stored. Press the button to train again."
         )
+
+
+def progress_text(p: Progress, labels: list[str]) -> tuple[str, str]:
+    """The bar's text and the run it names (for the note after Stop): the notebook's
+    arithmetic trains its runs one after another, each counted in its own steps."""
+    if p.run is None:
+        which = f" ({labels[0]})" if len(labels) == 1 else f" (all {len(labels)} runs, together)"
+    else:
+        which = f" in run {p.run + 1} of {p.runs} ({labels[p.run]})"
+    return f"Step {p.step:,} of {p.steps:,}{which} · {p.seconds:.1f} s", which
 
 
 def _train_with_progress(cfgs, ds, labels, page) -> list[RunOutcome]:
@@ -133,8 +144,9 @@ def _train_with_progress(cfgs, ds, labels, page) -> list[RunOutcome]:
     st.session_state["progress"] = {"step": 0, "steps": cfgs[0].train.steps}
 
     def on_progress(p: Progress) -> None:
-        st.session_state["progress"] = {"step": p.step, "steps": p.steps}
-        bar.progress(p.step / p.steps, text=f"Step {p.step:,} of {p.steps:,} · {p.seconds:.1f} s")
+        text, which = progress_text(p, labels)
+        st.session_state["progress"] = {"step": p.step, "steps": p.steps, "which": which}
+        bar.progress(min(1.0, p.fraction), text=text)
         if time.monotonic() - last["t"] > 0.4 and p.curve["step"]:
             chart.altair_chart(charts.live_curve(p.curve, labels), width="stretch")
             last["t"] = time.monotonic()
