@@ -60,8 +60,8 @@ NAMES = ROOT.parent / "shared" / "data" / "names.txt"
 REPEATS = 5
 ROUNDS = 10  # slices per contender in each repeat
 LECTURE = RunConfig().replace(n_layers=5, n_hidden=100, lr=0.1, lr_decay_step=150_000)
-TWO_LAYER_BN = LECTURE.replace(  # the lecture's 2-layer BN net (issue 13): BN on the hidden
-    n_layers=1,  # layer only, momentum 0.001, lr / 10 from step 100k
+TWO_LAYER_BN = LECTURE.replace(  # the lecture's 2-layer BN net: BN on the hidden layer
+    n_layers=1,  # only, momentum 0.001, lr / 10 from step 100k
     n_hidden=200,
     batchnorm=True,
     output_bn=False,
@@ -69,7 +69,7 @@ TWO_LAYER_BN = LECTURE.replace(  # the lecture's 2-layer BN net (issue 13): BN o
     steps=200_000,
     lr_decay_step=100_000,
 )
-TARGETS = {"w": 3.5, "a": 4.5, "b": 6.0, "c": 10.0, "d": 15.0, "e": 10.0}  # issue 16
+TARGETS = {"w": 3.5, "a": 4.5, "b": 6.0, "c": 10.0, "d": 15.0, "e": 10.0}  # the speed targets
 WHOLE_REPEATS = 3
 
 

@@ -1,6 +1,11 @@
-"""What a crowd of visitors and an attacker broke in the core and the CLI (issue 14):
-non-finite results, word lists that split or fail to decode, files that are not files,
-bad numbers on the command line, workers that die or see Ctrl-C, turns in slices."""
+"""The core and the CLI hold up on a shared server and against hostile input: BatchNorm
+with batch size 1 is refused with the reason; a run whose evaluation is not finite is
+diverged and never stored, and the JSON output stays strict; a word list ends a line only
+at its own line breaks, and one that fails to decode, a path that is not a readable word
+list and a bad number on the command line each get one clear line; a huge word is quoted
+cut short; a result that could not be cached is said, and a store entry that is a file is
+said and healed; a worker killed mid-run is replaced and one that sees Ctrl-C ends quietly
+with its parent; steps cut into slices give the same numbers."""
 
 import json
 import math

