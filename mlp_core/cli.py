@@ -26,6 +26,7 @@ from .config import (
     TrainConfig,
     validate,
 )
+from .export_cli import register as add_export_notebook
 from .folding import FoldError
 from .landscape_cli import register as add_landscape
 from .sample import sample_names
@@ -404,6 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_args(p, layers=2, steps=2000, batchnorm=False)  # BatchNorm is always on
     p.set_defaults(func=cmd_fold)
     add_landscape(sub)
+    add_export_notebook(sub)
     return parser
 
 
