@@ -12,6 +12,7 @@ import itertools
 from mlp_core.config import ACTIVATIONS, INITS, RunConfig
 from mlp_core.store import run_key
 from ui import charts, presets, tables
+from ui.text import md_escape, md_frame
 
 PAGE = "compare"
 MAX_NEW = 8  # runs one submit may train; runs of the same shape train stacked, at once
@@ -182,7 +183,8 @@ def compare(runs: list[dict], shown: list[str]) -> None:
     )
     st.subheader("Metrics")
     metrics = tables.metrics(runs, shown).rename(columns=METRIC_HEADERS)
-    st.table(metrics.style.format(METRIC_FORMATS, na_rep="—"))
+    formats = {md_escape(k): f for k, f in METRIC_FORMATS.items()}  # a visitor's text: text
+    st.table(md_frame(metrics).style.format(formats, na_rep="—"))
     st.subheader("What differs")
     diff = tables.config_diff(runs, shown)
     if len(runs) < 2:
@@ -190,7 +192,7 @@ def compare(runs: list[dict], shown: list[str]) -> None:
     elif diff.empty:
         st.caption("Same settings and data: these are the same run.")
     else:
-        st.table(diff.style.hide(axis="index"))
+        st.table(md_frame(diff).style.hide(axis="index"))
     export(runs, shown)
     diagnostics(runs, shown)
 
@@ -248,7 +250,9 @@ if runs:
     idx = pick(runs, shown)
     with st.expander(f"All {len(runs)} runs of this session", expanded=not idx):
         st.table(
-            tables.run_list(runs, shown).style.format({"val loss": "{:.4f}"}, na_rep="—").hide()
+            md_frame(tables.run_list(runs, shown))
+            .style.format({"val loss": "{:.4f}"}, na_rep="—")
+            .hide()
         )
     if idx:
         compare([runs[i] for i in idx], [shown[i] for i in idx])

@@ -14,6 +14,7 @@ import ui
 from mlp_core import data
 from mlp_core.store import RunStore, get_or_train, run_key
 from ui import tables
+from ui.text import shown_frame
 
 TINY = {"cmp_n_layers": 1, "cmp_n_hidden": 8, "cmp_steps": 60}
 
@@ -65,13 +66,13 @@ def test_two_runs_trained_here_are_compared(small_ds):
     assert not at.info and not [b for b in at.button if b.label == "Stop"]  # drawn again
     names = [f"#{i} {a} kaiming 1×8 s42 · test: 3000 names" for i, a in ((1, "tanh"), (2, "relu"))]
     assert at.multiselect(key="cmp_pick").value == [k for k in at.session_state["cmp_chosen"]]
-    listed = at.table[0].value
+    listed = shown_frame(at.table[0].value)
     assert list(listed["run"]) == names
     assert len(at.get("vega_lite_chart")) >= 1
-    metrics = at.table[1].value
+    metrics = shown_frame(at.table[1].value)
     assert list(metrics["steps"]) == [60, 60] and list(metrics["status"]) == ["ok", "ok"]
     assert (metrics["val loss"] < 3.3).all()
-    diff = at.table[2].value
+    diff = shown_frame(at.table[2].value)
     assert list(diff.columns) == ["setting", *names]  # the setting's name, a whole column
     assert list(diff["setting"]) == ["activation"]  # only what differs
     assert len(at.get("download_button")) == 3
@@ -142,7 +143,7 @@ def test_runs_from_other_pages_are_listed(small_ds, tiny_cfg):
     at.run()
     at.switch_page("pages/compare.py").run()
     assert not at.exception
-    listed = at.table[0].value
+    listed = shown_frame(at.table[0].value)
     assert list(listed["page"]) == ["zero_init"]
     assert list(listed["run"]) == ["#1 tanh kaiming 2×16 s42 · my words.txt"]
 
