@@ -17,6 +17,7 @@ from mlp_core.bn_fold_text import plural
 from mlp_core.config import RunConfig
 from mlp_core.model import bn_after
 from mlp_core.store import run_key
+from ui import take_home
 
 PAGE = "batchnorm-fold"
 DEFAULTS = {"layers": 2, "n_hidden": 100, "steps": 2000}
@@ -258,3 +259,4 @@ show_proof(report.metrics, report)
 show_math(report.metrics["neuron_example"])
 show_timing(report.metrics, outcome, dataset, run)
 show_download(config, report, run)
+take_home.notebook("fold", config, dataset, PAGE)

@@ -11,7 +11,7 @@ import itertools
 
 from mlp_core.config import ACTIVATIONS, INITS, RunConfig
 from mlp_core.store import run_key
-from ui import charts, presets, tables
+from ui import charts, presets, tables, take_home
 from ui.text import md_escape, md_frame
 
 PAGE = "compare"
@@ -194,6 +194,7 @@ def compare(runs: list[dict], shown: list[str]) -> None:
     else:
         st.table(md_frame(diff).style.hide(axis="index"))
     export(runs, shown)
+    take_home.any_run(runs, shown, PAGE)
     diagnostics(runs, shown)
 
 

@@ -20,6 +20,7 @@ from mlp_core.zero_init import (
     zero_init_report,
 )
 from mlp_core.zero_init_measure import compare_label
+from ui import take_home
 
 PAGE = "zero-init"
 BOUND = {"layers": "n_layers"}  # URL name -> its ui.BOUNDS entry, where they differ
@@ -362,3 +363,4 @@ ui.diagnostics.side_by_side(
     key="zi",
 )
 show_samples(configs, outcomes, dataset, ["Zero init", rep.compare["label"]])
+take_home.notebook("zero-init", config, dataset, PAGE, compare)
