@@ -87,7 +87,7 @@ class ReducedNet:
             a = Scaled.zeros(len(ctx))
         else:
             Cv = C.m @ v.m.reshape(self.T, self.E).T  # (V, T)
-            a = Scaled(Cv[ctx, np.arange(self.T)].sum(1), C.e + v.e)
+            a = Scaled(Cv[ctx, np.arange(self.T)].sum(1), C.e + v.e, zero=False)
         return Flagged(a, K=xK or v.is_zero or C.is_zero)
 
     def _bias(self, a: Flagged, names: dict) -> Flagged:
@@ -103,7 +103,7 @@ class ReducedNet:
             rstd = scalar(1 / math.sqrt(self.eps))
             z = Scaled(np.broadcast_to(np.ones_like(a.v.m), a.v.m.shape)) * b
             return Flagged(z, True), {"K": True, "rstd": rstd, "xhat": None}
-        d = Scaled(a.v.m - a.v.m.mean(0), a.v.e)
+        d = Scaled(a.v.m - a.v.m.mean(0), a.v.e, zero=False)
         var = (d * d).mean(0)
         rstd = (var + scalar(self.eps) if self.eps else var).sqrt().reciprocal()
         xhat = d * rstd
@@ -124,7 +124,7 @@ class ReducedNet:
             z, bn = self._bn(a, names) if "gamma" in names else (a, None)
             cache["z"].append(z)
             cache["bn"].append(bn)
-            h = Flagged(Scaled(self.act(z.v.float())), z.K)
+            h = Flagged(Scaled(self.act(z.v.float()), zero=z.v.zero and self.act(0.0) == 0), z.K)
             cache["h"].append(h)
             nxt = self.layer_names(layer + 1)["W"]
             w = self.p[nxt]
@@ -134,6 +134,7 @@ class ReducedNet:
                 logits = Scaled(
                     np.outer(h.v.m, w.m) if not w.is_zero else np.zeros((len(ctx), self.V)),
                     h.v.e + w.e,
+                    zero=h.v.zero or w.is_zero,
                 ) * float(self.n)
                 a = Flagged(logits, h.K or w.is_zero)
         if self.L == 0:
@@ -181,18 +182,15 @@ class ReducedNet:
         shape = d.v.m.shape[1:]
         if h.Z or d.Z or (h.K and d.ZM):
             return Scaled.zeros(shape)
-        return Scaled(h.v.m @ d.v.m, h.v.e + d.v.e)
+        return Scaled(h.v.m @ d.v.m, h.v.e + d.v.e, zero=False)
 
     def backward(self, cache: dict, ctx: np.ndarray, y: np.ndarray, xK: bool) -> dict:
         B, V = len(y), self.V
         z = cache["z"][-1]
-        p = np.exp(z.v.float() - z.v.float().max(1, keepdims=True))
-        p /= p.sum(1, keepdims=True)
-        onehot = np.zeros((B, V))
-        onehot[np.arange(B), y] = 1.0
+        d = _softmax_minus_onehot(z.v.float(), y)
         same_y = bool((y == y[0]).all())
         self.special |= same_y and B > 1
-        dz = Flagged(Scaled((p - onehot) / B), K=z.K and same_y)
+        dz = Flagged(Scaled(d / B, zero=False), K=z.K and same_y)
         grads: dict[str, Scaled] = {}
         names = self.layer_names(self.L)
         da = self._bn_back(dz, cache["bn"][-1], names, grads) if "gamma" in names else dz
@@ -204,7 +202,7 @@ class ReducedNet:
         if u.is_zero or da.Z:
             dh = Flagged(Scaled.zeros(B), True, True)
         else:
-            dh = Flagged(Scaled(da.v.m @ u.m, da.v.e + u.e), da.K, da.ZM)
+            dh = Flagged(Scaled(da.v.m @ u.m, da.v.e + u.e, zero=False), da.K, da.ZM)
         for layer in reversed(range(self.L)):
             dh = self._hidden_back(layer, dh, cache, grads, ctx, xK)
         return grads
@@ -220,7 +218,7 @@ class ReducedNet:
         keys = [k for k in ("b", "beta") if k in names] + (["W"] if h.K else [])
         for k in keys:
             g = grads[names[k]]
-            grads[names[k]] = Scaled(np.where(zero, 0.0, g.m), g.e)
+            grads[names[k]] = Scaled(np.where(zero, 0.0, g.m), g.e, g.zero or bool(zero.all()))
 
     def _hidden_back(self, layer, dh, cache, grads, ctx, xK) -> Flagged:
         names, z = self.layer_names(layer), cache["z"][layer]
@@ -228,7 +226,7 @@ class ReducedNet:
         if dh.Z or not slope.any():
             dz = Flagged(Scaled.zeros(len(ctx)), True, True)
         else:
-            dz = Flagged(Scaled(slope * dh.v.m, dh.v.e), dh.K and z.K, dh.ZM and z.K)
+            dz = Flagged(Scaled(slope * dh.v.m, dh.v.e, zero=False), dh.K and z.K, dh.ZM and z.K)
         if "gamma" in names:
             da = self._bn_back(dz, cache["bn"][layer], names, grads)
         else:
@@ -253,13 +251,13 @@ class ReducedNet:
             grads[names["W"]] = Scaled.zeros(v.m.shape)
         else:
             dv = np.concatenate([C.m.T @ c for c in counts])
-            grads[names["W"]] = Scaled(dv, C.e + da.v.e)
+            grads[names["W"]] = Scaled(dv, C.e + da.v.e, zero=False)
         if cancels or v.is_zero:
             grads["C"] = Scaled.zeros(C.m.shape)
             return
         vm = v.m.reshape(self.T, self.E)
         dC = sum(np.outer(c, vm[t]) for t, c in enumerate(counts))
-        grads["C"] = Scaled(dC * float(self.n), da.v.e + v.e)
+        grads["C"] = Scaled(dC * float(self.n), da.v.e + v.e, zero=False)
 
     def update(self, grads: dict, lr: float) -> None:
         for nm, g in grads.items():
@@ -276,3 +274,15 @@ class ReducedNet:
         BatchNorm's gamma stays nonzero); ReLU never gets there at zero init."""
         chain = ["C"] + [self.layer_names(j)["W"] for j in range(self.L + 1)]
         return all(not self.p[nm].is_zero for nm in chain)
+
+
+def _softmax_minus_onehot(z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """softmax(z) - onehot(y) per row, the target's entry as minus the sum of the other
+    probabilities: 1 - p_y itself rounds to 0 once p_y is within 1e-16 of 1."""
+    e = np.exp(z - z.max(1, keepdims=True))
+    p = e / e.sum(1, keepdims=True)
+    rows = np.arange(len(y))
+    p[rows, y] = 0.0
+    others = p.sum(1)
+    p[rows, y] = -others
+    return p

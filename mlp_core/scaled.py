@@ -18,11 +18,17 @@ LOG10_2 = math.log10(2.0)
 
 
 class Scaled:
-    __slots__ = ("m", "e")
+    """``zero``: the value is exactly zero by construction (a zero init, a product with an
+    exact zero, a sum of exact zeros), the only way a Scaled is ever "zero": a sum whose
+    float mantissas cancel to 0 is not, and its norm reads -inf (nonzero, below what
+    53 bits resolve) instead of None."""
 
-    def __init__(self, m, e: int = 0):
+    __slots__ = ("m", "e", "zero")
+
+    def __init__(self, m, e: int = 0, zero: bool | None = None):
         m = np.asarray(m, dtype=np.float64)
         top = float(np.max(np.abs(m))) if m.size else 0.0
+        self.zero = (top == 0.0) if zero is None else bool(zero)
         if top == 0.0 or not math.isfinite(top):
             self.m, self.e = (m * 0.0 if top == 0.0 else m), 0
             return
@@ -31,63 +37,69 @@ class Scaled:
 
     @classmethod
     def zeros(cls, shape) -> Scaled:
-        return cls(np.zeros(shape))
+        return cls(np.zeros(shape), zero=True)
 
     @property
     def is_zero(self) -> bool:
-        return not np.any(self.m)
+        return self.zero
+
+    def _like(self, m, e: int, zero: bool | None = None) -> Scaled:
+        return Scaled(m, e, self.zero if zero is None else zero)
 
     def __mul__(self, other) -> Scaled:
         if isinstance(other, Scaled):
-            return Scaled(self.m * other.m, self.e + other.e)
-        return Scaled(self.m * other, self.e)
+            return Scaled(self.m * other.m, self.e + other.e, self.zero or other.zero)
+        return Scaled(self.m * other, self.e, self.zero or other == 0)
 
     __rmul__ = __mul__
 
     def __add__(self, other: Scaled) -> Scaled:
         shape = np.broadcast_shapes(self.m.shape, other.m.shape)
-        if other.is_zero:
-            return Scaled(np.broadcast_to(self.m, shape).copy(), self.e)
-        if self.is_zero:
-            return Scaled(np.broadcast_to(other.m, shape).copy(), other.e)
+        if other.zero:
+            return self._like(np.broadcast_to(self.m, shape).copy(), self.e)
+        if self.zero:
+            return other._like(np.broadcast_to(other.m, shape).copy(), other.e)
         e = max(self.e, other.e)
-        return Scaled(_shift(self.m, self.e - e) + _shift(other.m, other.e - e), e)
+        return Scaled(_shift(self.m, self.e - e) + _shift(other.m, other.e - e), e, False)
 
     def __neg__(self) -> Scaled:
-        return Scaled(-self.m, self.e)
+        return self._like(-self.m, self.e)
 
     def __sub__(self, other: Scaled) -> Scaled:
         return self + (-other)
 
     def __getitem__(self, idx) -> Scaled:
-        return Scaled(self.m[idx], self.e)
+        return self._like(self.m[idx], self.e)
 
     def sum(self, axis=None) -> Scaled:
-        return Scaled(self.m.sum(axis), self.e)
+        return self._like(self.m.sum(axis), self.e)
 
     def mean(self, axis=None) -> Scaled:
-        return Scaled(self.m.mean(axis), self.e)
+        return self._like(self.m.mean(axis), self.e)
 
     def matmul(self, other: Scaled) -> Scaled:
-        return Scaled(self.m @ other.m, self.e + other.e)
+        return Scaled(self.m @ other.m, self.e + other.e, self.zero or other.zero)
 
     def sqrt(self) -> Scaled:
         """Square root of a non-negative array."""
         e = self.e if self.e % 2 == 0 else self.e - 1
         m = self.m if self.e % 2 == 0 else self.m * 2.0
-        return Scaled(np.sqrt(m), e // 2)
+        return self._like(np.sqrt(m), e // 2)
 
     def reciprocal(self) -> Scaled:
-        return Scaled(1.0 / self.m, -self.e)
+        return self._like(1.0 / self.m, -self.e)
 
     def float(self) -> np.ndarray:
         """The plain float64 values (tiny ones underflow to 0, as float64 would)."""
         return np.ldexp(self.m, np.clip(self.e, -10_000, 10_000))
 
     def log10_norm(self) -> float | None:
-        """log10 of the Frobenius norm; None for an exact zero."""
+        """log10 of the Frobenius norm; None for an exact zero, -inf for a nonzero value
+        whose mantissas cancelled to 0."""
+        if self.zero:
+            return None
         n = float(np.sqrt(np.sum(self.m * self.m)))
-        return None if n == 0.0 else math.log10(n) + self.e * LOG10_2
+        return -math.inf if n == 0.0 else math.log10(n) + self.e * LOG10_2
 
 
 def _shift(m: np.ndarray, by: int) -> np.ndarray:
@@ -103,6 +115,8 @@ def magnitude_text(log10: float | None) -> str:
     hold say so."""
     if log10 is None:
         return "0"
+    if log10 == -math.inf:
+        return "nonzero, below what 53-bit arithmetic resolves here"
     exp = math.floor(log10)
     mant = 10 ** (log10 - exp)
     if mant >= 9.95:

@@ -106,7 +106,7 @@ def gradient_facts(exact: ExactResult, params: list[dict], first: dict, steps: i
             "onset": onset,
             "log10": log10,
             "size": None if log10 is None else magnitude_text(log10),
-            "float64_holds": log10 is None or log10 >= FLOAT64_LOG10_MIN,
+            "float64_holds": log10 is None or log10 == -math.inf or log10 >= FLOAT64_LOG10_MIN,
             "run_max": gmax,
             "moved": moved,
             "verdict": _verdict(kind, moved),

@@ -64,22 +64,25 @@ def _it(xs: list) -> str:
 
 
 def _became(f: dict) -> str:
-    """Facts: exact_context, context_dependence (zero run), val_loss, baselines."""
+    """Facts: exact_context, context_dependence (zero run), val_loss, baselines. A net
+    whose prediction ignores the context is a unigram model only where its loss is no
+    worse than a uniform guess; otherwise it is said to be a poor one."""
     val, cd = f["val_loss"]["zero"], f["context_dependence"]["zero"]
     how = f"its dev loss is {place(val, f['baselines'])}"
-    unigram = "it predicts the same next character distribution after every context"
+    same = "it predicts the same next character distribution after every context"
+    kind = "a unigram model" if val <= f["baselines"]["uniform"] else "a poor one"
     if f["exact_context"] and cd > 0:
         return f"The net uses the context; {how}."
     if f["exact_context"]:
         return (
             "In exact arithmetic the net's output depends on the context, but too weakly for "
-            f"float32: in this run {unigram} (a unigram model); {how}."
+            f"float32: in this run {same} ({kind}); {how}."
         )
     if cd == 0:
-        return f"The net ignores the context: {unigram} (a unigram model); {how}."
+        return f"The net ignores the context: {same} ({kind}); {how}."
     return (
-        f"In exact arithmetic the net ignores the context (a unigram model); in this run only "
-        f"float rounding makes its prediction vary, by {cd:.1e} nats; {how}."
+        "In exact arithmetic the net ignores the context; in this run only float rounding "
+        f"makes its prediction vary, by {cd:.1e} nats; {how}."
     )
 
 

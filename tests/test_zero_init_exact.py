@@ -61,6 +61,8 @@ def _splits(words: list[str], cfg: RunConfig):
 
 
 def _compare_step(name: str, t: int, exact: float | None, ref: float, top: float) -> None:
+    if exact == -math.inf:
+        return  # nonzero, below what 53 bits resolve: its existence is held to mpmath
     if exact is None:
         assert ref <= max(ROUNDOFF64 * top, 1e-9), (name, t, ref, top)
     elif exact > FLOAT64_OK and top < 1e150:
@@ -86,6 +88,8 @@ def test_exact_gradients_equal_float64_autograd_wherever_float64_holds(words, cf
         if not math.isfinite(top) or top > 1e150:
             break  # the float64 run itself has blown up: nothing to compare
         for name in ex.names:
+            if ex.log10[name][t] is None and cfg.model.batchnorm:
+                continue  # BatchNorm grows float64's round-off: zeros held to mpmath below
             _compare_step(name, t, ex.log10[name][t], ref[name][t], top)
 
 
@@ -129,13 +133,13 @@ def narrow_batchnorm(draw) -> RunConfig:
         activation=draw(st.sampled_from(["tanh", "sigmoid", "relu"])),
         batchnorm=True,
         output_bn=draw(st.booleans()),
-        bn_eps=draw(st.sampled_from([1e-5, 1e-10, 1e-14])),
+        bn_eps=draw(st.sampled_from([1e-5, 1e-10, 1e-14, 1e-2])),
         n_layers=draw(st.integers(1, 3)),
         n_hidden=draw(st.integers(1, 3)),
         n_embd=1,
         block_size=draw(st.integers(1, 2)),
         batch_size=draw(st.integers(2, 5)),
-        lr=draw(st.sampled_from([1e-4, 0.1, 10.0])),
+        lr=draw(st.sampled_from([1e-4, 0.1, 10.0, 100.0])),
         steps=20,
         seed=draw(st.integers(0, 1000)),
     )
@@ -145,17 +149,20 @@ def narrow_batchnorm(draw) -> RunConfig:
 @given(cfg=narrow_batchnorm(), words=word_lists(max_words=20))
 def test_exact_zeros_under_batchnorm_equal_arbitrary_precision(cfg, words):
     """With a tiny eps, BatchNorm amplifies float64's own round-off past the gradients' size
-    (1e4 from an exact 0 at eps 1e-10): the reference here is mpmath at 100 digits."""
+    (1e4 from an exact 0 at eps 1e-10), and so does a large lr: the reference here is mpmath
+    at 150 digits."""
     ds, sp = _splits(words, cfg)
     if cfg.train.batch_size > len(sp.Ytr):
         return
     ex = analyse(cfg, sp.Xtr, sp.Ytr, ds.vocab_size)
-    ref = mp_norms(cfg, sp.Xtr, sp.Ytr, ds.vocab_size, min(ex.steps, 8), dps=100)
+    ref = mp_norms(cfg, sp.Xtr, sp.Ytr, ds.vocab_size, min(ex.steps, 8), dps=150)
     for name, logs in ref.items():
         for t, r in enumerate(logs):
             e = ex.log10[name][t]
             if e is None:  # mpmath's own rounding, amplified by 1/sqrt(eps) per BatchNorm
                 assert r is None or r < -60, (name, t, r)
+            elif e == -math.inf:  # nonzero, its float mantissas cancelled
+                assert r is not None and r >= -60, (name, t, r)
             else:
                 assert r is not None and abs(r - e) < 1e-5, (name, t, r, e)
 
