@@ -20,6 +20,7 @@ SHOWN_AT_FIRST = 6  # the newest runs selected when the page opens
 MAX_SHOWN = charts.MAX_RUNS  # runs overlaid at once: no two share a colour
 TO_TRAIN = "cmp_to_train"  # the form's runs, trained by the next run of the page
 CHOSEN = "cmp_chosen"  # the runs picked, kept across pages (the widget's own key is not)
+DIAG_CHOSEN = "cmp_diag_chosen"  # the diagnostics' runs, kept across pages likewise
 METRIC_HEADERS = {"train_loss": "train loss", "val_loss": "val loss", "steps_per_second": "steps/s"}
 METRIC_FORMATS = {  # st.table, not st.dataframe: it wraps, so no header is ever cut
     "steps": "{:,}",
@@ -103,7 +104,7 @@ def train_new(cfgs: list[RunConfig]) -> None:
         st.error(f"Pick at least one activation and init, and at most {MAX_NEW} runs in all.")
         return
     ds = ui.current_dataset()
-    outcomes = ui.train(cfgs, ds, [tables.short_label(c) for c in cfgs], PAGE)
+    outcomes = ui.train(cfgs, ds, _coming_names(cfgs, ds), PAGE)
     st.session_state["cmp_notes"] = [
         f"{tables.short_label(o.config)}: {o.status} at step {o.metrics['steps']:,}, not added"
         for o in outcomes
@@ -111,6 +112,19 @@ def train_new(cfgs: list[RunConfig]) -> None:
     ] + ([note] if (note := ui.cache_note(outcomes)) else [])
     _select_also([run_key(o.config, ds.sha256) for o in outcomes if o.status == "ok"])
     st.rerun()
+
+
+def _coming_names(cfgs: list[RunConfig], ds) -> list[str]:
+    """The names (and so the colours) the runs will have in the session's list once
+    trained: the live curve's legend is the final chart's."""
+    keys, out = list(st.session_state.get("runs", {})), []
+    for c in cfgs:
+        key = run_key(c, ds.sha256)
+        if key not in keys:
+            keys.append(key)
+        number = keys.index(key) + 1
+        out.append(f"#{number} {tables.short_label(c)} · {tables.data_label(ds.source)}")
+    return out
 
 
 @st.fragment
@@ -174,9 +188,16 @@ def reference_lines(runs: list[dict]) -> dict[str, float]:
 
 
 def compare(runs: list[dict], shown: list[str]) -> None:
-    st.altair_chart(
-        charts.loss_curves(tables.curves(runs, shown), reference_lines(runs)), width="stretch"
+    steps = [r["config"].train.steps for r in runs]
+    log_steps = st.toggle(
+        "Log step axis",
+        value=max(steps) >= 20 * min(steps),  # a long run among short ones
+        key="cmp_log_steps",
+        help="Spreads the early steps, so short runs beside a long one stay readable",
     )
+    curves = tables.curves(runs, shown)
+    chart = charts.loss_curves(curves, reference_lines(runs), log_steps)
+    st.altair_chart(chart, width="stretch")
     st.caption(
         "Solid: val (4,096 dev rows); dashed: train (minibatch losses, averaged between points)."
         " Grey: the data's yardsticks (see the Dataset page)."
@@ -202,13 +223,15 @@ def diagnostics(runs: list[dict], shown: list[str]) -> None:
     """The lecture's plots for one or two of the picked runs, side by side."""
     st.subheader("The lecture's diagnostics")
     names = dict(zip(shown, runs))
+    kept = st.session_state.get(DIAG_CHOSEN)
     default = [n for n in shown[-2:] if names[n]["metrics"].get("diagnostics")]
+    st.session_state["cmp_diag"] = [n for n in kept if n in shown] if kept is not None else default
     chosen = st.multiselect(
         "Diagnostics of",
         shown,
-        default=default,
         max_selections=2,
         key="cmp_diag",
+        on_change=lambda: st.session_state.update({DIAG_CHOSEN: st.session_state["cmp_diag"]}),
         help="One run, or two side by side",
     )
     if chosen:

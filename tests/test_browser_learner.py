@@ -117,3 +117,25 @@ def test_a_notebook_runs_histograms_end_at_its_last_step(server, browser):
     page.get_by_text("1,999 (last)").first.wait_for()
     assert page.get_by_text("1,599 (last)").count() == 0
     shot(page, "learner_notebook_histograms")
+
+
+MANY = "compare?n_layers=1&n_hidden=8&steps=300&activations=tanh,sigmoid,relu&inits=kaiming,normal"
+
+
+@pytest.mark.parametrize("viewport", [WIDE, PHONE], ids=["wide", "phone"])
+def test_compare_tells_many_runs_apart(server, browser, viewport):
+    page = new_page(browser, viewport)
+    page.goto(f"{server}/{MANY}")
+    settle(page, "Compare runs")
+    if not page.get_by_text("What differs").count():  # a link to stored runs shows them
+        page.get_by_role("button", name="Train", exact=True).click()
+    settle(page, "What differs", TRAINING_MS)
+    chart = page.locator("[data-testid='stVegaLiteChart']").first
+    labels = [t.text_content() for t in chart.locator(".role-legend-label text").all()]
+    assert len([t for t in labels if t.startswith("#")]) == 6  # every run named, none cut
+    plot = chart.locator(".role-frame path, .mark-group.role-frame").first.bounding_box()
+    assert plot["width"] > 0.6 * viewport["width"] - 120  # the legend is below, not beside
+    cells = page.locator("[data-testid='stTable'] td").all_inner_texts()
+    assert "Activation" in cells and "init" not in cells  # the widgets' words
+    chart.scroll_into_view_if_needed()
+    shot(page, f"learner_compare_{'phone' if viewport is PHONE else 'wide'}")

@@ -111,3 +111,35 @@ def test_the_dataset_and_fold_charts_take_the_cores_plain_lists():
     assert heat["encoding"]["x"]["sort"] == [".", "a"]
     scatter = charts.fold_scatter({"bn": [0.0, 1.5], "folded": [0.0, 1.5]}).to_dict()
     assert len(scatter["layer"]) == 2  # the y = x diagonal under the points
+
+
+def _lab(colour: str) -> tuple[float, float, float]:
+    """CIELAB of an sRGB hex colour (D65)."""
+    lin = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = [((c + 0.055) / 1.055) ** 2.4 if c > 0.04045 else c / 12.92 for c in lin]
+    x = (r * 0.4124 + g * 0.3576 + b * 0.1805) / 0.95047
+    y = r * 0.2126 + g * 0.7152 + b * 0.0722
+    z = (r * 0.0193 + g * 0.1192 + b * 0.9505) / 1.08883
+    f = [c ** (1 / 3) if c > 0.008856 else 7.787 * c + 16 / 116 for c in (x, y, z)]
+    return 116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])
+
+
+def test_no_two_of_the_twenty_colours_look_alike():
+    import itertools
+    import math
+
+    labs = [_lab(c) for c in charts.RUN_PALETTE]
+    assert min(math.dist(a, b) for a, b in itertools.combinations(labs, 2)) > 20
+
+
+def test_a_numbered_run_keeps_its_colour_live_and_final():
+    live = charts.palette_of(["#14 relu", "#15 tanh"])  # while they train, alone
+    final = charts.palette_of(["#2 tanh", "#14 relu", "#15 tanh"])  # picked with another
+    assert final[1:] == live == [charts.RUN_PALETTE[13], charts.RUN_PALETTE[14]]
+
+
+def test_a_long_run_among_short_ones_can_have_a_log_step_axis():
+    chart = charts.loss_curves(_curves(), {}, log_steps=True).to_dict()
+    assert chart["layer"][0]["encoding"]["x"]["scale"]["type"] == "symlog"
+    legend = chart["layer"][0]["encoding"]["color"]["legend"]
+    assert legend["orient"] == "bottom" and legend["columns"] == 1

@@ -73,8 +73,8 @@ def test_two_runs_trained_here_are_compared(small_ds):
     assert list(metrics["steps"]) == [60, 60] and list(metrics["status"]) == ["ok", "ok"]
     assert (metrics["val loss"] < 3.3).all()
     diff = shown_frame(at.table[2].value)
-    assert list(diff.columns) == ["setting", *names]  # the setting's name, a whole column
-    assert list(diff["setting"]) == ["activation"]  # only what differs
+    assert list(diff.columns) == ["setting", "#1", "#2"]  # the setting, then each run by number
+    assert list(diff["setting"]) == ["Activation"]  # only what differs, in the widget's word
     assert len(at.get("download_button")) == 3
     assert at.query_params["activations"] == "tanh,relu"
 
@@ -220,8 +220,23 @@ def test_names_say_what_the_run_is_and_its_data(two_runs):
 def test_the_diff_has_only_the_settings_that_differ(two_runs):
     names = tables.names(two_runs)
     diff = tables.config_diff(two_runs, names)
-    assert diff.to_dict("records") == [{"setting": "lr", names[0]: "0.1", names[1]: "0.05"}]
+    assert diff.to_dict("records") == [{"setting": "Learning rate", "#1": "0.1", "#2": "0.05"}]
     assert tables.config_diff(two_runs[:1], names[:1]).empty
+
+
+def test_the_diff_shows_only_settings_that_apply_in_the_widgets_words(two_runs):
+    bn = two_runs[1] | {"config": two_runs[1]["config"].replace(batchnorm=True, bn_momentum=0.01)}
+    nb = two_runs[0] | {"config": two_runs[0]["config"].replace(arithmetic="notebook")}
+    runs = [nb, bn]
+    names = tables.names(runs)
+    assert names[0].startswith("#1 tanh kaiming 2×16 s42 notebook ·")  # engine runs: no word
+    rows = {
+        r["setting"]: (r["#1"], r["#2"]) for r in tables.config_diff(runs, names).to_dict("records")
+    }
+    assert rows["BatchNorm momentum"] == ("—", "0.01")  # no momentum without BatchNorm
+    assert rows["Arithmetic"] == ("notebook", "engine")
+    assert "lr / 10 from step" not in rows  # 150,000: past both runs' last step
+    assert not any("_" in name for name in rows)
 
 
 def test_exports_hold_metrics_and_curves(two_runs):

@@ -12,16 +12,8 @@ import pandas as pd
 
 from mlp_core.data import BASELINE_LABELS, CHART_BASELINES
 
-# Runs side by side: tableau10's ten hues, then the ten lighter tones of the same hues
-# (tableau20's second colours), so 20 runs never share a colour; the compare page lets a
-# visitor pick at most MAX_RUNS. Not Streamlit's theme, whose first two colours are blue.
-RUN_PALETTE = [
-    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-    "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
-    "#a0cbe8", "#ffbe7d", "#ff9d9a", "#86bcb6", "#8cd17d",
-    "#f1ce63", "#d4a6c8", "#fabfd2", "#d7b5a6", "#79706e",
-]  # fmt: skip
-MAX_RUNS = len(RUN_PALETTE)
+from .run_colors import MAX_RUNS, RUN_PALETTE, palette_of, run_color  # noqa: F401
+
 LETTER_AXIS = {"labelAngle": 0, "labelOverlap": False, "labelFontSize": 12}  # every letter
 # A histogram's value axis: Vega's default prints a range of 1e-5 as 0.000010; "~g" prints
 # 1e-5, -0.5, 0.02. Steps and counts keep the default (2,000; "~g" there gives 2e+3).
@@ -37,19 +29,6 @@ def layer_key(name: str) -> tuple:
 
 def in_layer_order(names) -> list[str]:
     return sorted(names, key=layer_key)
-
-
-def run_color(names: list[str], field: str = "run") -> alt.Color:
-    """The colour of each run, in the order given (the legend's order too): run i gets
-    RUN_PALETTE[i] in every chart that is handed the same names, the live curve while a
-    stack trains and the final curves after it."""
-    palette = [RUN_PALETTE[i % MAX_RUNS] for i in range(len(names))]
-    return alt.Color(
-        f"{field}:N",
-        scale=alt.Scale(domain=list(names), range=palette),
-        sort=list(names),
-        legend=LEGEND,
-    )
 
 
 def live_curve(curve: dict, labels: list[str]) -> alt.Chart:
@@ -97,10 +76,17 @@ def _baseline_rows(baselines: dict[str, float], last: int) -> list[dict]:
     return rows
 
 
-def loss_curves(curves: dict[str, dict], baselines: dict[str, float]) -> alt.LayerChart:
+LEGEND_LINE_PX = 20  # one legend entry below a chart of runs
+STEP_SCALE = {False: alt.Undefined, True: alt.Scale(type="symlog", constant=10)}
+
+
+def loss_curves(
+    curves: dict[str, dict], baselines: dict[str, float], log_steps: bool = False
+) -> alt.LayerChart:
     """Train/val curves of several runs (name -> curve dict, colours in that order) over
     dashed baseline rules. A baseline named "kind · data" belongs to one of several data
-    sets (see _baseline_rows)."""
+    sets (see _baseline_rows). log_steps: a symlog step axis (0 included), so a 200k-step
+    run does not squash 1k-step ones into the left edge."""
     rows = [
         {"step": s, "run": run, "split": split, "loss": v}
         for run, c in curves.items()
@@ -112,7 +98,7 @@ def loss_curves(curves: dict[str, dict], baselines: dict[str, float]) -> alt.Lay
         alt.Chart(pd.DataFrame(rows))
         .mark_line()
         .encode(
-            x=alt.X("step:Q", title="step"),
+            x=alt.X("step:Q", title="step", scale=STEP_SCALE[log_steps]),
             y=alt.Y("loss:Q", title="loss (nats)", scale=alt.Scale(zero=False)),
             color=run_color(list(curves)),
             strokeDash=alt.StrokeDash("split:N", sort=["val", "train"]),
@@ -131,7 +117,8 @@ def loss_curves(curves: dict[str, dict], baselines: dict[str, float]) -> alt.Lay
         .mark_text(align="right", dy=-6, color="gray", fontSize=11)
         .encode(x="step:Q", y="loss:Q", text="baseline:N")
     )
-    return (lines + rules + labels).properties(height=320)
+    # the legend below shares the chart's height: each run's line adds its own room
+    return (lines + rules + labels).properties(height=260 + LEGEND_LINE_PX * len(curves))
 
 
 def all_zero(hists: dict[str, dict]) -> bool:

@@ -18,10 +18,12 @@ METRICS = ("status", "steps", "train_loss", "val_loss", "seconds", "steps_per_se
 
 
 def short_label(cfg: RunConfig) -> str:
-    """A legend-sized name: activation, BN, init, shape, seed."""
+    """A legend-sized name: activation, BN, init, shape, seed, and the notebook's
+    arithmetic where a run used it (the engine's is the default)."""
     m = cfg.model
     bn = "" if not m.batchnorm else "+BN" if m.output_bn else "+hidden BN"
-    return f"{m.activation}{bn} {m.init} {m.n_layers}×{m.n_hidden} s{cfg.train.seed}"
+    nb = " notebook" if cfg.train.arithmetic == "notebook" else ""
+    return f"{m.activation}{bn} {m.init} {m.n_layers}×{m.n_hidden} s{cfg.train.seed}{nb}"
 
 
 def summary(cfg: RunConfig) -> str:
@@ -29,7 +31,8 @@ def summary(cfg: RunConfig) -> str:
     bn = "" if not m.batchnorm else " + BatchNorm" + ("" if m.output_bn else " (hidden layers)")
     return (
         f"{m.n_layers}×{m.n_hidden} {m.activation}{bn}, {m.init} init, block {cfg.data.block_size}"
-        f", {t.steps:,} steps of {t.batch_size}, lr {t.lr:g}, seed {t.seed}"
+        f", {t.steps:,} steps of {t.batch_size}, lr {t.lr:g}, seed {t.seed}, "
+        f"{t.arithmetic} arithmetic"
     )
 
 
@@ -89,16 +92,70 @@ def metrics(runs: list[dict], shown: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, index=pd.Index(shown, name="run"))
 
 
+SETTING_WORDS = {  # a setting's field name -> the words of the widget that sets it
+    "data": "Data set",
+    "block_size": "Context length",
+    "n_embd": "Embedding size",
+    "n_hidden": "Width",
+    "n_layers": "Hidden layers",
+    "activation": "Activation",
+    "batchnorm": "BatchNorm",
+    "output_bn": "BatchNorm after the output",
+    "init": "Init",
+    "init_scale": "Normal init std",
+    "init_gain": "Kaiming gain",
+    "zero_embedding": "Embedding zeroed",
+    "bn_eps": "BatchNorm eps",
+    "bn_momentum": "BatchNorm momentum",
+    "steps": "Steps",
+    "batch_size": "Batch",
+    "lr": "Learning rate",
+    "lr_decay_step": "lr / 10 from step",
+    "seed": "Seed",
+    "device": "Device",
+    "dtype": "Precision",
+    "arithmetic": "Arithmetic",
+    "rng": "Random stream",
+}
+
+
+def _applies(name: str, cfg: RunConfig) -> bool:
+    """Does this setting change anything in this run? (BatchNorm's numbers without
+    BatchNorm, a decay step past the run's last step, a std of another init do not.)"""
+    m, t = cfg.model, cfg.train
+    if name in ("output_bn", "bn_eps", "bn_momentum"):
+        return m.batchnorm
+    if name == "lr_decay_step":
+        return 0 < t.lr_decay_step < t.steps
+    if name == "init_scale":
+        return m.init == "normal"
+    if name == "init_gain":
+        return m.init == "kaiming"
+    return name != "zero_embedding" or m.init == "zeros"
+
+
 def flat_config(run: dict) -> dict:
     """Every setting by its field name (unique across data/model/train) plus the data."""
     parts = run["config"].to_dict()
     return {"data": run["data"], **parts["data"], **parts["model"], **parts["train"]}
 
 
+def _shown_config(run: dict) -> dict:
+    """The settings that apply to a run, in its widgets' words; "—" where one does not."""
+    cfg = run["config"]
+    return {
+        SETTING_WORDS.get(k, k): (v if _applies(k, cfg) else "—")
+        for k, v in flat_config(run).items()
+    }
+
+
 def config_diff(runs: list[dict], shown: list[str]) -> pd.DataFrame:
-    """One row per setting whose value is not the same in every run; text, for display.
-    The setting's name is a column (first), not the index, so a table shows it whole."""
-    table = pd.DataFrame({n: flat_config(r) for n, r in zip(shown, runs)}).astype(str)
+    """One row per setting whose value is not the same in every run (only where it applies
+    to the run: "—" where not), in the widgets' words; one column per run, headed by its
+    number (#3) so the headers stay short. The setting is a column (first), not the
+    index, so a table shows it whole."""
+    heads = [n.split(" ", 1)[0] for n in shown]
+    table = pd.DataFrame({h: _shown_config(r) for h, r in zip(heads, runs)}).astype(str)
     table = table[table.nunique(axis=1) > 1]
     return table.rename_axis("setting").reset_index()
 
