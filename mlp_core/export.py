@@ -169,7 +169,7 @@ def settings_code(kind: str, outcomes: list[RunOutcome], ds: Dataset, numbers: d
 
 
 def _literal(value: dict) -> str:
-    return pprint.pformat(value, sort_dicts=False, width=88)
+    return pprint.pformat(value, sort_dicts=False, width=88, compact=True)
 
 
 def net_cells(o: RunOutcome, prefix: str, kind: str) -> Cells:
@@ -179,11 +179,18 @@ def net_cells(o: RunOutcome, prefix: str, kind: str) -> Cells:
     run = f"{loop.params_code()}\n{loop.batches_code(cfg)}\n"
     run += f"{prefix}lossi, {prefix}grads = train(C, layers, g{track})"
     run += f"\n{prefix}C, {prefix}layers = C, layers" if prefix else ""
-    cells = [(init_note(cfg), init_code(cfg)), ("Train it.", run)]
-    if kind == "zero-init":
-        title = "zero init" if prefix == "zero_" else "comparison"
-        cells.append(("Its histograms.", f'histograms({prefix}layers, "{title}")'))
-    return cells
+    note = "Train it with the loop above"
+    if track:
+        note += " (each gradient's norm kept over the first steps, for the gradient table)"
+    if kind != "zero-init":
+        return [(init_note(cfg), init_code(cfg)), (f"{note}.", run)]
+    title = "zero init" if prefix == "zero_" else "comparison"
+    heading = "## The zero-init net" if prefix == "zero_" else "## The comparison net"
+    return [
+        (f"{heading}\n\n{init_note(cfg)}", init_code(cfg)),
+        (f"{note}.", run),
+        ("Its histograms.", f'histograms({prefix}layers, "{title}")'),
+    ]
 
 
 def notebook(kind: str, outcomes: list[RunOutcome], ds: Dataset) -> nbformat.NotebookNode:

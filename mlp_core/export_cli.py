@@ -10,14 +10,14 @@ import zipfile
 from io import BytesIO
 from pathlib import Path
 
-from .config import INITS
+from .config import RunConfig
 
 QUESTIONS = ("zero-init", "fold")
 
 
 def register(sub) -> None:
     """Add export-notebook to the subparsers of cli.build_parser."""
-    from .cli import add_data_args, add_model_args
+    from .cli_args import add_data_args, add_model_args, option
 
     p = sub.add_parser(
         "export-notebook",
@@ -26,8 +26,8 @@ def register(sub) -> None:
     )
     add_data_args(p)
     add_model_args(p)
-    p.add_argument("--init", choices=INITS, default="kaiming", help="weight init (default kaiming)")
-    p.add_argument("--init-scale", type=float, default=0.01, help="std of --init normal")
+    option(p, "init", RunConfig(), "--init", "weight init")
+    option(p, "init_scale", RunConfig(), "--init-scale", "std of --init normal")
     p.add_argument(
         "--question",
         choices=QUESTIONS,
@@ -48,6 +48,7 @@ def register(sub) -> None:
 
 
 def _compare_args(p: argparse.ArgumentParser) -> None:
+    from .cli_args import number
     from .zero_init import COMPARE_INITS
 
     p.add_argument(
@@ -58,21 +59,30 @@ def _compare_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--compare-gain",
-        type=float,
+        type=number,
         help="kaiming gain of the comparison (default: the activation's)",
     )
-    p.add_argument("--compare-scale", type=float, default=0.01, help="std of --compare-init normal")
+    p.add_argument(
+        "--compare-scale", type=number, default=0.01, help="std of --compare-init normal"
+    )
 
 
 def cmd_export(a: argparse.Namespace) -> dict:
-    from .cli import check_compare, config_from_args, load_data, progress_printer, store_from_args
+    from .cli_args import (
+        check_compare,
+        config_from_args,
+        load_data,
+        progress_printer,
+        store_from_args,
+    )
     from .export import export
 
     out = Path(a.output)
     if not out.parent.is_dir():  # said before anything trains
         raise FileNotFoundError(f"no such folder: {out.parent} (for -o {a.output})")
     ds = load_data(a)
-    cfg = config_from_args(a, **({"batchnorm": True} if a.question == "fold" else {}))
+    a.batchnorm = a.batchnorm or a.question == "fold"  # a fold needs its BatchNorms
+    cfg = config_from_args(a)
     compare = None
     if a.question == "zero-init":
         check_compare(cfg, a)

@@ -142,7 +142,9 @@ def how_close(what, ours, app, tol=0.0):
         return f"{what}: the app has none (its run diverged)"
     if len(ours) != len(app):
         return f"{what}: {len(ours)} numbers here, {len(app)} in the app"
-    worst = max((abs(a - b) for a, b in zip(ours, app)), default=0.0)
+    if not ours:
+        return f"{what}: none here and none in the app"
+    worst = max(abs(a - b) for a, b in zip(ours, app))
     if worst == 0 and len(ours) == 1:
         same = "the same bits" if isinstance(ours[0], float) else "the same"
         return f"{what}: {ours[0]!r} here and in the app, {same}"

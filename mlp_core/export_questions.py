@@ -58,7 +58,8 @@ def histograms(layers, title):
             draw(axes[2], layer.weight.grad, f"layers.{i}.weight {tuple(layer.weight.shape)}")
     for ax, what in zip(axes, ("activation", "gradient", "weights gradient")):
         ax.set_title(f"{title}: {what} distribution")
-        ax.legend(fontsize=7)
+        if ax.lines:
+            ax.legend(fontsize=7)
     plt.show()
 '''
 
