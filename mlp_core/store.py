@@ -11,8 +11,16 @@ removed until the store fits in ``max_bytes`` (``PRACTICE_BOARD_CACHE_MAX_MB``, 
 bound plus one entry. A write that fails for any reason (a full disk makes torch.save
 raise RuntimeError, a read-only folder, a file where a folder should be) costs the run
 nothing: the result is returned with ``cache_note`` saying why it is not cached, and
-nothing half-written stays behind; a file in an entry's place is removed (the entry
-heals). See ARCHITECTURE.md "Sharing one server".
+nothing half-written stays behind; a file or a link in an entry's place is removed (the
+entry heals). An entry that fails to load for any reason (a hash, a file, or content a
+result must have: ``valid_outcome``) is removed and the run trained again. Every stored
+JSON file is strict JSON.
+
+Shared: several processes (replicas behind a proxy) may use one store folder. A run is
+trained under its key's lock (store_disk.locked), and read again once the lock is held,
+so a run trained through one replica is served by the others and never trained twice at
+once. Temp folders of writers that died are swept when a store opens and count in the
+bound until then. See ARCHITECTURE.md "Sharing one server".
 """
 
 from __future__ import annotations
@@ -25,12 +33,12 @@ import os
 import re
 import shutil
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
+from . import store_disk as disk
 from .config import RunConfig
 from .data import Dataset
 from .train import ProgressFn, RunOutcome, stack_key, train_stack
@@ -43,7 +51,7 @@ CACHE_MAX_ENV = "PRACTICE_BOARD_CACHE_MAX_MB"  # overrides the default bound
 # ~1.2 MB, the lecture's net ~0.2 MB: some hundreds to thousands of results
 DEFAULT_MAX_MB = 500
 FILES = ("config.json", "metrics.json", "model.pt")
-STALE_TMP_SECONDS = 3600  # a temp folder this old was left by a killed writer
+RESULT_KEYS = ("steps", "train_loss", "val_loss", "curve")  # what every page reads of a run
 ENTRY = re.compile(r"v[0-9]+/[0-9a-f]{2}/[0-9a-f]{64}")  # only these folders are ever evicted
 
 
@@ -82,6 +90,8 @@ class RunStore:
         self.root = Path(root) if root else default_root()
         self.max_bytes = int((default_max_mb() if max_mb is None else max_mb) * 1e6)
         self.error: str | None = None  # why the last write failed (None: it did not)
+        with contextlib.suppress(OSError):
+            disk.sweep_orphans(self.root)
 
     def path(self, key: str) -> Path:
         return self.root / f"v{CACHE_VERSION}" / key[:2] / key
@@ -89,8 +99,8 @@ class RunStore:
     def get(self, cfg: RunConfig, data_sha256: str) -> RunOutcome | None:
         entry = self.path(run_key(cfg, data_sha256))
         try:
-            if not entry.is_dir():
-                _remove(entry)  # a file in an entry's place would block it forever
+            if entry.is_symlink() or not entry.is_dir():
+                disk.remove_non_folder(entry)  # a file or link there would block it forever
                 return None
             outcome = self._read(entry, cfg)
         except Exception:  # corrupt or partial: drop it, the caller recomputes
@@ -107,6 +117,8 @@ class RunStore:
                 raise ValueError(f"{entry / name}: hash mismatch")
         metrics = json.loads((entry / "metrics.json").read_text())
         state = torch.load(entry / "model.pt", weights_only=True)
+        if not valid_outcome(metrics, state):
+            raise ValueError(f"{entry}: not a whole result")
         return RunOutcome(cfg, metrics["status"], metrics, state, cached=True)
 
     def put(self, outcome: RunOutcome, data_sha256: str) -> bool:
@@ -117,16 +129,15 @@ class RunStore:
         entry = self.path(run_key(outcome.config, data_sha256))
         tmp = None
         try:
-            if not entry.is_dir():
-                _remove(entry)
+            if entry.is_symlink() or not entry.is_dir():
+                disk.remove_non_folder(entry)
             entry.parent.mkdir(parents=True, exist_ok=True)
-            _sweep_stale(entry.parent)
-            tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=entry.parent))
+            tmp = Path(tempfile.mkdtemp(prefix=disk.tmp_prefix(entry), dir=entry.parent))
             self._write(tmp, outcome, data_sha256)
             os.rename(tmp, entry)  # fails if someone stored the same run first: theirs is as good
         except Exception as e:  # OSError; torch.save raises RuntimeError on a full disk
             if not entry.is_dir():
-                self.error = f"not cached: cannot write the run store {self.root} ({_why(e)})"
+                self.error = disk.write_note(e, self.root)
                 outcome.cache_note = self.error
                 return False
         finally:
@@ -142,8 +153,9 @@ class RunStore:
         for d in self.entries():
             if d != keep:
                 with contextlib.suppress(OSError):
-                    entries.append((d.stat().st_mtime, _size(d), d))
-        total = sum(size for _, size, _ in entries) + (_size(keep) if keep else 0)
+                    entries.append((d.stat().st_mtime, disk.size(d), d))
+        total = sum(size for _, size, _ in entries) + (disk.size(keep) if keep else 0)
+        total += sum(disk.size(t) for t in disk.temp_folders(self.root))  # being written
         for _, size, d in sorted(entries):
             if total <= self.max_bytes:
                 break
@@ -151,8 +163,14 @@ class RunStore:
             total -= size
 
     def size(self) -> int:
-        """Bytes held by entries now."""
-        return sum(_size(d) for d in self.entries())
+        """Bytes held by entries and temp folders now."""
+        folders = self.entries() + disk.temp_folders(self.root)
+        return sum(disk.size(d) for d in folders)
+
+    def locked(self, cfgs: list[RunConfig], data_sha256: str, on_wait=None):
+        """A context holding these runs' locks (store_disk.locked)."""
+        entries = [self.path(run_key(c, data_sha256)) for c in cfgs]
+        return disk.locked(entries, on_wait)
 
     def entries(self) -> list[Path]:
         """The entry folders in the store now (of any version; only these are evicted)."""
@@ -164,11 +182,10 @@ class RunStore:
 
     def _write(self, tmp: Path, outcome: RunOutcome, data_sha256: str) -> None:
         config = {"config": outcome.config.to_dict(), "data_sha256": data_sha256}
-        (tmp / "config.json").write_text(json.dumps(config, indent=1))
-        (tmp / "metrics.json").write_text(json.dumps(outcome.metrics))
+        disk.write_json(tmp / "config.json", config, indent=1)
+        disk.write_json(tmp / "metrics.json", outcome.metrics)
         torch.save(outcome.state, tmp / "model.pt")
-        manifest = {name: _sha(tmp / name) for name in FILES}
-        (tmp / "manifest.json").write_text(json.dumps(manifest))
+        disk.write_json(tmp / "manifest.json", {name: _sha(tmp / name) for name in FILES})
         for name in (*FILES, "manifest.json"):
             with open(tmp / name, "rb") as f:
                 os.fsync(f.fileno())
@@ -180,36 +197,20 @@ def finite_result(metrics: dict) -> bool:
     return all(isinstance(x, (int, float)) and math.isfinite(x) for x in losses)
 
 
-def _size(folder: Path) -> int:
-    total = 0
-    with contextlib.suppress(OSError):
-        for f in folder.iterdir():
-            with contextlib.suppress(OSError):
-                total += f.stat().st_size
-    return total
-
-
-def _remove(path: Path) -> None:
-    """Remove a non-folder at path, if any (a folder is left to the caller)."""
-    with contextlib.suppress(OSError):
-        if path.is_symlink() or (path.exists() and not path.is_dir()):
-            path.unlink()
-
-
-def _why(e: Exception) -> str:
-    """One short line: the OS's reason, or the first line of the exception."""
-    lines = str(e).strip().splitlines()
-    text = getattr(e, "strerror", None) or (lines[0] if lines else type(e).__name__)
-    return text[:160]
-
-
-def _sweep_stale(folder: Path) -> None:
-    """Remove temp folders of writers that died (SIGKILL, power loss) long ago."""
-    now = time.time()
-    for tmp in folder.glob(".tmp-*"):
-        with contextlib.suppress(OSError):
-            if now - tmp.stat().st_mtime > STALE_TMP_SECONDS:
-                shutil.rmtree(tmp, ignore_errors=True)
+def valid_outcome(metrics, state) -> bool:
+    """Does a loaded entry hold what every page reads of a result: status ok, finite
+    losses, the RESULT_KEYS, a curve of three lists and weights as tensors?"""
+    if not isinstance(metrics, dict) or metrics.get("status") != "ok":
+        return False
+    curve = metrics.get("curve")
+    return (
+        finite_result(metrics)
+        and all(k in metrics for k in RESULT_KEYS)
+        and isinstance(curve, dict)
+        and all(isinstance(curve.get(k), list) for k in ("step", "train", "val"))
+        and isinstance(state, dict)
+        and all(isinstance(v, torch.Tensor) for v in state.values())
+    )
 
 
 def get_or_train(
@@ -265,9 +266,27 @@ def _train_missing(cfgs, ds, store, on_progress, results, on_slice=None):
         if results[i] is None:
             groups.setdefault(stack_key(c), []).append(i)
     for idx in groups.values():
-        stack = [cfgs[i] for i in idx]
-        for i, outcome in zip(idx, train_stack(stack, ds, on_progress, on_slice=on_slice)):
-            results[i] = outcome
-            if store:
-                store.put(outcome, ds.sha256)
+        if store:
+            _train_group_locked(idx, cfgs, ds, store, on_progress, results, on_slice)
+        else:
+            _train_group(idx, cfgs, ds, None, on_progress, results, on_slice)
     return results
+
+
+def _train_group_locked(idx, cfgs, ds, store, on_progress, results, on_slice):
+    """Under the runs' locks (shared with other processes using the store): read them
+    again, then train what is still missing."""
+    with store.locked([cfgs[i] for i in idx], ds.sha256):
+        for i in idx:
+            results[i] = store.get(cfgs[i], ds.sha256)
+        missing = [i for i in idx if results[i] is None]
+        if missing:
+            _train_group(missing, cfgs, ds, store, on_progress, results, on_slice)
+
+
+def _train_group(idx, cfgs, ds, store, on_progress, results, on_slice):
+    stack = [cfgs[i] for i in idx]
+    for i, outcome in zip(idx, train_stack(stack, ds, on_progress, on_slice=on_slice)):
+        results[i] = outcome
+        if store:
+            store.put(outcome, ds.sha256)

@@ -132,10 +132,10 @@ def new_run_form(expanded: bool) -> None:
     """The form to train more runs. A fragment, not an st.form: every tick reruns only this
     part of the page, so the count under it is always the count of what is ticked (an
     st.form sends its widgets' values only on submit)."""
+    for note in st.session_state.pop("cmp_notes", []):  # above the form: seen when it is shut
+        st.warning(note)
     with st.expander("Train new runs here", expanded=expanded):
         _form_fields()
-        for note in st.session_state.pop("cmp_notes", []):
-            st.warning(note)
         cfgs = form_configs()
         s = st.session_state
         ticked = (len(s["cmp_activations"]), len(s["cmp_inits"]), s["cmp_seeds"])

@@ -1,6 +1,7 @@
 """What a killed writer, a second visitor or a broken cache must not break."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -12,9 +13,11 @@ from pathlib import Path
 import pytest
 
 from mlp_core import store as run_store
+from mlp_core import store_disk as disk
 from mlp_core.store import RunStore, get_or_train, run_key
 
 ROOT = Path(__file__).resolve().parents[1]
+FULL_DISK_NOTE = r"not cached: the disk is full \([\d,]+ bytes free\)"
 
 WRITER = textwrap.dedent(
     """
@@ -26,7 +29,9 @@ WRITER = textwrap.dedent(
     state = {"C": torch.randn(4_000_000)}  # 16 MB: each write takes a while
     for seed in range(10_000):
         cfg = RunConfig().replace(seed=seed)
-        metrics = {"status": "ok", "seed": seed, "train_loss": 2.0, "val_loss": 2.0}
+        curve = {"step": [], "train": [], "val": []}
+        metrics = {"status": "ok", "seed": seed, "train_loss": 2.0, "val_loss": 2.0,
+                   "steps": 1, "curve": curve}
         store.put(RunOutcome(cfg, "ok", metrics, state), "data")
         print(seed, flush=True)
     """
@@ -89,16 +94,24 @@ def test_sigkill_mid_training_then_the_next_run_recomputes(tmp_path, small_ds):
     assert '"cached": true' in again.stdout
 
 
-def test_stale_temp_folders_are_swept(tmp_path, small_ds, tiny_cfg, monkeypatch):
+def test_orphan_temp_folders_are_swept_at_open_and_count_in_the_bound(tmp_path, tiny_cfg):
     store = RunStore(tmp_path)
-    parent = store.path(run_key(tiny_cfg, small_ds.sha256)).parent
-    parent.mkdir(parents=True)
-    stale, fresh = parent / ".tmp-old", parent / ".tmp-new"
-    stale.mkdir()
-    fresh.mkdir()
-    os.utime(stale, (time.time() - 2 * run_store.STALE_TMP_SECONDS,) * 2)
-    get_or_train([tiny_cfg], small_ds, store)
-    assert not stale.exists() and fresh.exists()
+    dead, live = (store.path(run_key(tiny_cfg.replace(seed=s), "sha")) for s in (1, 2))
+    folders = []
+    for entry in (dead, live):
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        folders.append(entry.parent / f"{disk.tmp_prefix(entry)}abc")
+        folders[-1].mkdir()
+        (folders[-1] / "model.pt").write_bytes(b"x" * 1000)
+    assert store.size() == 2000  # half-written folders count in the bound
+    held = disk.try_lock(live)  # a writer (another replica) is building this one now
+    try:
+        RunStore(tmp_path)  # a server's start
+        assert not folders[0].exists() and folders[1].exists()
+    finally:
+        os.close(held)
+    RunStore(tmp_path)
+    assert not folders[1].exists()
 
 
 def test_concurrent_trainings_take_turns_one_slice_at_a_time(
@@ -164,6 +177,7 @@ def test_a_full_disk_still_returns_the_run(small_ds, tiny_cfg, tmp_path, monkeyp
     monkeypatch.setattr(run_store.torch, "save", full)
     store = RunStore(tmp_path)
     (run,) = get_or_train([tiny_cfg], small_ds, store)
-    assert run.status == "ok" and "No space left" in store.error
+    assert run.status == "ok" and re.fullmatch(FULL_DISK_NOTE, store.error)
+    assert str(tmp_path) not in store.error
     assert store.get(tiny_cfg, small_ds.sha256) is None
     assert not list(tmp_path.rglob(".tmp-*"))  # the half-written folder is cleaned up

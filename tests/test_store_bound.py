@@ -14,6 +14,7 @@ from mlp_core.train import RunOutcome
 def fake(cfg, size: int = 100_000) -> RunOutcome:
     """An ok outcome whose weights take ~size bytes on disk."""
     metrics = {"status": "ok", "train_loss": 2.0, "val_loss": 2.1, "steps": cfg.train.steps}
+    metrics["curve"] = {"step": [0], "train": [2.0], "val": [2.1]}
     return RunOutcome(cfg, "ok", metrics, {"w": torch.zeros(size // 4)})
 
 
