@@ -39,7 +39,7 @@ from .sample import sample_names
 from .stack import DIVERGED_FACTOR
 from .store import get_or_train, run_experiment
 from .train import Diverged, RunOutcome
-from .zero_init import COMPARE_INITS, ZERO_INIT_DEFAULT
+from .zero_init import COMPARE_DEFAULT, COMPARE_INITS, ZERO_INIT_DEFAULT
 
 EXIT_DIVERGED = 3
 
@@ -161,8 +161,8 @@ def add_zero_init_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--compare-init",
         choices=COMPARE_INITS,
-        default="kaiming",
-        help="the init the zero-init run is compared with (default kaiming)",
+        default=COMPARE_DEFAULT["compare"],
+        help=f"the init the zero-init run is compared with (default {COMPARE_DEFAULT['compare']})",
     )
     p.add_argument(
         "--compare-gain",
@@ -171,7 +171,10 @@ def add_zero_init_args(p: argparse.ArgumentParser) -> None:
         "5/3 for tanh)",
     )
     p.add_argument(
-        "--compare-scale", type=number, default=0.01, help="std of --compare-init normal"
+        "--compare-scale",
+        type=number,
+        default=COMPARE_DEFAULT["scale"],
+        help="std of --compare-init normal",
     )
 
 

@@ -65,8 +65,15 @@ class ZeroInitReport:
         }
 
 
+COMPARE_DEFAULT = {"compare": "kaiming", "gain": None, "scale": 0.01}  # gain None: the
+# activation's own (zero_init_configs' keywords; the page and the CLI start from these)
+
+
 def zero_init_configs(
-    cfg: RunConfig, compare: str = "kaiming", gain: float | None = None, scale: float = 0.01
+    cfg: RunConfig,
+    compare: str = COMPARE_DEFAULT["compare"],
+    gain: float | None = COMPARE_DEFAULT["gain"],
+    scale: float = COMPARE_DEFAULT["scale"],
 ) -> list[RunConfig]:
     """The zero-init run and the comparison run (same seed, minibatches, arithmetic).
     Settings of one init never leak into the other's run key."""

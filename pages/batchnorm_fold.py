@@ -20,7 +20,8 @@ from mlp_core.store import run_key
 from ui import take_home
 
 PAGE = "batchnorm-fold"
-DEFAULTS = {"layers": 2, "n_hidden": 100, "steps": 2000}
+_F = bn_fold.FOLD_DEFAULT  # the question's own defaults
+DEFAULTS = {"layers": _F.model.n_layers, "n_hidden": _F.model.n_hidden, "steps": _F.train.steps}
 WIDGETS = {  # URL name: label, its ui.BOUNDS entry, help
     "layers": (
         "Hidden layers",

@@ -7,14 +7,13 @@ import ui
 
 ui.page_entry()  # before the page's heavy imports: see ui/navigation.py
 
-import pandas as pd
 
 from mlp_core.config import ACTIVATIONS, ARITHMETICS, RunConfig
-from mlp_core.run_text import reason
-from mlp_core.sample import sample_names
 from mlp_core.store import run_key
 from mlp_core.zero_init import (
+    COMPARE_DEFAULT,
     COMPARE_INITS,
+    ZERO_INIT_DEFAULT,
     ZeroInitReport,
     zero_init_configs,
     zero_init_report,
@@ -24,18 +23,19 @@ from ui import take_home
 
 PAGE = "zero-init"
 BOUND = {"layers": "n_layers"}  # URL name -> its ui.BOUNDS entry, where they differ
+_Z, _C = ZERO_INIT_DEFAULT, COMPARE_DEFAULT  # the question's own defaults
 DEFAULTS = {
-    "activation": "tanh",
-    "batchnorm": False,
-    "layers": 5,
-    "n_hidden": 100,
-    "steps": 3000,
-    "lr": 0.1,
-    "bn_eps": 1e-5,
-    "arithmetic": "engine",
-    "compare_init": "kaiming",
-    "compare_gain": 0.0,  # 0: the activation's own gain (5/3 for tanh)
-    "compare_scale": 0.01,
+    "activation": _Z.model.activation,
+    "batchnorm": _Z.model.batchnorm,
+    "layers": _Z.model.n_layers,
+    "n_hidden": _Z.model.n_hidden,
+    "steps": _Z.train.steps,
+    "lr": _Z.train.lr,
+    "bn_eps": _Z.model.bn_eps,
+    "arithmetic": _Z.train.arithmetic,
+    "compare_init": _C["compare"],
+    "compare_gain": _C["gain"] or 0.0,  # 0: the activation's own gain (5/3 for tanh)
+    "compare_scale": _C["scale"],
 }
 TRY = {  # the "try this" list: label -> what the preset is about (the rest: DEFAULTS)
     "Sigmoid": {"activation": "sigmoid"},
@@ -57,13 +57,6 @@ TRY = {  # the "try this" list: label -> what the preset is about (the rest: DEF
         "arithmetic": "notebook",
     },
 }
-VERDICT = {
-    "supported": "✔ supported",
-    "contradicted": "✘ contradicted",
-    "partly supported": "◐ partly supported",
-    "not tested": "– not tested",
-}
-KIND_ORDER = {"exact": 0, "later": 1, "round-off": 2, "none": 3, None: 4}
 
 
 def _init_state() -> None:
@@ -182,7 +175,7 @@ def show_answer(rep: ZeroInitReport) -> None:
         a.button("Add BatchNorm", on_click=_also, args=({"batchnorm": True},))
         b.button("One hidden layer of 200", on_click=_also, args=({"layers": 1, "n_hidden": 200},))
     with right:
-        show_facts(rep)
+        ui.zero_init_report.show_facts(rep)
 
 
 def _also(settings: dict) -> None:
@@ -190,139 +183,6 @@ def _also(settings: dict) -> None:
     for name, value in settings.items():
         st.session_state[f"zi_{name}"] = value
     ui.request_run(PAGE)
-
-
-def show_facts(rep: ZeroInitReport) -> None:
-    """The measured facts the answer is written from, where it is read."""
-    f = rep.facts
-    if rep.status["zero"] == "diverged":
-        d = f["diverged"]["zero"]
-        st.metric("Zero-init run", "diverged", f"step {d['step']:,}", delta_color="off")
-        return
-    n = f["n_params"]
-    c = st.columns(2)
-    c[0].metric(
-        "Tensors with a gradient",
-        f"{len(f['exact'])} of {n}",
-        help="Nonzero in exact arithmetic within this run's steps",
-    )
-    c[1].metric(
-        "Round-off only",
-        len(f["roundoff"]),
-        help="Exactly zero in exact arithmetic, nonzero in this run's floats",
-    )
-    cd = f["context_dependence"]["zero"]
-    c[0].metric(
-        "Output varies with context",
-        ("yes" if f["exact_context"] else "no") + " (exact)",
-        f"{cd:.2g} nats in this run",
-        delta_color="off",
-        help="Exact: every link from C to the output is nonzero. In this run: spread of the "
-        "log-probabilities across dev contexts (0 = the same prediction everywhere)",
-    )
-    width = [w["distinct_neurons"] for w in f["effective_width"]["zero"] or []]
-    shown = f"{width[0]} of {f['n_hidden']}" if len(set(width)) == 1 else ", ".join(map(str, width))
-    c[1].metric(
-        "Distinct neurons / layer", shown, help=f"Per hidden layer, over dev activations: {width}"
-    )
-    val, uni = rep.val_loss["zero"], rep.baselines["dev_unigram"]
-    c[0].metric(
-        "Dev loss, zero init", f"{val:.4f}", f"{val - uni:+.4f} vs unigram", delta_color="off"
-    )
-    r = f["regime"]["zero"]
-    c[1].metric(
-        "Dev loss curve",
-        r["state"],
-        None if r["change"] is None else f"{r['change']:+.4f} over the last half",
-        delta_color="off",
-        help="A line fit to the dev points of the last half of training, with its noise band",
-    )
-    st.caption(f"Arithmetic: {f['arithmetic']}. Compared with: {rep.compare['label']}.")
-
-
-def show_draft(rep: ZeroInitReport) -> None:
-    st.subheader("Your draft answer, claim by claim")
-    st.caption(f"The draft is {rep.draft_source}; below it, each claim judged by this run.")
-    st.text(rep.draft)
-    for c in rep.draft_assessment:
-        st.markdown(f"**{VERDICT[c['verdict']]}** — {c['claim']}  \n{c['evidence']}")
-
-
-def show_divergence(rep: ZeroInitReport) -> None:
-    for run, d in rep.facts["diverged"].items():
-        if d is not None:
-            name = "zero-init" if run == "zero" else rep.compare["label"]
-            st.error(
-                f"The {name} run diverged at step {d['step']:,}: {reason(d)}. It was stopped, "
-                "and nothing of it was cached."
-            )
-
-
-def show_losses(rep: ZeroInitReport) -> None:
-    b, v = rep.baselines, rep.val_loss
-    cols = st.columns(5)
-    cols[0].metric("Dev loss, zero init", _fmt(v["zero"]))
-    cols[1].metric(f"Dev loss, {rep.compare['init']}", _fmt(v["compare"]))
-    cols[2].metric("Uniform (ln vocab)", f"{b['uniform']:.4f}")
-    cols[3].metric(
-        "Unigram (dev)", f"{b['dev_unigram']:.4f}", help="Fitted on train, scored on dev"
-    )
-    cols[4].metric("Bigram (dev)", f"{b['dev_bigram']:.4f}", help="Fitted on train, scored on dev")
-    names = {"zero": "zero init", "compare": rep.compare["label"]}
-    curves = {names[k]: c for k, c in rep.curves.items() if c and c["step"]}
-    if curves:
-        st.altair_chart(ui.charts.loss_curves(curves, b), width="stretch")
-        st.caption("Curves start at step 0, before any update: ln(vocab) for a zero-init net.")
-
-
-def _fmt(x) -> str:
-    return "diverged" if x is None or x != x else f"{x:.4f}"
-
-
-def show_params(rep: ZeroInitReport) -> None:
-    st.subheader("Every parameter tensor of the zero-init run")
-    rows = sorted(rep.params, key=lambda p: KIND_ORDER.get(p.get("gradient_kind"), 4))
-    table = pd.DataFrame(
-        {
-            "name": [p["name"] for p in rows],
-            "shape": [" × ".join(map(str, p["shape"])) for p in rows],
-            "exact gradient": [_exact(p) for p in rows],
-            "largest in run": [_sci(p["grad_norm_max"]) for p in rows],
-            "moved": [_sci(p["moved"]) for p in rows],
-            "verdict": [p.get("verdict") or "" for p in rows],
-        }
-    )
-    st.table(table.style.hide())  # every row, no inner scroll: the rows with a gradient first
-    st.caption(
-        "Exact gradient: the first step at which the tensor's gradient is nonzero in exact "
-        "arithmetic, and its size there (none: exactly zero at every step). Largest in run: "
-        "the largest gradient norm this run's float32 arithmetic saw (each of the first 100 "
-        "steps, then every steps/50, and the last); moved: how far the tensor moved from its "
-        "initial value. Round-off only: exactly zero in exact arithmetic, nonzero in floats."
-    )
-
-
-def _exact(p: dict) -> str:
-    if p.get("gradient_kind") not in ("exact", "later"):
-        return "none"
-    return f"from step {p['onset']:,}: {p['exact_size']}"
-
-
-def _sci(x) -> str:
-    return "" if x is None else "0" if x == 0 else f"{x:.2e}"
-
-
-def show_samples(cfgs, outcomes, ds, labels) -> None:
-    st.subheader("Names sampled from each model")
-    for col, cfg, o, label in zip(st.columns(2), cfgs, outcomes, labels):
-        col.markdown(f"**{label}**")
-        if o.status != "ok":
-            col.write(f"No samples: the run {o.status}.")
-            continue
-        names = sample_names(
-            cfg.model, o.state, ds.itos, cfg.data.block_size, n=12, seed=cfg.train.seed
-        )
-        col.code("\n".join(n or "(empty)" for n in names), language=None)
 
 
 st.markdown(
@@ -349,11 +209,12 @@ if any(o.status == "stopped" for o in outcomes):
     st.stop()  # app.py's ui.stopped_note() says where it stopped
 keys = [run_key(c, dataset.sha256) for c in configs]
 rep = cached_report(tuple(keys), *outcomes, dataset)
-show_divergence(rep)
+report = ui.zero_init_report
+report.show_divergence(rep)
 show_answer(rep)
-show_draft(rep)
-show_losses(rep)
-show_params(rep)
+report.show_draft(rep)
+report.show_losses(rep)
+report.show_params(rep)
 st.subheader("The lecture's diagnostics")
 ui.diagnostics.side_by_side(
     {
@@ -362,5 +223,5 @@ ui.diagnostics.side_by_side(
     },
     key="zi",
 )
-show_samples(configs, outcomes, dataset, ["Zero init", rep.compare["label"]])
+report.show_samples(configs, outcomes, dataset, ["Zero init", rep.compare["label"]])
 take_home.notebook("zero-init", config, dataset, PAGE, compare)

@@ -32,6 +32,7 @@ _HOME = {
     "navigation": None,
     "settings": None,
     "training": None,
+    "zero_init_report": None,
     **dict.fromkeys(
         [
             "current_dataset",
