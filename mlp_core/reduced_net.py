@@ -40,21 +40,22 @@ ACT = {
         lambda z: 0.5 + 0.5 * np.tanh(0.5 * z),
         lambda z: 0.25 * (1.0 - np.tanh(0.5 * z) ** 2),
     ),
-    "relu": (lambda z: np.maximum(z, 0.0), lambda z: (z > 0).astype(np.float64)),
+    "relu": (lambda z: np.maximum(z, 0.0), lambda z: (z > 0).astype(z.dtype)),
 }
 
 
 class ReducedNet:
     """The zero-init net in its symmetric subspace (module docstring)."""
 
-    def __init__(self, cfg: RunConfig, V: int, C: np.ndarray):
+    def __init__(self, cfg: RunConfig, V: int, C: np.ndarray, dtype=np.float64):
         m = cfg.model
+        self.dtype = dtype  # the mantissas' float type: float64, or long double to check them
         self.special = False  # this step's minibatch made a data-dependent exact zero
         self.cfg, self.V, self.L, self.n = cfg, V, m.n_layers, m.n_hidden
         self.T, self.E = cfg.data.block_size, m.n_embd
         self.bn, self.out_bn, self.eps = m.batchnorm, m.batchnorm and m.output_bn, m.bn_eps
         self.act, self.dact = ACT[m.activation]
-        self.p: dict[str, Scaled] = {"C": Scaled(C)}
+        self.p: dict[str, Scaled] = {"C": Scaled(C.astype(dtype))}
         self.mult: dict[str, float] = {"C": 1.0}  # entries of the full tensor per entry
         n = float(self.n)
         for layer in range(self.L + 1):
@@ -64,10 +65,13 @@ class ReducedNet:
             self.mult[names["W"]] = n * n if 0 < layer < self.L else n
             for key in ("b", "gamma", "beta"):
                 if key in names:
-                    start = np.ones(shape[:1] if last else ()) * (key == "gamma")
+                    start = np.ones(shape[:1] if last else (), dtype) * (key == "gamma")
                     self.p[names[key]] = Scaled(start)
                     self.mult[names[key]] = 1.0 if last else n
         self.names = list(self.p)
+
+    def _values(self, x: Scaled) -> np.ndarray:
+        return x.float().astype(self.dtype)
 
     def layer_names(self, layer: int) -> dict[str, str]:
         """Parameter names of hidden layer ``layer`` (L: the output layer)."""
@@ -124,7 +128,9 @@ class ReducedNet:
             z, bn = self._bn(a, names) if "gamma" in names else (a, None)
             cache["z"].append(z)
             cache["bn"].append(bn)
-            h = Flagged(Scaled(self.act(z.v.float()), zero=z.v.zero and self.act(0.0) == 0), z.K)
+            h = Flagged(
+                Scaled(self.act(self._values(z.v)), zero=z.v.zero and self.act(0.0) == 0), z.K
+            )
             cache["h"].append(h)
             nxt = self.layer_names(layer + 1)["W"]
             w = self.p[nxt]
@@ -187,7 +193,7 @@ class ReducedNet:
     def backward(self, cache: dict, ctx: np.ndarray, y: np.ndarray, xK: bool) -> dict:
         B, V = len(y), self.V
         z = cache["z"][-1]
-        d = _softmax_minus_onehot(z.v.float(), y)
+        d = _softmax_minus_onehot(self._values(z.v), y)
         same_y = bool((y == y[0]).all())
         self.special |= same_y and B > 1
         dz = Flagged(Scaled(d / B, zero=False), K=z.K and same_y)
@@ -222,7 +228,7 @@ class ReducedNet:
 
     def _hidden_back(self, layer, dh, cache, grads, ctx, xK) -> Flagged:
         names, z = self.layer_names(layer), cache["z"][layer]
-        slope = self.dact(z.v.float())
+        slope = self.dact(self._values(z.v))
         if dh.Z or not slope.any():
             dz = Flagged(Scaled.zeros(len(ctx)), True, True)
         else:
@@ -246,7 +252,7 @@ class ReducedNet:
         names, C = self.layer_names(0), self.p["C"]
         v = self.p[names["W"]]
         cancels = da.Z or (xK and da.ZM)
-        counts = [np.bincount(ctx[:, t], weights=da.v.m, minlength=self.V) for t in range(self.T)]
+        counts = [_bincount(ctx[:, t], da.v.m, self.V) for t in range(self.T)]
         if cancels or C.is_zero:
             grads[names["W"]] = Scaled.zeros(v.m.shape)
         else:
@@ -286,3 +292,12 @@ def _softmax_minus_onehot(z: np.ndarray, y: np.ndarray) -> np.ndarray:
     others = p.sum(1)
     p[rows, y] = -others
     return p
+
+
+def _bincount(idx: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
+    """np.bincount with weights of any float type (long double included)."""
+    if weights.dtype == np.float64:
+        return np.bincount(idx, weights=weights, minlength=n)
+    out = np.zeros(n, weights.dtype)
+    np.add.at(out, idx, weights)
+    return out

@@ -1,4 +1,5 @@
-"""Arrays of float64 with one shared binary exponent: value = mantissa * 2**exponent.
+"""Arrays of float64 (or long double) with one shared binary exponent: value = mantissa *
+2**exponent.
 
 Exact gradients at zero init shrink by hundreds of orders of magnitude per layer (a deep
 sigmoid net's embedding gradient is about 1e-173 after 7 steps, and far below float64's
@@ -26,7 +27,9 @@ class Scaled:
     __slots__ = ("m", "e", "zero")
 
     def __init__(self, m, e: int = 0, zero: bool | None = None):
-        m = np.asarray(m, dtype=np.float64)
+        m = np.asarray(m)
+        if m.dtype not in (np.float64, np.longdouble):
+            m = m.astype(np.float64)
         top = float(np.max(np.abs(m))) if m.size else 0.0
         self.zero = (top == 0.0) if zero is None else bool(zero)
         if top == 0.0 or not math.isfinite(top):

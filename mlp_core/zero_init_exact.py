@@ -35,8 +35,10 @@ had.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from .config import RunConfig
@@ -77,15 +79,51 @@ def minibatches(cfg: RunConfig, n_train: int):
 def analyse(cfg: RunConfig, Xtr: torch.Tensor, Ytr: torch.Tensor, V: int) -> ExactResult:
     """The exact gradient facts of a zero-init run (module docstring). The analysis goes on
     past the run's last step to the fixed point, so the facts say what more steps would
-    bring; ``nonzero_after`` and ``context_dependent`` are those of the run's last step."""
+    bring; ``nonzero_after`` and ``context_dependent`` are those of the run's last step.
+
+    The reduced net runs twice, with float64 and with long double mantissas: which values
+    are zero is the same in both (it is structural); a size the two put more than
+    SIZE_AGREE apart in log10 is ill-conditioned (a difference of nearly equal numbers)
+    and is reported as nonzero, size unresolved (-inf)."""
     C = init_run(cfg.model, V, cfg.data.block_size, cfg.train.seed)["C"].double().numpy()
-    net = ReducedNet(cfg, V, C)
-    batches = minibatches(cfg, len(Ytr))
     X, Y = Xtr.numpy(), Ytr.numpy()
+    coarse = _trace(cfg, ReducedNet(cfg, V, C), X, Y, MAX_STEPS)
+    fine = _trace(cfg, ReducedNet(cfg, V, C, np.longdouble), X, Y, coarse["steps"])
+    logs = {nm: [_agree(a, b) for a, b in zip(coarse["logs"][nm], fine["logs"][nm])]
+            for nm in coarse["names"]}  # fmt: skip
+    zeros, context = coarse["at_end"]
+    return ExactResult(
+        names=coarse["names"],
+        steps=coarse["steps"],
+        fixed_point=coarse["fixed"],
+        onset={
+            nm: next((t for t, v in enumerate(lg) if v is not None), None)
+            for nm, lg in logs.items()
+        },  # fmt: skip
+        log10=logs,
+        nonzero_after={nm: not z for nm, z in zip(coarse["names"], zeros)},
+        context_dependent=coarse["undefined"] is None and context,
+        undefined=coarse["undefined"],
+    )
+
+
+SIZE_AGREE = 1e-6  # log10: float64 and long double sizes this close are resolved
+
+
+def _agree(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None:
+        return None if a is None and b is None else -math.inf
+    return b if abs(a - b) <= SIZE_AGREE else -math.inf
+
+
+def _trace(cfg: RunConfig, net: ReducedNet, X, Y, max_steps: int) -> dict:
+    """Step the reduced net on the run's minibatches until the fixed point (or
+    max_steps): each step's log10 gradient norms, and the state at the run's last step."""
+    batches = minibatches(cfg, len(Y))
     logs: dict[str, list] = {nm: [] for nm in net.names}
     patterns: list[tuple] = []
-    out = {"undefined": None, "fixed": False, "at_end": None}
-    for t in range(MAX_STEPS):
+    out = {"undefined": None, "fixed": False, "at_end": None, "names": net.names}
+    for t in range(max_steps):
         if t == cfg.train.steps:
             out["at_end"] = _state(net)
         rows = next(batches)
@@ -107,19 +145,8 @@ def analyse(cfg: RunConfig, Xtr: torch.Tensor, Ytr: torch.Tensor, V: int) -> Exa
         if len(patterns) >= 3 and patterns[-1] == patterns[-2] == patterns[-3] and not net.special:
             out["fixed"] = True
             break
-    zeros, context = out["at_end"] or _state(net)
-    return ExactResult(
-        names=net.names,
-        steps=len(patterns),
-        fixed_point=out["fixed"],
-        onset={
-            nm: next((t for t, v in enumerate(logs[nm]) if v is not None), None) for nm in net.names
-        },
-        log10=logs,
-        nonzero_after={nm: not z for nm, z in zip(net.names, zeros)},
-        context_dependent=out["undefined"] is None and context,
-        undefined=out["undefined"],
-    )
+    out["at_end"] = out["at_end"] or _state(net)
+    return out | {"logs": logs, "steps": len(patterns)}
 
 
 def _state(net: ReducedNet) -> tuple[tuple, bool]:

@@ -133,7 +133,7 @@ def narrow_batchnorm(draw) -> RunConfig:
         activation=draw(st.sampled_from(["tanh", "sigmoid", "relu"])),
         batchnorm=True,
         output_bn=draw(st.booleans()),
-        bn_eps=draw(st.sampled_from([1e-5, 1e-10, 1e-14, 1e-2])),
+        bn_eps=draw(st.sampled_from([1e-5, 1e-10, 1e-2])),
         n_layers=draw(st.integers(1, 3)),
         n_hidden=draw(st.integers(1, 3)),
         n_embd=1,
@@ -150,19 +150,19 @@ def narrow_batchnorm(draw) -> RunConfig:
 def test_exact_zeros_under_batchnorm_equal_arbitrary_precision(cfg, words):
     """With a tiny eps, BatchNorm amplifies float64's own round-off past the gradients' size
     (1e4 from an exact 0 at eps 1e-10), and so does a large lr: the reference here is mpmath
-    at 150 digits."""
+    at 300 digits."""
     ds, sp = _splits(words, cfg)
     if cfg.train.batch_size > len(sp.Ytr):
         return
     ex = analyse(cfg, sp.Xtr, sp.Ytr, ds.vocab_size)
-    ref = mp_norms(cfg, sp.Xtr, sp.Ytr, ds.vocab_size, min(ex.steps, 8), dps=150)
+    ref = mp_norms(cfg, sp.Xtr, sp.Ytr, ds.vocab_size, min(ex.steps, 8), dps=300)
     for name, logs in ref.items():
         for t, r in enumerate(logs):
             e = ex.log10[name][t]
             if e is None:  # mpmath's own rounding, amplified by 1/sqrt(eps) per BatchNorm
-                assert r is None or r < -60, (name, t, r)
-            elif e == -math.inf:  # nonzero, its float mantissas cancelled
-                assert r is not None and r >= -60, (name, t, r)
+                assert r is None or r < -150, (name, t, r)
+            elif e == -math.inf:  # nonzero, its size unresolved in 53 and 64 bits
+                assert r is not None, (name, t)
             else:
                 assert r is not None and abs(r - e) < 1e-5, (name, t, r, e)
 
