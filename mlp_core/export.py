@@ -22,7 +22,7 @@ from .data import DEFAULT_SOURCE, Dataset, make_splits
 from .export_cells import Cells, data_cells, init_code, init_note, layer_cells
 from .export_questions import fold_cells, gradient_table_cell, zero_init_cells
 from .export_text import SETTINGS, header
-from .stack import GRAD_TRACK_FIRST
+from .run_rules import GRAD_TRACK_FIRST
 from .store import RunStore, get_or_train, run_key
 from .train import ProgressFn, RunOutcome
 

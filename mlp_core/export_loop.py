@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .config import RunConfig
 from .export_cells import code
-from .stack import CURVE_POINTS, DIVERGED_FACTOR
+from .run_rules import CURVE_POINTS, DIVERGED_FACTOR
 
 CHUNK = 8192  # rows per evaluation chunk: notebook.NotebookNet.loss's default
 

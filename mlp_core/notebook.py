@@ -22,7 +22,7 @@ from .config import RunConfig
 from .data import Dataset, make_splits
 from .diagnostics import Recorder, param_table
 from .model import MLP, TORCH_DTYPES, init_and_generator
-from .stack import (
+from .run_rules import (
     CURVE_POINTS,
     CURVE_VAL_ROWS,
     DIVERGED_FACTOR,

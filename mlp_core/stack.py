@@ -28,14 +28,16 @@ from .data import Splits
 from .diagnostics import Recorder, param_table
 from .fast.step import Step
 from .model import MLP, TORCH_DTYPES
+from .run_rules import (
+    CURVE_POINTS,
+    CURVE_VAL_ROWS,
+    DIVERGED_FACTOR,
+    GRAD_TRACK_FIRST,
+    batch_loss_band,
+    divergence,
+)
+from .stack_rewind import Rewind
 
-CURVE_POINTS = 40  # points of the live loss curve
-CURVE_VAL_ROWS = 4096  # dev rows behind each live val point (a sample: full splits are slow)
-DIVERGED_FACTOR = 10.0  # a loss this many times the uniform baseline counts as diverged
-# gradient norms (the parameter table's "grad_norm_max") are taken at every one of the
-# first steps, then at each diagnostics capture (every steps/50): tracking them on more
-# steps costs measurable speed (ARCHITECTURE.md)
-GRAD_TRACK_FIRST = 100
 CHUNK_STEPS = 200  # minibatches drawn at once; divergence is checked at this pace
 
 
@@ -61,7 +63,7 @@ def _device(name: str) -> str:
     return name
 
 
-class Stack:
+class Stack(Rewind):
     """One stack of runs training in this process (train_stack drives one per process)."""
 
     def __init__(
@@ -221,40 +223,6 @@ class Stack:
         low = min(first.values(), default=None)
         return {k: d for k, d in first.items() if d == low}
 
-    def mutable(self) -> list[torch.Tensor]:
-        """What a step changes but the losses (written over): the parameters, the BN
-        running statistics, the gradient norms kept."""
-        buffers = [b for _, b in self.model.named_buffers()]
-        return [self.step.flat, *buffers, self.grad_max, self.grad_first]
-
-    def save(self) -> None:
-        """Keep the state at a chunk's start (the recorder: how many captures it holds)."""
-        for kept, t in zip(self.saved, self.mutable()):
-            kept.copy_(t)
-        self.saved_captures = len(self.recorder.steps), len(self.recorder.hist_steps)
-
-    def restore(self) -> None:
-        """Back to the state save() kept."""
-        for kept, t in zip(self.saved, self.mutable()):
-            t.copy_(kept)
-        forget_captures(self.recorder, *self.saved_captures)
-
-    def freeze(self, runs: list[int], after: bool) -> None:
-        """Keep each run's state as it measured the loss of its divergent step: its
-        parameters before the step (after=False), its BN running statistics after the
-        step's forward (after=True)."""
-        for k in runs:
-            if after:
-                self.frozen[k] |= {n: b[k].cpu().clone() for n, b in self.model.named_buffers()}
-            else:
-                self.frozen[k] = self.model.state_dict(k)
-
-    def thaw(self) -> None:
-        """Put each diverged run's frozen state back into its place in the stack."""
-        for k, state in self.frozen.items():
-            for name, t in self.model.named_parameters() + self.model.named_buffers():
-                t[k].copy_(state[name])
-
     def grad_step(self, i: int, batch: tuple, lr: torch.Tensor) -> None:
         """Step i with every gradient kept for the diagnostics, then the update."""
         self.step(*batch)
@@ -339,39 +307,3 @@ class Stack:
         self.curve["train"].append(done.nanmean(0).tolist())
         self.curve["val"].append(self.step.evaluate(self.Xval, self.Yval))
         return self.curve["train"][-1], self.curve["val"][-1]
-
-
-def batch_loss_band(losses: torch.Tensor) -> list[float] | None:
-    """The 0.5th and 99.5th percentiles of a run's minibatch losses over the last half of
-    its steps (what a notebook printing one minibatch loss now and then would see)."""
-    tail = losses[len(losses) // 2 :].double()
-    tail = tail[torch.isfinite(tail)]
-    if len(tail) < 2:
-        return None
-    return torch.quantile(tail.cpu(), torch.tensor([0.005, 0.995], dtype=torch.float64)).tolist()
-
-
-def divergence(step: int | None, loss: float | None, bound: float) -> dict:
-    """Why a run diverged, for its metrics: "diverged_reason" "above bound" (the minibatch
-    loss of its step ``step`` was finite and at or above ``bound``) or "not finite" (NaN or
-    infinite, or, with a loss below the bound, a full-split loss that was), None for a run
-    that did not diverge; "diverged_loss": that loss above the bound, else None;
-    "diverged_bound": the bound, DIVERGED_FACTOR x ln(vocab)."""
-    above = step is not None and loss is not None and math.isfinite(loss) and loss >= bound
-    return {
-        "diverged_reason": None if step is None else "above bound" if above else "not finite",
-        "diverged_loss": loss if above else None,
-        "diverged_bound": bound,
-    }
-
-
-def forget_captures(recorder: Recorder, n: int, n_hist: int) -> None:
-    """Drop the recorder's captures after its first n, and its histograms after n_hist
-    (a chunk that runs again captures its steps again)."""
-    del recorder.steps[n:], recorder.hist_steps[n_hist:]
-    for st in recorder.stats:
-        for key in ("act_hist", "grad_hist", "wgrad_hist"):
-            del st[key][n_hist:]
-        for rows in (st["update_ratio"], st["neuron_spread"], *st["activations"].values()):
-            for values in rows.values():
-                del values[n:]

@@ -21,7 +21,8 @@ from . import workers as pool
 from .config import RunConfig, validate
 from .data import Dataset, make_splits
 from .model import shape_key
-from .stack import CURVE_POINTS, Stack
+from .run_rules import CURVE_POINTS
+from .stack import Stack
 
 # model-steps (runs x steps) from which a stack is split over 2 processes (a new worker
 # takes seconds to start: it imports torch). It depends on the configs alone, never on

@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mlp_core import data, stack, train, workers
+from mlp_core import data, run_rules, stack, train, workers
 from mlp_core.config import RunConfig
 from mlp_core.diagnostics import neuron_spread, neuron_spreads, row_std
 from mlp_core.fast.evaluate import evaluate
@@ -280,7 +280,7 @@ def test_zero_init_bn_without_eps_gives_nan_at_step_zero_like_the_lecture(small_
 def test_divergence_is_found_at_its_exact_step_across_chunks(small_ds, monkeypatch):
     cfg = _base().replace(lr=40.0, lr_decay_step=0, steps=60)
     ref_losses = reference_run(cfg, small_ds)["losses"]
-    limit = stack.DIVERGED_FACTOR * math.log(small_ds.vocab_size)
+    limit = run_rules.DIVERGED_FACTOR * math.log(small_ds.vocab_size)
     first_bad = next(i for i, x in enumerate(ref_losses) if not x < limit)
     assert first_bad > 0
     monkeypatch.setattr(stack, "CHUNK_STEPS", 7)

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from mlp_core import data, stack
+from mlp_core import data, run_rules, stack
 from mlp_core.config import ConfigError
 from mlp_core.train import train_stack
 
@@ -102,7 +102,7 @@ def _without_timing(metrics: dict) -> dict:
 
 def test_divergence_above_the_bound_is_not_called_not_finite(small_ds, tiny_cfg):
     (run,) = train_stack([tiny_cfg.replace(lr=30.0)], small_ds)
-    m, bound = run.metrics, stack.DIVERGED_FACTOR * math.log(small_ds.vocab_size)
+    m, bound = run.metrics, run_rules.DIVERGED_FACTOR * math.log(small_ds.vocab_size)
     assert run.status == "diverged" and m["diverged_reason"] == "above bound"
     assert m["diverged_bound"] == bound
     assert math.isfinite(m["diverged_loss"]) and m["diverged_loss"] >= bound
@@ -124,7 +124,7 @@ def test_a_run_that_did_not_diverge_has_no_divergence_reason(small_ds, tiny_cfg)
     (run,) = train_stack([tiny_cfg], small_ds)
     m = run.metrics
     assert m["diverged_reason"] is None and m["diverged_loss"] is None
-    assert m["diverged_bound"] == stack.DIVERGED_FACTOR * math.log(small_ds.vocab_size)
+    assert m["diverged_bound"] == run_rules.DIVERGED_FACTOR * math.log(small_ds.vocab_size)
 
 
 def test_a_diverged_run_gives_the_same_bits_wherever_the_steps_are_cut(

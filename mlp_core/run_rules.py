@@ -1,0 +1,41 @@
+"""What a run measures and when, the same in both arithmetics (stack.py, the engine's
+stacks; notebook.py, the notebook's loop): the live curve's points, when a run has
+diverged and why, which steps keep their gradient norms, the band of minibatch losses."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+CURVE_POINTS = 40  # points of the live loss curve
+CURVE_VAL_ROWS = 4096  # dev rows behind each live val point (a sample: full splits are slow)
+DIVERGED_FACTOR = 10.0  # a loss this many times the uniform baseline counts as diverged
+# gradient norms (the parameter table's "grad_norm_max") are taken at every one of the
+# first steps, then at each diagnostics capture (every steps/50): tracking them on more
+# steps costs measurable speed (ARCHITECTURE.md)
+GRAD_TRACK_FIRST = 100
+
+
+def batch_loss_band(losses: torch.Tensor) -> list[float] | None:
+    """The 0.5th and 99.5th percentiles of a run's minibatch losses over the last half of
+    its steps (what a notebook printing one minibatch loss now and then would see)."""
+    tail = losses[len(losses) // 2 :].double()
+    tail = tail[torch.isfinite(tail)]
+    if len(tail) < 2:
+        return None
+    return torch.quantile(tail.cpu(), torch.tensor([0.005, 0.995], dtype=torch.float64)).tolist()
+
+
+def divergence(step: int | None, loss: float | None, bound: float) -> dict:
+    """Why a run diverged, for its metrics: "diverged_reason" "above bound" (the minibatch
+    loss of its step ``step`` was finite and at or above ``bound``) or "not finite" (NaN or
+    infinite, or, with a loss below the bound, a full-split loss that was), None for a run
+    that did not diverge; "diverged_loss": that loss above the bound, else None;
+    "diverged_bound": the bound, DIVERGED_FACTOR x ln(vocab)."""
+    above = step is not None and loss is not None and math.isfinite(loss) and loss >= bound
+    return {
+        "diverged_reason": None if step is None else "above bound" if above else "not finite",
+        "diverged_loss": loss if above else None,
+        "diverged_bound": bound,
+    }
