@@ -19,13 +19,13 @@ on: every number is the same wherever chunks and slices end, as if checked at ev
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 
 import torch
 
 from .config import ConfigError, RunConfig
 from .data import Splits
 from .diagnostics import Recorder, param_table
+from .fast.denormals import denormals_flushed
 from .fast.step import Step
 from .model import MLP, TORCH_DTYPES
 from .run_rules import (
@@ -39,22 +39,6 @@ from .run_rules import (
 from .stack_rewind import Rewind
 
 CHUNK_STEPS = 200  # minibatches drawn at once; divergence is checked at this pace
-
-
-def flushing_denormals() -> bool:
-    """Does this thread flush denormal floats to zero?"""
-    return bool((torch.tensor([1e-39]) * 2.0).item() == 0.0)
-
-
-@contextmanager
-def denormals_flushed():
-    """Flush denormals to zero in this thread for the block, then put the mode back."""
-    before = flushing_denormals()
-    torch.set_flush_denormal(True)
-    try:
-        yield
-    finally:
-        torch.set_flush_denormal(before)
 
 
 def _device(name: str) -> str:

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from mlp_core import data, run_rules, stack, train, workers
 from mlp_core.config import RunConfig
 from mlp_core.diagnostics import neuron_spread, neuron_spreads, row_std
+from mlp_core.fast import denormals
 from mlp_core.fast.evaluate import evaluate
 from mlp_core.fast.step import Step
 from mlp_core.model import MLP, init_run
@@ -231,12 +232,12 @@ def test_steps_flush_denormals_and_put_the_mode_back(small_ds, monkeypatch):
     seen = []
     real = Step.apply
     monkeypatch.setattr(
-        Step, "apply", lambda s, *a: seen.append(stack.flushing_denormals()) or real(s, *a)
+        Step, "apply", lambda s, *a: seen.append(denormals.flushing_denormals()) or real(s, *a)
     )
-    assert not stack.flushing_denormals()
+    assert not denormals.flushing_denormals()
     train.train_stack([_base()], small_ds, diagnostics=False)
     assert seen and all(seen)
-    assert not stack.flushing_denormals()
+    assert not denormals.flushing_denormals()
 
 
 def test_round_off_gradients_keep_a_nonzero_norm_with_denormals_flushed():
@@ -245,7 +246,7 @@ def test_round_off_gradients_keep_a_nonzero_norm_with_denormals_flushed():
     model = MLP([_base().model], 9, 3, seeds=[0], dtype="float32")
     step = Step(model, batch_size=16)
     step.grads.fill_(1e-22)
-    with stack.denormals_flushed():
+    with denormals.denormals_flushed():
         norms = step.grad_norms()
     assert bool((norms > 0).all())
     assert float(norms[0, 0]) == pytest.approx(1e-22 * model.C.numel() ** 0.5, rel=1e-5)

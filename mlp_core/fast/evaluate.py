@@ -9,6 +9,7 @@ from itertools import zip_longest
 import torch
 
 from ..model import cross_entropy
+from .denormals import flushing_denormals
 from .kernels import has_kernel, kernels_for, plan_forward
 from .tape import Tape
 
@@ -72,7 +73,7 @@ def _planned_loglik(model, X: torch.Tensor, Y: torch.Tensor, fused) -> torch.Ten
     helper = len(starts) > 1 and model.C.device.type == "cpu" and EVAL_THREADS > 1
     chunks = [_EvalChunk(model, n, X.shape[1], fused) for _ in range(1 + helper)]
     if helper:
-        mode = (torch.get_num_threads(), _flushing_denormals())
+        mode = (torch.get_num_threads(), flushing_denormals())
         odd = _pool().submit(_in_helper, mode, chunks[1], X, Y, starts[1::2], n)
         sums = _run(chunks[0], X, Y, starts[0::2], n)
         sums = [s for pair in zip_longest(sums, odd.result()) for s in pair if s is not None]
@@ -97,10 +98,6 @@ def _in_helper(mode: tuple[int, bool], *args) -> list[torch.Tensor]:
     torch.set_flush_denormal(mode[1])
     with torch.inference_mode():
         return _run(*args)
-
-
-def _flushing_denormals() -> bool:
-    return bool((torch.tensor([1e-39]) * 2.0).item() == 0.0)
 
 
 @lru_cache(maxsize=1)
