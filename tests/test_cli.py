@@ -5,6 +5,7 @@ import sys
 import pytest
 import torch
 
+from mlp_core import words
 from mlp_core.cli import main
 
 
@@ -128,9 +129,8 @@ def test_word_list_cases(case, tmp_path, capsys):
 
 
 def test_too_large_file_is_refused(tmp_path, capsys, monkeypatch):
-    from mlp_core import data
 
-    monkeypatch.setattr(data, "MAX_BYTES", 1000)
+    monkeypatch.setattr(words, "MAX_BYTES", 1000)
     f = tmp_path / "big.txt"
     f.write_bytes(b"anna\n" * 1000)
     assert main(["data", "--names", str(f)]) == 2

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from mlp_core import data
+from mlp_core import data, words
 from mlp_core.data import DataError
 
 
@@ -72,7 +72,7 @@ def test_bad_word_lists_are_refused_with_the_problem(raw, message):
 
 
 def test_too_large_and_missing_files(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "MAX_BYTES", 100)
+    monkeypatch.setattr(words, "MAX_BYTES", 100)
     with pytest.raises(DataError, match="limit is 100 bytes"):
         data.from_bytes(b"anna\n" * 30)
     with pytest.raises(DataError, match="no such file"):

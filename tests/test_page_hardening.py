@@ -5,7 +5,7 @@ import pytest
 from app_helpers import answer_of, open_app
 from streamlit.testing.v1 import AppTest
 
-from mlp_core import data
+from mlp_core import words
 
 GOOD = b"\n".join([b"emma", b"olivia", b"ava", b"isabella", b"sophia"] * 3)
 SMALL = {"layers": "1", "n_hidden": "8", "steps": "100"}
@@ -48,7 +48,7 @@ def test_refused_word_lists_keep_the_previous_upload(case):
 
 
 def test_a_file_over_the_size_cap_is_refused(monkeypatch):
-    monkeypatch.setattr(data, "MAX_BYTES", 1_000)
+    monkeypatch.setattr(words, "MAX_BYTES", 1_000)
     at = upload(open_app(), "big.txt", b"emma\n" * 500)
     assert not at.exception and "limit" in refusal(at)
 
