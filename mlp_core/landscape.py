@@ -86,7 +86,8 @@ def gain(cfg: RunConfig) -> float:
     return GAINS[m.activation] if m.init_gain is None else m.init_gain
 
 
-def _cell(depth: int, scale: float, cfg: RunConfig) -> dict:
+def cell_head(depth: int, scale: float, cfg: RunConfig) -> dict:
+    """What every cell says of itself: where it sits, and its init."""
     return {"depth": depth, "scale": scale, "init": cfg.model.init, "gain": gain(cfg)}
 
 
@@ -105,7 +106,7 @@ def at_init(
     for depth in depths:
         cfgs = depth_configs(base, depth, scales)
         stats = init_stats(cfgs, X, Y, ds.vocab_size)
-        out += [_cell(depth, s, c) | st for s, c, st in zip(scales, cfgs, stats)]
+        out += [cell_head(depth, s, c) | st for s, c, st in zip(scales, cfgs, stats)]
     return out
 
 
@@ -218,7 +219,7 @@ def trained_cell(
     base = base or baselines(ds, o.config.data.block_size)
     m, val = o.metrics, o.metrics.get("val_loss")
     ok = o.status == "ok"
-    cell = _cell(depth, scale, o.config) | {
+    cell = cell_head(depth, scale, o.config) | {
         "key": run_key(o.config, ds.sha256),
         "status": o.status,
         "steps": m.get("steps"),

@@ -18,6 +18,9 @@ ANSWERS = {  # page file: what it answers (the links' order and icons: ui.naviga
     "inference gives the same outputs, checked against PyTorch's own fusion.",
     "pages/compare.py": "every run you trained in this session, side by side: curves, final "
     "losses, the settings that differ and the lecture's diagnostics; train more, export.",
+    "pages/landscape.py": "every init scale (zero, then 0.01× to 10× the kaiming gain) at "
+    "every depth (1 to 8 hidden layers): the lecture's diagnostics at init, and the dev loss "
+    "after N steps, for tanh, sigmoid and ReLU, with and without BatchNorm.",
 }
 
 st.markdown(

@@ -37,6 +37,7 @@ def test_home_says_what_each_page_answers():
         "Zero init",
         "BatchNorm folding",
         "Compare runs",
+        "Init landscape",
     ]  # real links (st.page_link), each with what its page answers under it
     assert [link.proto.page for link in links][0].endswith("dataset")
     assert len(at.caption) >= 4 and "reference losses" in at.caption[0].value

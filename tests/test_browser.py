@@ -123,7 +123,7 @@ def test_every_page_in_one_session_runs_its_defaults(server, page):
     _full_shot(page, "dataset")
     _go(page, "Home", "Practice Board")
     links = page.locator("[data-testid='stMain'] [data-testid='stPageLink']")
-    assert links.count() == 4
+    assert links.count() == 5
     _full_shot(page, "home")
     _go(page, "Zero init", "What trained, and why", TRAINING_MS)
     answer = page.locator("[data-testid='stAlertContentSuccess']").first.inner_text()

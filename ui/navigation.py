@@ -37,6 +37,7 @@ PAGES = (  # file, title, Material icon (drawn by Streamlit's frontend, no emoji
     ("pages/zero_init.py", "Zero init", ":material/exposure_zero:"),
     ("pages/batchnorm_fold.py", "BatchNorm folding", ":material/compress:"),
     ("pages/compare.py", "Compare runs", ":material/stacked_line_chart:"),
+    ("pages/landscape.py", "Init landscape", ":material/grid_on:"),
 )
 HEADINGS = {  # page file: its title, drawn by app.py before anything heavy loads
     "pages/home.py": "Practice Board",
@@ -44,6 +45,7 @@ HEADINGS = {  # page file: its title, drawn by app.py before anything heavy load
     "pages/zero_init.py": "Zero init: what trains, and why?",
     "pages/batchnorm_fold.py": "BatchNorm folding: the same forward pass, without the BNs",
     "pages/compare.py": "Compare runs",
+    "pages/landscape.py": "The init landscape: every init scale at every depth",
 }
 _VIA_APP = "_page_run_by_app"  # the mark: this run of the page went through app.py
 

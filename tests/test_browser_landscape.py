@@ -1,0 +1,133 @@
+"""The init landscape in a real browser (Debian's chromium, Python playwright, 1400x900):
+the heatmap renders with a cell per depth and scale, a cell's tooltip has its numbers, a
+click opens the cell's run on Zero init (and, picked instead, on Compare runs), and the
+trained grid fills in live, depth by depth, while its sweep runs. Vega draws SVG: each
+cell is a path whose aria-label carries its tooltip's fields, which is what the tests
+read. Full-page screenshots land in artifacts/browser/. Skips, saying why, where chromium
+or playwright is missing."""
+
+import os
+import re
+
+import pytest
+from browser_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, start_streamlit, wait_healthy
+
+SHOTS = ROOT / "artifacts" / "browser"
+VIEW = {"width": 1400, "height": 900}
+LONG_MS = 600_000  # a whole grid on a busy 2-core box
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+CHART = "[data-testid='stVegaLiteChart']"
+CELL = "path[aria-label*='cell: {depth} hidden layers, {scale};']"
+STEPS = 100  # the trained view's N here: short runs, the same sweep
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed here (apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api", reason="python playwright is not installed")
+    proc, url = start_streamlit({"PRACTICE_BOARD_CACHE": str(tmp_path_factory.mktemp("cache"))})
+    try:
+        wait_healthy(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport=VIEW)
+    yield context.new_page()
+    context.close()
+
+
+def marks(page, depth: int, scale: str):
+    """A cell's marks in the page's first chart (while a sweep runs, the chart of the run
+    before it may still stand below, stale)."""
+    return page.locator(CHART).first.locator(CELL.format(depth=depth, scale=scale))
+
+
+def cell(page, depth: int, scale: str):
+    """A cell's first mark (the grey one under the colour: every cell has it)."""
+    return marks(page, depth, scale).first
+
+
+def label(page, depth: int, scale: str) -> str:
+    """What a cell says now: its last mark's aria-label (the coloured one when it has one)."""
+    return marks(page, depth, scale).last.get_attribute("aria-label")
+
+
+def point(page, depth: int, scale: str, click: bool = False) -> None:
+    """Move the mouse onto a cell (near its corner, off the number written in it), as a
+    visitor does, and click it if asked."""
+    box = cell(page, depth, scale).bounding_box()
+    x, y = box["x"] + 6, box["y"] + 6
+    page.mouse.click(x, y) if click else page.mouse.move(x, y)
+
+
+def shot(page, name: str) -> None:
+    main = page.locator("[data-testid='stMain']")
+    height = page.evaluate("(el) => el.scrollHeight", main.element_handle())
+    page.set_viewport_size({"width": VIEW["width"], "height": max(VIEW["height"], height)})
+    page.wait_for_timeout(1000)
+    page.screenshot(path=SHOTS / f"{name}.png", full_page=True)
+    page.set_viewport_size(VIEW)
+
+
+def test_the_at_init_heatmap_its_tooltip_and_a_click_to_zero_init(server, page):
+    page.goto(f"{server}/landscape")
+    cell(page, 8, "10×").wait_for(timeout=120_000)
+    every = page.locator(CHART).first.locator("path[aria-label*='hidden layers, ']")
+    assert every.count() >= 8 * 9  # a mark for every depth and scale
+    point(page, 8, "10×")
+    tip = page.locator("#vg-tooltip-element")
+    tip.get_by_text("saturated per layer").wait_for(timeout=30_000)
+    text = tip.inner_text()
+    assert "8 hidden layers, 10×" in text and "kaiming, gain 16.67" in text
+    assert "loss at init" in text and "gradient first / last" in text
+    shot(page, "landscape_at_init_tooltip")
+    point(page, 3, "0.5×", click=True)
+    page.wait_for_url(re.compile(r"/zero_init\?.*compare_gain=0\.833"), timeout=60_000)
+    page.get_by_text("What trained, and why", exact=False).first.wait_for(timeout=LONG_MS)
+    page.wait_for_selector(IDLE, timeout=LONG_MS)
+    main = page.locator("[data-testid='stMain']").inner_text()
+    assert "kaiming init (gain 0.8333)" in main
+    assert "layers.6.bias" in main  # 3 hidden layers: the output bias is layers.6
+    shot(page, "landscape_click_zero_init")
+
+
+def test_the_trained_grid_fills_in_live_and_a_click_opens_compare(server, page):
+    page.goto(f"{server}/landscape?view=trained&steps={STEPS}&opens=compare")
+    page.get_by_role("button", name=re.compile("Train the 72 missing cells")).click()
+    page.get_by_text("3 hidden layers (3 of 8)", exact=False).wait_for(timeout=LONG_MS)
+    assert "dev loss: 2." in label(page, 1, "1×")  # the first stacks are drawn ...
+    assert "not trained yet" in label(page, 8, "1×")  # ... while the deeper ones train
+    shot(page, "landscape_filling")
+    page.get_by_role("button", name="Stop").wait_for(state="detached", timeout=LONG_MS)
+    page.wait_for_selector(IDLE, timeout=LONG_MS)
+    cell(page, 8, "1×").wait_for(timeout=60_000)
+    pending = page.locator(CHART).first.locator("path[aria-label*='not trained yet']")
+    assert pending.count() == 0
+    assert "exact gradients: layers.8.bias;" in label(page, 4, "0 (zero init)") + ";"
+    shot(page, "landscape_trained")
+    val = re.search(r"dev loss: (\d\.\d{4}),", label(page, 2, "3×")).group(1)
+    point(page, 2, "3×", click=True)
+    page.wait_for_url(re.compile(r"/compare"), timeout=60_000)
+    page.get_by_text("tanh kaiming 2×100 s42", exact=False).first.wait_for(timeout=60_000)
+    page.get_by_text(val, exact=True).first.wait_for(timeout=60_000)  # its metrics row
+    shot(page, "landscape_click_compare")
+    shot(page, "landscape_click_compare")
