@@ -192,7 +192,7 @@ def whole_run(ds, sp, quick: bool) -> dict:
         t0 = time.perf_counter()
         seed.steps(steps)
         seed_s.append(time.perf_counter() - t0)
-        data._SPLITS.clear()  # the CLI's case: nothing built yet in this process
+        data.make_splits.cache_clear()  # the CLI's case: nothing built yet in this process
         t0 = time.perf_counter()
         (run,) = train.train_stack([cfg], ds)
         whole_s.append(time.perf_counter() - t0)

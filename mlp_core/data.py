@@ -8,6 +8,7 @@ import math
 import random
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 
 import torch
 
@@ -93,19 +94,11 @@ def split_words(words) -> tuple[list[str], list[str], list[str]]:
     return shuffled[:n1], shuffled[n1:n2], shuffled[n2:]
 
 
-_SPLITS: dict[tuple[str, int], Splits] = {}  # the last few (slow to build)
-SPLITS_KEPT = 8
-
-
+@lru_cache(maxsize=8)  # the last few (slow to build)
 def make_splits(ds: Dataset, block_size: int) -> Splits:
     """The lecture's splits as tensors, kept per (content hash, block_size): equal word
-    lists share them whatever Dataset object carries them."""
-    key = (ds.sha256, block_size)
-    if key not in _SPLITS:
-        if len(_SPLITS) >= SPLITS_KEPT:
-            _SPLITS.pop(next(iter(_SPLITS)))
-        _SPLITS[key] = _build_splits(ds, block_size)
-    return _SPLITS[key]
+    lists (equal Datasets) share them whatever Dataset object carries them."""
+    return _build_splits(ds, block_size)
 
 
 def _build_splits(ds: Dataset, block_size: int) -> Splits:

@@ -39,6 +39,12 @@ class Dataset:
     source: str  # where the words came from, for display
     sha256: str  # hash of the normalised words: the run store's data key
 
+    def __eq__(self, other) -> bool:  # equal content, equal data set (and a cheap hash)
+        return isinstance(other, Dataset) and self.sha256 == other.sha256
+
+    def __hash__(self) -> int:
+        return hash(self.sha256)
+
     @property
     def chars(self) -> list[str]:
         return sorted(set("".join(self.words)))

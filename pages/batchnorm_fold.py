@@ -62,10 +62,11 @@ def controls() -> RunConfig:
     )
 
 
-@st.cache_data(max_entries=16, show_spinner="Folding, and checking on the dev split…")
-def cached_report(key: str, _outcome, _ds) -> FoldReport:
-    """key (the run's content hash) stands for the unhashable outcome and data set."""
-    return fold_report(_outcome, _ds)
+@st.cache_data(
+    max_entries=16, show_spinner="Folding, and checking on the dev split…", hash_funcs=ui.HASH_FUNCS
+)
+def cached_report(outcome, ds) -> FoldReport:
+    return fold_report(outcome, ds)
 
 
 def _blocks(arch: list[str]) -> list[str]:
@@ -250,7 +251,7 @@ if outcome.status != "ok":
     st.stop()
 run = run_key(config, dataset.sha256)
 try:
-    report = cached_report(run, outcome, dataset)
+    report = cached_report(outcome, dataset)
 except (FoldError, RuntimeError) as e:
     st.error(f"Could not fold this run: {e}")
     st.stop()

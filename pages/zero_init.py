@@ -154,12 +154,11 @@ def _presets() -> None:
         )
 
 
-@st.cache_data(max_entries=16, show_spinner="Measuring what trained…")
-def cached_report(keys: tuple, _zero, _other, _ds) -> ZeroInitReport:
+@st.cache_data(max_entries=16, show_spinner="Measuring what trained…", hash_funcs=ui.HASH_FUNCS)
+def cached_report(zero, other, ds) -> ZeroInitReport:
     """The report of two runs, measured once per pair (its dev forward passes and exact
-    analysis are not redone at every widget change); keys (the runs' content hashes) stand
-    for the unhashable outcomes and data set."""
-    return zero_init_report(_zero, _other, _ds)
+    analysis are not redone at every widget change)."""
+    return zero_init_report(zero, other, ds)
 
 
 def show_answer(rep: ZeroInitReport) -> None:
@@ -208,7 +207,7 @@ if outcomes is None:
 if any(o.status == "stopped" for o in outcomes):
     st.stop()  # app.py's ui.stopped_note() says where it stopped
 keys = [run_key(c, dataset.sha256) for c in configs]
-rep = cached_report(tuple(keys), *outcomes, dataset)
+rep = cached_report(*outcomes, dataset)
 report = ui.zero_init_report
 report.show_divergence(rep)
 show_answer(rep)

@@ -69,6 +69,7 @@ _HOME = {
     ),
     **dict.fromkeys(
         [
+            "HASH_FUNCS",
             "baselines",
             "cache_note",
             "lookup",
@@ -76,6 +77,7 @@ _HOME = {
             "request_run",
             "result_or_button",
             "run_store",
+            "runs_note",
             "session_runs",
             "stopped_note",
             "train",

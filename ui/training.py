@@ -15,6 +15,7 @@ Between a widget and a number sit these caches, each for a reason:
 
 from __future__ import annotations
 
+import json
 import time
 from typing import NoReturn
 
@@ -41,6 +42,15 @@ MAX_REMEMBERED = 30  # results kept in a session when the cache cannot be writte
 @st.cache_resource
 def run_store() -> RunStore:
     return RunStore()
+
+
+def outcome_hash(o: RunOutcome) -> str:
+    """A run's identity for st.cache_data (hash_funcs): its config and how it ended; with
+    the data set's content hash beside it, a stored run's content hash."""
+    return json.dumps(o.config.to_dict(), sort_keys=True) + o.status
+
+
+HASH_FUNCS = {RunOutcome: outcome_hash, data.Dataset: lambda ds: ds.sha256}
 
 
 def _remember(key: str, outcome: RunOutcome) -> None:
@@ -255,9 +265,13 @@ def result_or_button(
     return outcomes
 
 
+MAX_SESSION_RUNS = 40  # a session's run list: ~0.6 MB a run (curves, diagnostics) in memory
+
+
 def record_run(o: RunOutcome, label: str, page: str, ds: data.Dataset) -> None:
     """Add a run to this session's run list (the compare page reads it), with the reference
-    losses of its data so any page can draw them."""
+    losses of its data so any page can draw them. Past MAX_SESSION_RUNS the oldest leave
+    the list (they stay in the run store); runs_note says how many."""
     runs = st.session_state.setdefault("runs", {})
     key = run_key(o.config, ds.sha256)
     runs[key] = {
@@ -270,6 +284,19 @@ def record_run(o: RunOutcome, label: str, page: str, ds: data.Dataset) -> None:
         "metrics": o.metrics,
         "baselines": baselines(ds, ds.sha256, o.config.data.block_size),
     }
+    while len(runs) > MAX_SESSION_RUNS:
+        del runs[next(iter(runs))]
+        st.session_state["runs_left"] = st.session_state.get("runs_left", 0) + 1
+
+
+def runs_note() -> str | None:
+    """What the run list left out, in words (None: nothing)."""
+    if not (n := st.session_state.get("runs_left", 0)):
+        return None
+    return (
+        f"This list keeps your {MAX_SESSION_RUNS} newest runs: the {n:,} oldest left it. They "
+        "are still stored: training the same settings again shows them at once."
+    )
 
 
 def session_runs() -> list[dict]:
