@@ -272,6 +272,8 @@ runs = ui.session_runs()
 if runs:
     shown = tables.names(runs)
     idx = pick(runs, shown)
+    if note := ui.runs_note():
+        st.caption(note)
     with st.expander(f"All {len(runs)} runs of this session", expanded=not idx):
         st.table(
             md_frame(tables.run_list(runs, shown))

@@ -6,7 +6,10 @@ as Markdown: a word like ``![i](http://host/x)`` would make every viewer's brows
 that URL. A refused upload keeps the data set in use, also when it replaces another
 upload: the browser's uploader then reports "no file" first and the new file a moment
 later (Streamlit 1.67, seen in chromium: tests/test_browser_hosting.py), so a "no file"
-followed within REPLACE_WINDOW_S by a refused file restores the data set it dropped.
+followed within REPLACE_WINDOW_S by a refused file restores the data set it dropped. The
+new file's event interrupts the run that the "no file" started; a run that ends
+(settle_removal, called by app.py after the page) was a removal of its own, and a removal
+is final: a refused file after it restores nothing.
 """
 
 from __future__ import annotations
@@ -79,6 +82,12 @@ def take_upload(name: str, raw: bytes) -> None:
             str(e),
             using.source if using else data.DEFAULT_SOURCE,
         )
+
+
+def settle_removal() -> None:
+    """The end of a whole run: a "no file" before it was the visitor's Remove, not the
+    first half of a replacement, so nothing it dropped comes back."""
+    st.session_state.pop("dropped", None)
 
 
 def _restore(saved: dict) -> None:
