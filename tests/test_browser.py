@@ -57,10 +57,17 @@ def page(browser):
     context.close()
 
 
+DRAWN = """() => ![...document.querySelectorAll("[data-testid='stSkeleton']")]
+    .some(e => e.offsetParent !== null)
+  && [...document.querySelectorAll("[data-testid='stVegaLiteChart']")]
+    .every(c => c.querySelector('canvas, svg'))"""
+
+
 def _settle(page, text: str, timeout_ms: int = 60_000) -> None:
+    """Until the text is there, the script is idle, and every chart is drawn."""
     page.get_by_text(text, exact=False).first.wait_for(timeout=timeout_ms)
     page.wait_for_selector(IDLE, timeout=timeout_ms)
-    page.wait_for_timeout(1500)  # let the charts draw
+    page.wait_for_function(DRAWN, timeout=timeout_ms)
 
 
 def _go(page, link: str, text: str, timeout_ms: int = 60_000) -> None:
@@ -148,19 +155,16 @@ def test_every_page_in_one_session_runs_its_defaults(server, page):
 
 
 def _param_table_row_visible(page, tensor: str) -> bool:
-    """Is the row naming tensor drawn inside its table's box at first sight? An
-    st.dataframe draws only the rows in view (its accessible table holds those); an
-    st.table draws every row, so its row's box must lie within the window."""
-    frame = page.locator("[data-testid='stDataFrame']", has_text="largest gradient")
-    if frame.count():
-        box = frame.first.bounding_box()
-        rows = frame.first.locator("tr[aria-rowindex]", has_text=tensor)
-        if not rows.count():
-            return False
-        index = int(rows.first.get_attribute("aria-rowindex"))  # 1: the header row
-        return index * 35 <= box["height"]  # Streamlit's rows are 35 px high
-    row = page.locator("[data-testid='stTable'] tr", has_text=tensor).first
-    return row.is_visible()
+    """Is the row naming the tensor drawn whole inside its table (st.table draws every
+    row, no inner scroll), and within the window once the page scrolls to it?"""
+    table = page.locator("[data-testid='stTable']", has_text=tensor).first
+    row = table.locator("tr", has_text=tensor).first
+    row.wait_for(state="visible")
+    row.scroll_into_view_if_needed()
+    box, frame = row.bounding_box(), table.bounding_box()
+    view = page.viewport_size
+    inside = frame["y"] <= box["y"] and box["y"] + box["height"] <= frame["y"] + frame["height"]
+    return inside and box["y"] >= 0 and box["y"] + box["height"] <= view["height"]
 
 
 def test_zero_init_shows_the_trained_row_without_scrolling_its_table(server, page):
