@@ -1,15 +1,23 @@
 """Fair turns: one training slice at a time per server process, shared between visitors.
 
-A hosted server has one process for every visitor. A global lock served whole jobs first
-come, first served, so one visitor's 8-run form at the caps held everyone else for minutes.
-Here a job (one visitor's submission) holds the turn for one *slice* (the engine's steps
-between two live-curve points: train_stack calls on_progress there), then passes it to the
-waiting job that has trained the fewest seconds so far. A job that arrives starts level
-with the least-served active job, so it neither waits behind whole jobs nor runs ahead of
-everyone for long: with n jobs active each gets about 1/n of the time, whatever the size
-of its slices (a cheap slice is passed on quickly, a big one counts for more). This is
-fair queueing by seconds used ("virtual time"); ARCHITECTURE.md "Sharing one server"
+A hosted server has one process for every visitor, and whole jobs first come, first
+served would hold everyone behind one visitor's 8-run form at the caps for minutes. A job
+(one visitor's submission) holds the turn for one *slice* (the engine's steps between two
+live-curve points: train_stack calls on_progress there), then passes it to the waiting job
+that has trained the fewest seconds so far. A job that arrives starts level with the
+least-served active job, so it neither waits behind whole jobs nor runs ahead of everyone
+for long: with n jobs active each gets about 1/n of the time, whatever the size of its
+slices (a cheap slice is passed on quickly, a big one counts for more). This is fair
+queueing by seconds used ("virtual time"); ARCHITECTURE.md "Sharing one server"
 says why, and what the memory budget adds.
+
+Memory: a job keeps its ``cost`` (bytes) while it is open, and the admitted jobs (those
+that have had a turn) stay within ``budget`` together. Memory goes in order of arrival: a
+job waiting for its first turn fits only if the admitted jobs' cost, plus what every job
+that came before it and still waits for its first turn needs, plus its own cost, is within
+the budget (a job with nothing admitted and nobody before it always fits). So a big job
+that waits for memory is admitted as soon as the jobs open before it free enough, and no
+stream of later, smaller jobs takes that memory first.
 
 A *background* job (the server's warm-up of the default experiments, warm.py) comes
 after every other job: it holds the turn only while no other job waits, and gives it up at
@@ -108,7 +116,7 @@ class Turns:
             if other is not None and other.visitor == job.visitor:
                 other.replaced = True
         job.used = self._level()
-        job.seq = next(self._seq)
+        job.arrival = job.seq = next(self._seq)
         self._waiting.append(job)
         self._hand_over()
 
@@ -131,11 +139,13 @@ class Turns:
 
     def _fits(self, job: Job) -> bool:
         """May this job hold a turn: admitted already, or its cost fits in the budget
-        beside the admitted jobs' (or nothing is admitted)."""
+        beside the admitted jobs' and what the jobs before it in line for memory need
+        (``_before``); a job with none of either always fits."""
         if job.admitted:
             return True
         held = [j.cost for j in self._jobs() if j.admitted]
-        return not held or sum(held) + job.cost <= self.budget
+        ahead = [j.cost for j in self._waiting if _before(j, job)]
+        return not (held or ahead) or sum(held) + sum(ahead) + job.cost <= self.budget
 
     def _order(self, job: Job) -> tuple[bool, bool, float, int]:
         return (not self._fits(job), *_rank(job))
@@ -176,6 +186,14 @@ def _rank(job: Job) -> tuple[bool, float, int]:
     return (job.background, job.used, job.seq)
 
 
+def _before(job: Job, other: Job) -> bool:
+    """``job`` waits for its first turn and came before ``other`` (background jobs after
+    every other): the memory it needs is kept for it, out of ``other``'s reach."""
+    if job is other or job.admitted:
+        return False
+    return (job.background, job.arrival) < (other.background, other.arrival)
+
+
 class Job:
     """One visitor's training, taking turns. ``with job:`` waits for the first turn and
     frees the place on the way out, however the block ends."""
@@ -189,6 +207,7 @@ class Job:
         self.admitted = False  # has had a turn: its memory counts against the budget
         self.used = 0.0  # seconds of turns used, counted from its start level
         self.seq = 0
+        self.arrival = 0  # when it joined: memory is admitted in this order (_before)
         self.started = 0.0  # when its current turn began
         self.slice_s: float | None = None  # mean seconds of its slices
         self.replaced = False

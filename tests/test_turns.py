@@ -260,24 +260,61 @@ def test_next_slice_passes_the_turn_and_sizes_slices_by_the_jobs_speed():
         assert job.slices == 2
 
 
-def test_jobs_beyond_the_memory_budget_wait_for_admission_small_ones_go_on():
-    # two big jobs do not fit together; a small one fits beside either
+def test_jobs_beyond_the_memory_budget_wait_for_admission_earlier_small_ones_go_on():
+    # two big jobs do not fit together; a small one that came before big2 fits beside big1
     clock = Clock()
     turns, log = Turns(budget=100, clock=clock), []
     go = threading.Event()
     big1 = Visitor(turns, clock, log, "big1", 3, 1.0, go=go, mem=80)
     big1.start()
     until(lambda: turns.holder() == "big1")
-    big2 = queued(turns, clock, log, ["big2"], "big2", 2, 1.0, mem=80)
-    # the one that fits is first in line
-    small = queued(turns, clock, log, ["small", "big2"], "small", 2, 1.0, mem=5)
+    small = queued(turns, clock, log, ["small"], "small", 2, 1.0, mem=5)
+    big2 = queued(turns, clock, log, ["small", "big2"], "big2", 2, 1.0, mem=80)
     place = big2.job.place()
-    assert place.admitted is False and place.wait_s is None and place.position == 2
+    assert place.admitted is False and place.position == 2
     assert small.job.place().admitted is True
     finish(go, [big1, big2, small])
     # big2 starts only once big1 has ended, level with the jobs then running
     assert log[: log.index("big2")].count("big1") == 3
     assert log.count("big2") == 2 and log.count("small") == 2
+
+
+def test_a_job_waiting_for_memory_is_admitted_before_later_smaller_jobs_take_it():
+    # heavy arrives while "first" holds 30 of 100: it needs 80 and waits; a stream of 12
+    # later jobs of 30 each would fit beside "first" (two or three at a time) and, let in,
+    # would keep the memory heavy needs taken for as long as they keep coming
+    clock = Clock()
+    turns, log = Turns(budget=100, clock=clock), []
+    go = threading.Event()
+    first = Visitor(turns, clock, log, "first", 3, 1.0, go=go, mem=30)
+    first.start()
+    until(lambda: turns.holder() == "first")
+    heavy = queued(turns, clock, log, ["heavy"], "heavy", 2, 1.0, mem=80)
+    later = []
+    for i in range(12):
+        line = ["heavy", *(v.vname for v in later), f"s{i}"]
+        later.append(queued(turns, clock, log, line, f"s{i}", 2, 1.0, mem=30))
+    assert heavy.job.place().position == 1 and heavy.job.place().admitted is False
+    assert not any(v.job.place().admitted for v in later)  # the memory is heavy's
+    finish(go, [first, heavy, *later])
+    assert log[:5] == ["first"] * 3 + ["heavy"] * 2  # heavy in as soon as first ends
+    assert sorted(log[5:]) == sorted(f"s{i}" for i in range(12) for _ in range(2))
+
+
+def test_a_later_job_fits_beside_what_the_jobs_waiting_before_it_need():
+    # big waits for 80 of 100 while "first" holds 30; once first ends, big (80) and a
+    # later job of 20 fit together: the later one is let in beside big, not after it
+    clock = Clock()
+    turns, log = Turns(budget=100, clock=clock), []
+    go = threading.Event()
+    first = Visitor(turns, clock, log, "first", 2, 1.0, go=go, mem=30)
+    first.start()
+    until(lambda: turns.holder() == "first")
+    big = queued(turns, clock, log, ["big"], "big", 3, 1.0, mem=80)
+    late = queued(turns, clock, log, ["big", "late"], "late", 2, 1.0, mem=20)
+    assert late.job.place().admitted is False  # 30 + 80 + 20 > 100 while first is open
+    finish(go, [first, big, late])
+    assert log == ["first", "first", "big", "late", "big", "late", "big"]
 
 
 def test_a_background_job_yields_to_every_other_and_trains_when_none_waits():
