@@ -10,11 +10,12 @@ removed until the store fits in ``max_bytes`` (``PRACTICE_BOARD_CACHE_MAX_MB``, 
 ``--cache-max-mb``); the entry just written always stays, so the store holds at most the
 bound plus one entry. A write that fails for any reason (a full disk makes torch.save
 raise RuntimeError, a read-only folder, a file where a folder should be) costs the run
-nothing: the result is returned with ``cache_note`` saying why it is not cached, and
-nothing half-written stays behind; a file or a link in an entry's place is removed (the
-entry heals). An entry that fails to load for any reason (a hash, a file, or content a
-result must have: ``valid_outcome``) is removed and the run trained again. Every stored
-JSON file is strict JSON.
+nothing: the result is returned with ``cache_note`` saying why it is not cached, in words
+and without the server's folders (a full disk: "not cached: the disk is full (N bytes
+free)", store_disk.write_note), and nothing half-written stays behind; a file or a link
+in an entry's place is removed (the entry heals). An entry that fails to load for any
+reason (a hash, a file, or content a result must have: ``valid_outcome``) is removed and
+the run trained again. Every stored JSON file is strict JSON.
 
 Shared: several processes (replicas behind a proxy) may use one store folder. A run is
 trained under its key's lock (store_disk.locked), and read again once the lock is held,
