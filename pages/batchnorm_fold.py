@@ -152,9 +152,9 @@ def show_math(ex: dict | None) -> None:
     if ex is None:
         st.info("No Linear→BN pair to show.")
         return
-    st.latex(
-        r"s = \frac{\gamma}{\sqrt{\mathrm{var} + \varepsilon}},\quad W' = W \cdot s,"
-        r"\quad b' = (b - \mu)\, s + \beta"
+    st.latex(  # one short line each: a phone's screen holds every line
+        r"\begin{aligned} s &= \frac{\gamma}{\sqrt{\mathrm{var} + \varepsilon}} \\"
+        r" W' &= W \cdot s \\ b' &= (b - \mu)\, s + \beta \end{aligned}"
     )
     w = ", ".join(f"{x:+.4f}" for x in ex["w"])
     wf = ", ".join(f"{x:+.4f}" for x in ex["w_folded"])
@@ -169,10 +169,13 @@ def show_math(ex: dict | None) -> None:
         rf"s = \frac{{{ex['gamma']:.4f}}}{{\sqrt{{{ex['running_var']:.4f} + {_tex(ex['eps'])}}}}}"
         rf" = {ex['s']:.4f}"
     )
-    st.latex(rf"W'_{{:, {j}}} = [{w}, \dots] \times {ex['s']:.4f} = [{wf}, \dots]")
     st.latex(
-        rf"b'_{{{j}}} = ({b} - ({ex['running_mean']:+.4f})) \times {ex['s']:.4f}"
-        rf" + ({ex['beta']:+.4f}) = {ex['b_folded']:+.4f}"
+        rf"\begin{{aligned}} W_{{:, {j}}} &= [{w}, \dots] \\"
+        rf" W'_{{:, {j}}} &= W_{{:, {j}}} \times {ex['s']:.4f} \\ &= [{wf}, \dots] \end{{aligned}}"
+    )
+    st.latex(
+        rf"\begin{{aligned}} b'_{{{j}}} &= ({b} - ({ex['running_mean']:+.4f})) \times {ex['s']:.4f}"
+        rf" \\ &\quad + ({ex['beta']:+.4f}) \\ &= {ex['b_folded']:+.4f} \end{{aligned}}"
     )
     st.caption(
         "Why it works: in eval mode BN(h) = γ (h − μ)/√(var + ε) + β uses fixed μ and "

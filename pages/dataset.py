@@ -109,8 +109,9 @@ left, right = st.columns(2)
 left.altair_chart(ui.charts.word_lengths(stats["lengths"]), width="stretch")
 right.altair_chart(ui.charts.char_counts(stats["chars"]), width="stretch")
 order = [data.BOUNDARY, *ds.chars]
-st.altair_chart(ui.charts.bigram_heatmap(stats["bigrams"], order), width="content")
-st.caption("'.' starts and ends every word. White: a pair that never occurs (log colour scale).")
+heat, note = st.columns(2)  # on a phone the columns stack: the map fits the screen
+heat.altair_chart(ui.charts.bigram_heatmap(stats["bigrams"], order), width="stretch")
+note.caption("'.' starts and ends every word. White: a pair that never occurs (log colour scale).")
 left, right = st.columns(2)
 with left:
     splits(ds, block_size)

@@ -143,9 +143,10 @@ def _presets() -> None:
     st.caption(
         "**Try this** (a preset sets every setting above, from the defaults; the seed stays):"
     )
-    cols = st.columns(4)
-    for i, label in enumerate(TRY):
-        cols[i % 4].button(label, on_click=_apply, args=(label,), width="stretch")
+    labels = list(TRY)
+    for row in range(0, len(labels), 4):  # a row each: on a phone they stack in this order
+        for col, label in zip(st.columns(4), labels[row : row + 4]):
+            col.button(label, on_click=_apply, args=(label,), width="stretch")
     if label := st.session_state.pop("zi_preset", None):
         changed = ", ".join(f"{k} {v}" for k, v in TRY[label].items())
         st.caption(

@@ -268,15 +268,19 @@ def bigram_heatmap(bigrams: list[tuple[str, str, int]], order: list[str]) -> alt
     """Counts of (first, next) pairs; order: the axis order ('.' first, then the chars)."""
     df = pd.DataFrame(bigrams, columns=["first", "next", "count"])
     return (
-        alt.Chart(df, title="Bigram counts: row = a character, column = the one after it")
+        alt.Chart(df, title=["Bigram counts", "row: a character · column: the one after it"])
         .mark_rect()
         .encode(
             x=alt.X("next:N", sort=order, axis=alt.Axis(orient="top", **LETTER_AXIS)),
             y=alt.Y("first:N", sort=order, axis=alt.Axis(**LETTER_AXIS)),
-            color=alt.Color("count:Q", scale=alt.Scale(type="log", scheme="blues")),
+            color=alt.Color(
+                "count:Q",
+                scale=alt.Scale(type="log", scheme="blues"),
+                legend=alt.Legend(orient="bottom"),  # below: the map keeps a phone's width
+            ),
             tooltip=["first", "next", "count"],
         )
-        .properties(width=620, height=620)
+        .properties(height=620)  # as wide as its column: a phone's screen holds it
     )
 
 
