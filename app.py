@@ -17,6 +17,7 @@ if __name__ == "__main__":  # a visitor's run of the page
     ui.style.apply()
     ui.heading(page)
     with st.spinner("Loading PyTorch and the data…"):  # shown only if it takes over 0.5 s
+        ui.session_memory.restore()  # a reload finds the session's runs again
         ui.sidebar()
     ui.data_error()
     ui.stopped_note()

@@ -26,6 +26,7 @@ _HOME = {
     "diagnostics": None,
     "presets": None,
     "server": None,
+    "session_memory": None,
     "style": None,
     "tables": None,
     "datasets": None,

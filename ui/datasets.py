@@ -21,6 +21,7 @@ import streamlit as st
 
 from mlp_core import data
 
+from . import session_memory
 from .settings import DEMO_CAPS, SEED_RANGE, demo_mode, demo_note, param
 
 
@@ -141,6 +142,7 @@ def sidebar() -> None:
             help="Stays in your session: it is never put in a link or shown to others.",
         )
         _in_use()
+        session_memory.upload_note(st.session_state.get("dataset"))
         st.subheader("Settings")
         if "seed" not in st.session_state:  # first run of the session: a link may set it
             st.session_state["seed"] = param("seed", 42)

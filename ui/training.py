@@ -32,7 +32,7 @@ from mlp_core.store import RunStore, get_or_train, run_key
 from mlp_core.train import Progress, RunOutcome
 from mlp_core.zero_init import ZERO_INIT_DEFAULT, zero_init_configs
 
-from . import charts
+from . import charts, session_memory
 from .datasets import default_dataset
 from .settings import check_caps
 
@@ -287,6 +287,7 @@ def record_run(o: RunOutcome, label: str, page: str, ds: data.Dataset) -> None:
     while len(runs) > MAX_SESSION_RUNS:
         del runs[next(iter(runs))]
         st.session_state["runs_left"] = st.session_state.get("runs_left", 0) + 1
+    session_memory.save(runs)  # a reload finds the list again
 
 
 def runs_note() -> str | None:
