@@ -34,13 +34,37 @@ class Flagged:
         return self.v.is_zero
 
 
+def _log_slope(kind: str, z: np.ndarray) -> np.ndarray:
+    """log f'(z) of tanh or sigmoid, without underflow: their slope is never 0, however
+    large |z| (1 - tanh^2 rounds to 0 from |z| ~ 19 in float64)."""
+    a = np.abs(z)
+    if kind == "tanh":  # 1 - tanh^2 = 4 e^-2a / (1 + e^-2a)^2
+        return np.log(4.0) - 2 * a - 2 * np.log1p(np.exp(-2 * a))
+    return -a - 2 * np.log1p(np.exp(-a))  # sigmoid' = e^-a / (1 + e^-a)^2
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    """1 / (1 + e^-z) without overflow, and to full precision where it is tiny (z << 0)."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _from_log(log: np.ndarray) -> Scaled:
+    """Positive values given by their natural logs, as a Scaled (never zero; a value beyond
+    the float range reads 0 in the mantissas: nonzero, its size unresolved)."""
+    log = np.where(np.isfinite(log), log, -np.inf)
+    if not np.isfinite(log).any():
+        return Scaled(np.zeros_like(log), zero=False)
+    top = log[np.isfinite(log)].max()
+    e = int(np.floor(top / np.log(2.0)))
+    return Scaled(np.exp(log - e * np.log(2.0)), e, zero=False)
+
+
 ACT = {
-    "tanh": (np.tanh, lambda z: 1.0 - np.tanh(z) ** 2),
-    "sigmoid": (  # through tanh: no overflow for large |z|
-        lambda z: 0.5 + 0.5 * np.tanh(0.5 * z),
-        lambda z: 0.25 * (1.0 - np.tanh(0.5 * z) ** 2),
-    ),
-    "relu": (lambda z: np.maximum(z, 0.0), lambda z: (z > 0).astype(z.dtype)),
+    "tanh": (np.tanh, lambda z: _from_log(_log_slope("tanh", z))),
+    "sigmoid": (lambda z: _sigmoid(z), lambda z: _from_log(_log_slope("sigmoid", z))),
+    # relu's slope is 0 or 1: exactly 0 where the input is 0 or negative
+    "relu": (lambda z: np.maximum(z, 0.0), lambda z: Scaled((z > 0).astype(z.dtype))),
 }
 
 
@@ -101,7 +125,7 @@ class ReducedNet:
 
     def _bn(self, a: Flagged, names: dict) -> tuple[Flagged, dict]:
         g, b = self.p[names["gamma"]], self.p[names["beta"]]
-        if a.K:
+        if a.K or not np.any(a.v.m - a.v.m[0]):  # the same value for every example
             if self.eps == 0:
                 raise Undefined("BatchNorm with eps = 0 divides 0 by 0 on a constant input")
             rstd = scalar(1 / math.sqrt(self.eps))
@@ -229,10 +253,10 @@ class ReducedNet:
     def _hidden_back(self, layer, dh, cache, grads, ctx, xK) -> Flagged:
         names, z = self.layer_names(layer), cache["z"][layer]
         slope = self.dact(self._values(z.v))
-        if dh.Z or not slope.any():
+        if dh.Z or slope.zero:
             dz = Flagged(Scaled.zeros(len(ctx)), True, True)
         else:
-            dz = Flagged(Scaled(slope * dh.v.m, dh.v.e, zero=False), dh.K and z.K, dh.ZM and z.K)
+            dz = Flagged(slope * dh.v, dh.K and z.K, dh.ZM and z.K)
         if "gamma" in names:
             da = self._bn_back(dz, cache["bn"][layer], names, grads)
         else:
@@ -252,7 +276,13 @@ class ReducedNet:
         names, C = self.layer_names(0), self.p["C"]
         v = self.p[names["W"]]
         cancels = da.Z or (xK and da.ZM)
-        counts = [_bincount(ctx[:, t], da.v.m, self.V) for t in range(self.T)]
+        # a position whose character is the same for the whole batch adds sum_b g_b, exactly
+        # 0 when g has zero batch mean: its counts are exact zeros, not a float sum
+        same = [da.ZM and bool((ctx[:, t] == ctx[0, t]).all()) for t in range(self.T)]
+        counts = [
+            np.zeros(self.V, da.v.m.dtype) if same[t] else _bincount(ctx[:, t], da.v.m, self.V)
+            for t in range(self.T)
+        ]
         if cancels or C.is_zero:
             grads[names["W"]] = Scaled.zeros(v.m.shape)
         else:

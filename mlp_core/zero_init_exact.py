@@ -36,7 +36,7 @@ had.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -59,6 +59,9 @@ class ExactResult:
     nonzero_after: dict[str, bool]  # the parameter is nonzero after the run's last step
     context_dependent: bool  # the trained net's output changes with the context, exactly
     undefined: str | None = None  # why the exact computation has no value
+    # tensors with a step whose gradient is not structurally zero but too small or too
+    # cancelling to resolve in 64-bit mantissas (-inf in log10): zero or not, undecided
+    undecided: list[str] = field(default_factory=list)
 
     def exists(self, name: str) -> bool:
         return self.onset.get(name) is not None
@@ -97,9 +100,10 @@ def analyse(cfg: RunConfig, Xtr: torch.Tensor, Ytr: torch.Tensor, V: int) -> Exa
         steps=coarse["steps"],
         fixed_point=coarse["fixed"],
         onset={
-            nm: next((t for t, v in enumerate(lg) if v is not None), None)
+            nm: next((t for t, v in enumerate(lg) if v is not None and v > -math.inf), None)
             for nm, lg in logs.items()
         },  # fmt: skip
+        undecided=[nm for nm, lg in logs.items() if -math.inf in lg],
         log10=logs,
         nonzero_after={nm: not z for nm, z in zip(coarse["names"], zeros)},
         context_dependent=coarse["undefined"] is None and context,

@@ -88,7 +88,8 @@ def gradient_facts(exact: ExactResult, params: list[dict], first: dict, steps: i
     """Each tensor's gradient, exact arithmetic beside this run's floats. kind: "exact"
     (nonzero in exact arithmetic within the run's steps), "later" (nonzero in exact
     arithmetic only from a step after the run's last), "round-off" (zero in exact
-    arithmetic, nonzero in this run) or "none". onset: the exact onset, or for round-off
+    arithmetic, nonzero in this run), "undecided" (a gradient too small or too cancelling
+    for 64-bit mantissas to tell from zero) or "none". onset: the exact onset, or for round-off
     the first tracked step this run saw it (None: only after the first tracked steps).
     verdict: the table's last column, from the same facts."""
     out = {}
@@ -97,6 +98,8 @@ def gradient_facts(exact: ExactResult, params: list[dict], first: dict, steps: i
         onset, seen = exact.onset.get(name), gmax > 0 or moved > 0
         if onset is not None:
             kind = "exact" if onset < steps else "later"
+        elif name in exact.undecided:
+            kind = "undecided"
         else:
             kind = "round-off" if seen else "none"
             onset = next((t for t, v in enumerate(first.get(name, [])) if v), None)
@@ -123,6 +126,7 @@ def _verdict(kind: str, moved: float) -> str:
     return {
         "later": "not within this run's steps",
         "round-off": "round-off only",
+        "undecided": "too small to resolve",
         "none": "no gradient",
     }[kind]
 

@@ -129,6 +129,7 @@ def _exact(zero: RunOutcome, ds: Dataset) -> dict:
         "later": by["later"],
         "roundoff": by["round-off"],
         "no_gradient": by["none"],
+        "undecided": by["undecided"],
         "too_small": [n for n in by["exact"] if kinds[n]["moved"] == 0],
         "beyond_float64": [n for n in by["exact"] if not kinds[n]["float64_holds"]],
         "roundoff_max": max((kinds[n]["run_max"] for n in by["round-off"]), default=0.0),
@@ -138,7 +139,7 @@ def _exact(zero: RunOutcome, ds: Dataset) -> dict:
     }
 
 
-GRADIENT_KINDS = ("exact", "later", "round-off", "none")
+GRADIENT_KINDS = ("exact", "later", "round-off", "undecided", "none")
 
 
 def _output_params(params: list[dict]) -> list[str]:

@@ -171,6 +171,12 @@ def _float_details(f: dict) -> str:
             "These exact gradients are too small to move a float32 number, so in this run "
             f"their tensors did not change: {sizes} (size at their first step)."
         )
+    if f.get("undecided"):
+        parts.append(
+            f"Whether {names(f['undecided'])} get a gradient could not be told here: what "
+            "they would get is too small, or cancels too closely, for 64-bit arithmetic to "
+            "tell from zero."
+        )
     beyond = [n for n in f["beyond_float64"] if n not in f["too_small"]]
     if beyond:
         parts.append(f"{names(beyond)} get gradients below 1e-308, the smallest float64.")

@@ -252,6 +252,7 @@ def check_table(rep) -> None:
             "round-off": "round-off only",
             "none": "no gradient",
             "later": "not within this run's steps",
+            "undecided": "too small to resolve",
         }.get(g["kind"])
         if g["kind"] == "exact":
             want = "trains" if (p["moved"] or 0) > 0 else "too small to move it in float32"

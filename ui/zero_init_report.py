@@ -20,7 +20,7 @@ VERDICT = {
     "partly supported": "◐ partly supported",
     "not tested": "– not tested",
 }
-KIND_ORDER = {"exact": 0, "later": 1, "round-off": 2, "none": 3, None: 4}
+KIND_ORDER = {"exact": 0, "later": 1, "round-off": 2, "undecided": 3, "none": 4, None: 5}
 
 
 def show_facts(rep: ZeroInitReport) -> None:
@@ -112,7 +112,7 @@ def _fmt(x) -> str:
 
 def show_params(rep: ZeroInitReport) -> None:
     st.subheader("Every parameter tensor of the zero-init run")
-    rows = sorted(rep.params, key=lambda p: KIND_ORDER.get(p.get("gradient_kind"), 4))
+    rows = sorted(rep.params, key=lambda p: KIND_ORDER.get(p.get("gradient_kind"), 5))
     table = pd.DataFrame(
         {
             "name": [p["name"] for p in rows],
@@ -134,6 +134,8 @@ def show_params(rep: ZeroInitReport) -> None:
 
 
 def _exact(p: dict) -> str:
+    if p.get("gradient_kind") == "undecided":
+        return "too small to resolve"
     if p.get("gradient_kind") not in ("exact", "later"):
         return "none"
     return f"from step {p['onset']:,}: {p['exact_size']}"
