@@ -53,14 +53,14 @@ def controls() -> dict:
     return v
 
 
-@st.cache_data(max_entries=12, show_spinner=False)
-def init_cells(sha256: str, activation: str, batchnorm: bool, seed: int, depths, _ds) -> list:
-    """The at-init view of one panel (keyed by the data's content hash)."""
-    return L.at_init(L.base_config(activation, batchnorm, seed=seed), _ds, depths)
+@st.cache_data(max_entries=12, show_spinner=False, hash_funcs=ui.HASH_FUNCS)
+def init_cells(ds, activation: str, batchnorm: bool, seed: int, depths) -> list:
+    """The at-init view of one panel (a data set hashes as its content hash)."""
+    return L.at_init(L.base_config(activation, batchnorm, seed=seed), ds, depths)
 
 
 def show_init(v: dict, ds, depths) -> dict | None:
-    cells = init_cells(ds.sha256, v["activation"], v["batchnorm"], ui.seed(), depths, ds)
+    cells = init_cells(ds, v["activation"], v["batchnorm"], ui.seed(), depths)
     event = st.altair_chart(
         view.init_chart(cells, v["color"]), key="ls-init", on_select="rerun", width="stretch"
     )
