@@ -15,6 +15,7 @@ from collections.abc import Callable
 from mlp_core.config import RunConfig
 
 from .claims import Claims
+from .cost import cpu_seconds
 from .turns import Place, Turns
 
 # the trainings open at once keep their step buffers: beyond this budget a training waits
@@ -58,8 +59,15 @@ class Scheduler:
             done = prefetch()
             if done is not None:
                 return done
-            cost = memory_cost([c for _, c in missing])
-            with self.turns.job(who, on_wait, cost=cost, background=background) as job:
+            cfgs = [c for _, c in missing]
+            job = self.turns.job(
+                who,
+                on_wait,
+                cost=memory_cost(cfgs),
+                background=background,
+                estimate=cpu_seconds(cfgs),
+            )
+            with job:
                 return attempt(job.next_slice)
 
 

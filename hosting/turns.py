@@ -36,7 +36,8 @@ import itertools
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from .places import Place, place
 
 __all__ = ["SLICE_S", "Job", "Left", "Place", "Turns"]
 
@@ -46,18 +47,6 @@ SLICE_MEMORY = 0.5  # weight of the latest slice in a job's mean slice time and 
 
 class Left(Exception):
     """This job was replaced by a newer job of the same visitor."""
-
-
-@dataclass(frozen=True)
-class Place:
-    """Where a waiting job stands."""
-
-    position: int  # 1: the next to train
-    waiting: int  # jobs waiting for a turn, this one included
-    active: int  # jobs holding or waiting for a turn, this one included
-    wait_s: float | None  # estimated seconds until its turn; None if not known yet
-    admitted: bool  # False: waiting until running jobs free enough memory for it
-    sharing: bool = False  # True: the same runs train already in another job (store.py)
 
 
 class Turns:
@@ -80,10 +69,14 @@ class Turns:
         poll: float = 0.5,
         cost: float = 0.0,
         background: bool = False,
+        estimate: float | None = None,
     ) -> Job:
         """A job of this visitor; use it as a context manager around the training.
-        ``background``: it goes after every other job (see the module's docstring)."""
-        return Job(self, visitor, on_wait, poll, cost, background)
+        ``background``: it goes after every other job (see the module's docstring).
+        ``estimate``: its seconds of training, if known (the waits for memory use it)."""
+        job = Job(self, visitor, on_wait, poll, cost, background)
+        job.estimate = estimate
+        return job
 
     def promote(self, visitor: str) -> None:
         """This visitor's background jobs rank as any other job from now on, level with
@@ -165,21 +158,7 @@ class Turns:
         self._cond.notify_all()
 
     def _place(self, job: Job) -> Place:
-        ahead = [j for j in self._waiting if self._order(j) < self._order(job)]
-        known = [j.slice_s for j in [self._holder, *self._waiting] if j and j.slice_s]
-        mean = sum(known) / len(known) if known else None
-        wait = None
-        if mean is not None:
-            h = self._holder
-            wait = 0.0
-            if h is not None:
-                ran = self._clock() - h.started
-                wait += max((h.slice_s or mean) - ran, job.used - h.used - ran, 0.0)
-            wait += sum(max(job.used - j.used, 0.0) + (j.slice_s or mean) for j in ahead)
-        if not self._fits(job):
-            wait = None  # until an admitted job ends: unknown
-        active = len(self._waiting) + (self._holder is not None)
-        return Place(len(ahead) + 1, len(self._waiting), active, wait, self._fits(job))
+        return place(self, job)
 
 
 def _rank(job: Job) -> tuple[bool, float, int]:
@@ -210,6 +189,7 @@ class Job:
         self.arrival = 0  # when it joined: memory is admitted in this order (_before)
         self.started = 0.0  # when its current turn began
         self.slice_s: float | None = None  # mean seconds of its slices
+        self.estimate: float | None = None  # seconds of training it needs, if known
         self.replaced = False
         self.slices = 0  # turns passed (slices done)
         self.rate: float | None = None  # mean steps per second of its slices

@@ -358,3 +358,23 @@ def test_a_promoted_background_job_takes_turns_like_any_other():
     turns.promote("warm")
     finish(go, [*vs, w])
     assert log == ["a", "warm", "a", "warm", "a", "a"]
+
+
+def test_a_wait_for_memory_is_estimated_from_the_open_jobs_estimates():
+    clock = Clock()
+    turns = Turns(budget=100, clock=clock)
+    a = turns.job("a", cost=80, estimate=10.0)
+    a.__enter__()
+    clock.t += 3.0
+    a.pass_turn()  # nobody waits: a goes on, 3 s of its 10 used
+    b = turns.job("b", poll=0.005, cost=80, estimate=5.0)
+    t = threading.Thread(target=b.__enter__, daemon=True)
+    t.start()
+    until(lambda: turns.queue() == ["b"])
+    assert b.place() == Place(position=1, waiting=1, active=2, wait_s=7.0, admitted=False)
+    a.estimate = None  # a job of unknown size ahead: the wait is unknown
+    assert b.place().wait_s is None
+    a.leave()
+    t.join(JOIN_S)
+    assert b.holding()
+    b.leave()

@@ -19,7 +19,7 @@ from mlp_core.config import ConfigError, RunConfig
 from mlp_core.data import Dataset
 from mlp_core.store import run_key
 
-from .settings import check_caps, seed
+from .settings import check_caps, check_cost, seed
 from .training import lookup, train
 
 NOTEBOOK = "karpathy/nn-zero-to-hero · lectures/makemore/makemore_part3_bn.ipynb"
@@ -90,9 +90,10 @@ def label(p: Preset) -> str:
 
 
 def refusal(cfg: RunConfig) -> str | None:
-    """Why this run cannot be trained here (the demo caps), or None."""
+    """Why this run cannot be trained here (the demo caps and budget), or None."""
     try:
         check_caps(cfg)
+        check_cost([cfg])
     except ConfigError as e:
         return str(e)
     return None

@@ -9,6 +9,7 @@ import os
 
 import streamlit as st
 
+from hosting import cost
 from mlp_core.config import ACTIVATIONS, ARITHMETICS, INITS, LIMITS, ConfigError, RunConfig
 
 DEMO_ENV = "PRACTICE_BOARD_DEMO"  # "1" turns on the hosted-demo caps
@@ -20,6 +21,9 @@ DEMO_CAPS = {
     "batch_size": 1024,
     "upload_bytes": 1_000_000,
 }
+# CPU seconds (one core, hosting/cost.py's estimate) one demo submission may take: README
+# "Many visitors on one server" says why this figure
+DEMO_BUDGET_S = 15
 SEED_RANGE = (0, 2**31 - 1)
 BOUNDS = {  # setting: (low, high) for its widget and its URL parameter; demo caps lower high
     "n_layers": (1, 8),
@@ -58,7 +62,8 @@ def demo_note() -> str:
     return (
         f"**Demo mode**: at most {DEMO_CAPS['steps']:,} steps, {DEMO_CAPS['n_layers']} "
         f"layers of {DEMO_CAPS['n_hidden']}, batch {DEMO_CAPS['batch_size']:,}, uploads up "
-        f"to {DEMO_CAPS['upload_bytes'] // 1000:,} kB; one training at a time on this server."
+        f"to {DEMO_CAPS['upload_bytes'] // 1000:,} kB, about {DEMO_BUDGET_S} s of computing "
+        "per submission; trainings take turns on this server."
     )
 
 
@@ -82,6 +87,18 @@ def check_caps(cfg: RunConfig) -> None:
     for name, value in (d["data"] | d["model"] | d["train"]).items():
         if name in DEMO_CAPS and value > DEMO_CAPS[name]:
             raise ConfigError(f"{name} is at most {DEMO_CAPS[name]:,} in demo mode (got {value:,})")
+
+
+def check_cost(cfgs: list[RunConfig]) -> None:
+    """Raise ConfigError, with its estimate, if a submission's runs cost more than the
+    demo's budget per submission."""
+    need = cost.cpu_seconds(cfgs)
+    if demo_mode() and need > DEMO_BUDGET_S:
+        raise ConfigError(
+            f"This would take about {need:,.0f} s of computing on this server; the demo "
+            f"allows {DEMO_BUDGET_S} s per submission. Fewer runs, steps, layers or hidden "
+            "units, or a smaller batch, fit."
+        )
 
 
 def seed() -> int:

@@ -34,7 +34,8 @@ from mlp_core.zero_init import ZERO_INIT_DEFAULT, zero_init_configs
 
 from . import charts, session_memory
 from .datasets import default_dataset
-from .settings import check_caps
+from .settings import check_caps, check_cost
+from .waiting import estimate_text, waiting_text
 
 MAX_REMEMBERED = 30  # results kept in a session when the cache cannot be written
 
@@ -92,6 +93,7 @@ def train(
     try:
         for c in cfgs:
             check_caps(c)
+        check_cost(cfgs)
         outcomes = _train_with_progress(cfgs, ds, labels, page)
     except (ConfigError, data.DataError) as e:
         _refuse(e)
@@ -149,7 +151,7 @@ def _train_with_progress(cfgs, ds, labels, page) -> list[RunOutcome]:
         on_click=_stop_clicked,
         args=(st.session_state.get("page"),),
     )
-    bar, chart = st.progress(0.0, text="Starting…"), st.empty()
+    bar, chart = st.progress(0.0, text=f"Starting: {estimate_text(cfgs)}."), st.empty()
     last = {"t": 0.0}
     st.session_state["progress"] = {"step": 0, "steps": cfgs[0].train.steps}
 
@@ -184,21 +186,6 @@ def visitor() -> str:
     Streamlit raises in the next on_wait, which frees the place."""
     ctx = get_script_run_ctx()
     return ctx.session_id if ctx else "no-session"
-
-
-def waiting_text(place: Place) -> str:
-    """What a waiting visitor reads: their place in line and, when known, an estimate."""
-    if place.sharing:
-        return (
-            "These runs are training already (for another visitor, or the server's "
-            "warm-up): their result shows here when they are done."
-        )
-    others = place.active - 1
-    who = f"{others} other training{'s' if others != 1 else ''} on this server"
-    if not place.admitted:
-        return f"Waiting for memory: {who}; yours starts when one ends (place {place.position})."
-    eta = f", your next turn in ~{place.wait_s:.0f} s" if place.wait_s is not None else ""
-    return f"Taking turns with {who}: place {place.position} in line{eta}."
 
 
 def warm_up() -> None:

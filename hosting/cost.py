@@ -1,0 +1,77 @@
+"""What a training costs before it runs: its CPU seconds on one core, from the measured
+cost of its shapes (bench/step_cost.py measures the constants below and writes
+bench/step_cost.json; bench/README.md "The cost of a form" gives the machine and load).
+
+Each run pays, every step, LAYER_S per layer (the ops' fixed cost), ELEM_S per activation
+(batch row x hidden unit x layer: the elementwise ops) and MAC_S per multiply-add (batch x
+(block x n_embd x H + (layers - 1) x H^2 + H x vocab)), forward and backward together;
+and once, its evaluation (the live curve's points and the final losses on the train and
+dev splits, EVAL_ROWS rows of the built-in names): EVAL_ELEM_S per activation and
+EVAL_MAC_S per multiply-add of a row. The notebook's arithmetic (autograd, its runs one
+after another) has constants of its own. A form's cost is the sum of its runs'.
+
+On a server shared by n open trainings a new one gets about 1/(n + 1) of the time (fair
+turns, turns.py), so its wall time there is about its CPU seconds x (n + 1).
+"""
+
+from __future__ import annotations
+
+from mlp_core.config import RunConfig
+
+__all__ = ["cpu_seconds", "eval_features", "run_macs", "step_features", "wall_seconds"]
+
+VOCAB = 27  # the built-in names' (an upload's may differ a little: a letter's worth)
+EVAL_ROWS = 171_806 + 21_500  # the built-in names' train and dev rows (block size 3)
+# measured by bench/step_cost.py (bench/step_cost.json): seconds, one core, one thread
+ENGINE = {
+    "LAYER_S": 4.3e-05,
+    "ELEM_S": 0,
+    "MAC_S": 6e-11,
+    "EVAL_ELEM_S": 3.5e-09,
+    "EVAL_MAC_S": 4.3e-11,
+}
+NOTEBOOK = {
+    "LAYER_S": 0.0002,
+    "ELEM_S": 1.8e-08,
+    "MAC_S": 0,
+    "EVAL_ELEM_S": 1.7e-08,
+    "EVAL_MAC_S": 5.7e-12,
+}
+STEP_TERMS = ("LAYER_S", "ELEM_S", "MAC_S")
+EVAL_TERMS = ("EVAL_ELEM_S", "EVAL_MAC_S")
+
+
+def run_macs(cfg: RunConfig, vocab: int = VOCAB) -> float:
+    """Multiply-adds of one step of one run (its Linear layers on a batch)."""
+    m, b = cfg.model, cfg.train.batch_size
+    h = m.n_hidden
+    return b * (cfg.data.block_size * m.n_embd * h + (m.n_layers - 1) * h * h + h * vocab)
+
+
+def step_features(cfg: RunConfig, vocab: int = VOCAB) -> tuple[float, float, float]:
+    """(layers, activations, multiply-adds) of one step of one run."""
+    m = cfg.model
+    return (m.n_layers, cfg.train.batch_size * m.n_hidden * m.n_layers, run_macs(cfg, vocab))
+
+
+def eval_features(cfg: RunConfig, vocab: int = VOCAB) -> tuple[float, float]:
+    """(activations, multiply-adds) of one run's evaluation."""
+    m = cfg.model
+    per_row = run_macs(cfg, vocab) / cfg.train.batch_size
+    return (EVAL_ROWS * m.n_hidden * m.n_layers, EVAL_ROWS * per_row)
+
+
+def cpu_seconds(cfgs: list[RunConfig], vocab: int = VOCAB) -> float:
+    """Estimated CPU seconds (one core) to train these runs."""
+    total = 0.0
+    for c in cfgs:
+        k = NOTEBOOK if c.train.arithmetic == "notebook" else ENGINE
+        step = sum(f * k[t] for f, t in zip(step_features(c, vocab), STEP_TERMS))
+        once = sum(f * k[t] for f, t in zip(eval_features(c, vocab), EVAL_TERMS))
+        total += c.train.steps * step + once
+    return total
+
+
+def wall_seconds(cfgs: list[RunConfig], open_trainings: int, vocab: int = VOCAB) -> float:
+    """Estimated seconds to train these runs beside ``open_trainings`` others."""
+    return cpu_seconds(cfgs, vocab) * (open_trainings + 1)

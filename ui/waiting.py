@@ -1,0 +1,38 @@
+"""What a visitor reads before and while their training waits: how long it takes on this
+server now (hosting/cost.py's estimate, shared with the trainings open), and their place
+in line with an estimate (hosting/places.py), memory waits included."""
+
+from __future__ import annotations
+
+from hosting import cost
+from hosting.schedule import SCHEDULER
+from hosting.turns import Place
+from mlp_core.config import RunConfig
+
+
+def estimate_text(cfgs: list[RunConfig]) -> str:
+    """How long these runs take here, shared with the trainings open now (hosting/cost.py)."""
+    wall = cost.wall_seconds(cfgs, SCHEDULER.turns.active())
+    return f"about {_seconds(wall)} on this server now"
+
+
+def _seconds(s: float) -> str:
+    return f"{s:,.0f} s" if s < 120 else f"{s / 60:,.0f} min"
+
+
+def waiting_text(place: Place) -> str:
+    """What a waiting visitor reads: their place in line and, when known, an estimate."""
+    if place.sharing:
+        return (
+            "These runs are training already (for another visitor, or the server's "
+            "warm-up): their result shows here when they are done."
+        )
+    others = place.active - 1
+    who = f"{others} other training{'s' if others != 1 else ''} on this server"
+    eta = f" in ~{_seconds(place.wait_s)}" if place.wait_s is not None else ""
+    if not place.admitted:
+        eta = f",{eta}" if eta else ""
+        where = f"(place {place.position})"
+        return f"Waiting for memory: {who}; yours starts when one ends{eta} {where}."
+    eta = f", your next turn{eta}" if eta else ""
+    return f"Taking turns with {who}: place {place.position} in line{eta}."
