@@ -8,8 +8,10 @@ chromium via playwright; each page is its own Streamlit session):
   its own seed, so each really trains its default 2 runs); reports each one's time to the
   answer (median, max).
 - scenario H (3 and 7 by default): H visitors each submit the compare page's form at the
-  demo caps (8 runs: tanh, relu x kaiming, normal x 2 seeds; 6 layers of 200, 5,000
-  steps, batch 1,024); once all of them train or wait, a new visitor opens the default
+  demo's caps and budget (2 runs: tanh, relu; 6 layers of 200, batch 1,024, as many
+  steps as the demo's budget per submission allows: heavy_steps; each visitor its own
+  seed, so H visitors are 2H trainings); once all of them train or wait,
+  a new visitor opens the default
   zero-init page. Its time to the answer is held to (H + 1) x its solo time (the crowd of
   1) + one slice; every heavy visitor's page is read for a position or an estimate. Then
   every page closes (their places are freed) and the next scenario starts.
@@ -45,9 +47,36 @@ from browser_helpers import CHROMIUM, CHROMIUM_ARGS, start_streamlit, wait_healt
 MAX_PAGES = 12  # pages open at once, whatever the arguments say
 ANSWER = "What trained, and why"
 HEAVY = (
-    "compare?n_layers=6&n_hidden=200&steps=5000&batch_size=1024"
-    "&activations=tanh,relu&inits=kaiming,normal&seeds=2&seed={seed}"
+    "compare?n_layers=6&n_hidden=200&steps={steps}&batch_size=1024"
+    "&activations=tanh,relu&inits=kaiming&seeds=1&seed={seed}"
 )
+HEAVY_RUNS = ("tanh", "relu")  # the heavy form's runs, one seed each
+
+
+def heavy_seed(scenario: int, i: int) -> int:
+    """Visitor i's first seed in a scenario: no two heavy forms share a run."""
+    return 1000 + 100 * scenario + i
+
+
+def heavy_steps() -> int:
+    """The most steps (in hundreds) of the heavy form within the demo's budget."""
+    from hosting.cost import cpu_seconds
+    from mlp_core.config import ModelConfig, RunConfig, TrainConfig
+    from ui.settings import DEMO_BUDGET_S, DEMO_CAPS
+
+    def form(steps: int) -> list[RunConfig]:
+        train = TrainConfig(steps=steps, batch_size=1024)
+        return [
+            RunConfig(model=ModelConfig(n_layers=6, n_hidden=200, activation=a), train=train)
+            for a in HEAVY_RUNS
+        ]
+
+    steps = 100
+    while steps < DEMO_CAPS["steps"] and cpu_seconds(form(steps + 100)) <= DEMO_BUDGET_S:
+        steps += 100
+    return steps
+
+
 PLACE = re.compile(r"(position|place|in line|turn|queued|wait)", re.I)
 
 
@@ -147,9 +176,9 @@ async def heavy_visitor(ctx, url: str, seed: int, timeout_s: float):
     """Open the compare form at the caps and press Train; returns the page once it trains
     or waits (its progress text is showing)."""
     page = await ctx.new_page()
-    await page.goto(f"{url}/{HEAVY.format(seed=seed)}")
-    await settled(page, "8 run(s)", timeout_s)
-    await page.get_by_role("button", name="Train").click()
+    await page.goto(f"{url}/{HEAVY.format(seed=seed, steps=heavy_steps())}")
+    await settled(page, f"{len(HEAVY_RUNS)} run(s)", timeout_s)
+    await page.get_by_role("button", name="Train", exact=True).click()
     await page.locator("[data-testid='stProgress']").first.wait_for(timeout=timeout_s * 1000)
     return page
 
@@ -165,7 +194,7 @@ async def scenario(ctx, url: str, heavies: int, solo: float, slice_s: float, tim
     pages = []
     try:
         for i in range(heavies):  # one by one: each is training or waiting before the next
-            pages.append(await heavy_visitor(ctx, url, 1000 + 10 * heavies + i, timeout_s))
+            pages.append(await heavy_visitor(ctx, url, heavy_seed(heavies, i), timeout_s))
         newcomer = asyncio.ensure_future(
             first_answer(ctx, f"{url}/zero_init?seed={2000 + heavies}", timeout_s)
         )
