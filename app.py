@@ -16,6 +16,9 @@ if __name__ == "__main__":  # a visitor's run of the page
     page = ui.route()
     ui.style.apply()
     ui.heading(page)
+    if ui.server.getting_ready():  # a fresh server: its preload runs (ui/server.py)
+        with st.spinner("The server is getting ready: loading PyTorch and the data…"):
+            ui.server.wait_ready()
     with st.spinner("Loading PyTorch and the data…"):  # shown only if it takes over 0.5 s
         ui.session_memory.restore()  # a reload finds the session's runs again
         ui.sidebar()

@@ -1,15 +1,15 @@
-"""The server's start: what a process loads once, before it answers its first visitor.
+"""The server's start: what a process loads once, in the background while it answers.
 
 `streamlit run app.py` finds the ``st.App`` that app.py makes when it is imported rather
 than run as a page (Streamlit looks for one in the file and then serves it with uvicorn),
-and the App runs ``lifespan`` once per process before the server answers. ``preload``
-imports what the pages import (torch, pandas, altair, every ui module), opens the run
-store, reads the built-in names into the data cache and starts the warm-up
-(hosting/warm.py), which
-then trains the pages' default experiments in the background while the server answers.
-A fresh server so takes 2-3 s longer to answer its health check, and its first visitor
-waits neither for the imports nor for runs the warm-up is already training
-(ARCHITECTURE.md "The server's start").
+and the App runs ``lifespan`` once per process as the server starts. ``lifespan`` starts
+``preload`` in a thread and lets the server answer at once: ``preload`` imports what the
+pages import (torch, pandas, altair, every ui module), opens the run store, reads the
+built-in names into the data cache and starts the warm-up (hosting/warm.py), which then
+trains the pages' default experiments in the background. A visitor who comes meanwhile
+sees the page's title and a "getting ready" spinner (app.py calls ``wait_ready``), never
+a blank page; the page goes on once the preload is done, so a page and the preload never
+import the same modules at once (ARCHITECTURE.md "The server's start").
 
 Nothing here can stop a server from starting: a failure is logged, and each page loads
 what it needs as it would without a preload. Served as an App, `streamlit run` no longer
@@ -22,6 +22,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import threading
 import time
 from contextlib import asynccontextmanager
 from importlib import import_module
@@ -36,12 +38,46 @@ PAGE_IMPORTS = ("pandas", "mlp_core.bn_fold", "mlp_core.sample", "mlp_core.zero_
 NO_CONTEXT_LOGGER = "streamlit.runtime.scriptrunner_utils.script_run_context"
 
 
+STARTED, DONE = threading.Event(), threading.Event()  # the preload's, in this process
+WAIT_S = 600.0  # a preload that takes longer is stuck: the page goes on without it
+HOLD_ENV = "PRACTICE_BOARD_PRELOAD_HOLD"  # a file: the preload waits while it exists
+
+
 @asynccontextmanager
 async def lifespan(_app):
-    await asyncio.to_thread(preload)
+    STARTED.set()
+    threading.Thread(target=_preload_then_done, name="preload", daemon=True).start()
     opening = asyncio.create_task(open_browser())
     yield
     opening.cancel()
+
+
+def _preload_then_done() -> None:
+    try:
+        _held()
+        preload()
+    finally:
+        DONE.set()
+
+
+def _held() -> None:
+    """Wait while the file HOLD_ENV names exists: tests/test_browser_cold.py holds the
+    preload there to see what a visitor sees meanwhile, whatever this machine's speed."""
+    hold = os.environ.get(HOLD_ENV)
+    end = time.monotonic() + WAIT_S
+    while hold and os.path.exists(hold) and time.monotonic() < end:
+        time.sleep(0.05)
+
+
+def getting_ready() -> bool:
+    """Whether this process's preload is still running (False where none started)."""
+    return STARTED.is_set() and not DONE.is_set()
+
+
+def wait_ready() -> None:
+    """Wait until the preload is done (at once where none runs)."""
+    if getting_ready():
+        DONE.wait(WAIT_S)
 
 
 async def open_browser(wait_s: float = 30.0) -> None:
