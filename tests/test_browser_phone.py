@@ -94,4 +94,5 @@ def test_the_sidebar_closes_after_choosing_a_page_on_a_phone(server, browser):
     )
     assert not sidebar_open(page)
     assert page.get_by_text("Every Linear weight").first.is_visible()
+    assert not page.get_by_text("Deploy", exact=True).count()  # .streamlit/config.toml
     shot(page, "phone_sidebar_closed")
