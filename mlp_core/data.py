@@ -40,8 +40,8 @@ BASELINE_LABELS = {
     "uniform": "uniform",
     "unigram_entropy": "unigram (train)",
     "bigram": "bigram (train)",
-    "dev_unigram": "unigram",
-    "dev_bigram": "bigram",
+    "dev_unigram": "unigram (dev)",
+    "dev_bigram": "bigram (dev)",
 }
 CHART_BASELINES = ("uniform", "dev_unigram", "dev_bigram")
 

@@ -10,6 +10,17 @@ import streamlit as st
 
 from . import charts, tables
 
+SPREAD_NOTE = (
+    "Spread between neurons: how far the most different neuron's weight column lies from "
+    "the layer's mean column, over the largest column's length (a ratio, no unit): 0 when "
+    "every neuron of the layer is the same."
+)
+SATURATION_NOTE = (
+    "Saturated: tanh outputs beyond ±0.97 or sigmoid outputs outside 0.03–0.97, where the "
+    "slope is nearly 0; for ReLU the share of dead outputs (exactly 0, no gradient through "
+    "them)."
+)
+
 
 def _step(diag: dict, key: str, where) -> int:
     """The captured step whose histograms to show: the last by default."""
@@ -30,20 +41,28 @@ def _items(diag: dict, step: int) -> list[tuple]:
     i, j = diag["hist_steps"].index(step), diag["steps"].index(step)
     sat = {
         n: f"mean {a['mean'][j]:+.2f}, std {a['std'][j]:.2f}, "
-        f"saturated {100 * a['saturation'][j]:.0f}%"
+        f"{tables.SATURATED_WORD.get(n.split('(')[-1].rstrip(')'), 'saturated')} "
+        f"{100 * a['saturation'][j]:.0f}%"
         for n, a in diag["activations"].items()
     }
     ratio, why = charts.update_ratio(diag["steps"], diag["update_ratio"])
     spread = charts.over_time(
-        diag["steps"], diag["neuron_spread"], "Spread between neurons (0 = all identical)", "spread"
+        diag["steps"],
+        diag["neuron_spread"],
+        "Spread between neurons (0 = all identical)",
+        "spread",
     )
     return [
         ("chart", charts.histograms(diag["act_hist"][i], "Activations", sat), None),
-        ("table", tables.saturation(diag, step), "Each activation layer at this step"),
+        (
+            "table",
+            tables.saturation(diag, step),
+            "Each activation layer at this step. " + SATURATION_NOTE,
+        ),
         ("chart", charts.histograms(diag["grad_hist"][i], "Activation gradients"), None),
         ("chart", charts.histograms(diag["wgrad_hist"][i], "Weight gradients"), None),
         ("chart", ratio, why),
-        ("chart", spread, None),
+        ("chart", spread, SPREAD_NOTE),
     ]
 
 

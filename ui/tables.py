@@ -160,6 +160,9 @@ def config_diff(runs: list[dict], shown: list[str]) -> pd.DataFrame:
     return table.rename_axis("setting").reset_index()
 
 
+SATURATED_WORD = {"tanh": "saturated", "sigmoid": "saturated", "relu": "dead"}
+
+
 def saturation(diag: dict, step: int) -> pd.DataFrame:
     """Per activation layer at a captured step of a run's diagnostics (the core's
     Recorder.result): mean, std and the share of saturated outputs, the figures of the
@@ -170,12 +173,12 @@ def saturation(diag: dict, step: int) -> pd.DataFrame:
             "layer": name,
             "mean": f"{a['mean'][j]:+.2f}",
             "std": f"{a['std'][j]:.2f}",
-            "saturated": f"{100 * a['saturation'][j]:.0f}%",
+            "saturated (ReLU: dead)": f"{100 * a['saturation'][j]:.0f}%",
         }
         for name, a in diag["activations"].items()
     ]
     rows.sort(key=lambda r: layer_key(r["layer"]))
-    return pd.DataFrame(rows, columns=["layer", "mean", "std", "saturated"])
+    return pd.DataFrame(rows, columns=["layer", "mean", "std", "saturated (ReLU: dead)"])
 
 
 def curves_csv(runs: list[dict], shown: list[str]) -> str:

@@ -20,6 +20,7 @@ VERDICT = {
     "partly supported": "◐ partly supported",
     "not tested": "– not tested",
 }
+EMPTY_NAME = "∅  (an empty name: the model ended the word at once)"
 KIND_ORDER = {"exact": 0, "later": 1, "round-off": 2, "undecided": 3, "none": 4, None: 5}
 
 
@@ -155,4 +156,4 @@ def show_samples(cfgs, outcomes, ds, labels) -> None:
         names = sample_names(
             cfg.model, o.state, ds.itos, cfg.data.block_size, n=12, seed=cfg.train.seed
         )
-        col.code("\n".join(n or "(empty)" for n in names), language=None)
+        col.code("\n".join(n or EMPTY_NAME for n in names), language=None)
