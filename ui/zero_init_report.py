@@ -74,7 +74,10 @@ def show_facts(rep: ZeroInitReport) -> None:
 
 def show_draft(rep: ZeroInitReport) -> None:
     st.subheader("Your draft answer, claim by claim")
-    st.caption(f"The draft is {rep.draft_source}; below it, each claim judged by this run.")
+    st.caption(
+        f"The draft below is {rep.draft_source}, quoted as written (fixed text, not an input); "
+        "under it, each claim judged by this run."
+    )
     st.text(rep.draft)
     for c in rep.draft_assessment:
         st.markdown(f"**{VERDICT[c['verdict']]}** — {c['claim']}  \n{c['evidence']}")
