@@ -1,9 +1,9 @@
 """The cost of a form's shapes: CPU seconds of stacks of various shapes (one process,
-one thread, the built-in names) trained for S and 3S steps (the same 50 curve points):
-the difference is the steps' cost, the rest the evaluation's. Both are fitted to
-hosting/cost.py's model (non-negative, least squares of the relative error), printed with
-each shape's estimate over its measured cost and the machine's load, and written to
-bench/step_cost.json.
+one thread, diagnostics on as in the app, the built-in names) trained for S and 3S steps
+(the same 50 curve points): the difference is the steps' cost, the rest the
+evaluation's. Both are fitted to hosting/cost.py's model (non-negative, least squares of
+the relative error), printed with each shape's estimate over its measured cost and the
+machine's load, and written to bench/step_cost.json.
 
     python bench/step_cost.py [--steps 50]
 """
@@ -48,7 +48,7 @@ def configs(shape, steps: int, arithmetic: str = "engine") -> list[RunConfig]:
 def cpu(cfgs: list[RunConfig], ds) -> float:
     """CPU seconds of this process (load on other cores does not count)."""
     t0 = time.process_time()
-    train_stack(cfgs, ds, threads=1, workers=1, diagnostics=False)
+    train_stack(cfgs, ds, threads=1, workers=1)  # with diagnostics, as the app trains
     return time.process_time() - t0
 
 

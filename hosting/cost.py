@@ -24,18 +24,18 @@ VOCAB = 27  # the built-in names' (an upload's may differ a little: a letter's w
 EVAL_ROWS = 171_806 + 21_500  # the built-in names' train and dev rows (block size 3)
 # measured by bench/step_cost.py (bench/step_cost.json): seconds, one core, one thread
 ENGINE = {
-    "LAYER_S": 4.3e-05,
+    "LAYER_S": 7.1e-05,
     "ELEM_S": 0,
-    "MAC_S": 6e-11,
-    "EVAL_ELEM_S": 3.5e-09,
-    "EVAL_MAC_S": 4.3e-11,
+    "MAC_S": 6.5e-11,
+    "EVAL_ELEM_S": 2.8e-09,
+    "EVAL_MAC_S": 6.4e-11,
 }
 NOTEBOOK = {
-    "LAYER_S": 0.0002,
-    "ELEM_S": 1.8e-08,
-    "MAC_S": 0,
+    "LAYER_S": 0.00018,
+    "ELEM_S": 0,
+    "MAC_S": 1.1e-10,
     "EVAL_ELEM_S": 1.7e-08,
-    "EVAL_MAC_S": 5.7e-12,
+    "EVAL_MAC_S": 1.1e-11,
 }
 STEP_TERMS = ("LAYER_S", "ELEM_S", "MAC_S")
 EVAL_TERMS = ("EVAL_ELEM_S", "EVAL_MAC_S")
