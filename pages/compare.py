@@ -13,6 +13,7 @@ from mlp_core.config import ACTIVATIONS, INITS, RunConfig
 from mlp_core.store import run_key
 from ui import charts, presets, tables, take_home
 from ui.text import md_escape, md_frame
+from ui.waiting import form_estimate
 
 PAGE = "compare"
 MAX_NEW = 8  # runs one submit may train; runs of the same shape train stacked, at once
@@ -140,6 +141,8 @@ def new_run_form(expanded: bool) -> None:
         s = st.session_state
         ticked = (len(s["cmp_activations"]), len(s["cmp_inits"]), s["cmp_seeds"])
         st.caption(tables.form_caption(*ticked, MAX_NEW))
+        if cfgs:
+            st.caption(form_estimate(cfgs))
         allowed = 0 < len(cfgs) <= MAX_NEW
         if st.button("Train", type="primary", key="cmp_train", disabled=not allowed):
             # trained in a run of the whole page, not of this fragment: Streamlit queues a

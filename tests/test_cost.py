@@ -63,6 +63,9 @@ def test_compare_refuses_a_form_at_the_caps_over_the_budget_saying_how_long(monk
     caps = {"cmp_n_layers": 6, "cmp_n_hidden": 200, "cmp_steps": 5000, "cmp_batch_size": 1024}
     for key, value in caps.items():
         at.number_input(key=key).set_value(value)
+    at.run()
+    captions = " ".join(c.value for c in at.caption)
+    assert f"Over this demo's {settings.DEMO_BUDGET_S} s of computing" in captions
     at = at.button(key="cmp_train").click().run()
     errors = " ".join(e.value for e in at.error)
     assert "of computing on this server" in errors
@@ -75,3 +78,10 @@ def test_a_visitor_waiting_for_memory_reads_an_estimate():
     assert "Waiting for memory" in text and "~95 s" in text and "place 1" in text
     text = waiting_text(Place(position=1, waiting=1, active=2, wait_s=600, admitted=False))
     assert "~10 min" in text
+
+
+def test_compare_shows_a_forms_estimate_before_it_trains(fresh_app):
+    at = open_app("pages/compare.py")
+    captions = " ".join(c.value for c in at.caption)
+    assert "Training: about" in captions and "on this server now" in captions
+    assert "Over this demo" not in captions

@@ -9,11 +9,26 @@ from hosting.schedule import SCHEDULER
 from hosting.turns import Place
 from mlp_core.config import RunConfig
 
+from . import settings
+
 
 def estimate_text(cfgs: list[RunConfig]) -> str:
     """How long these runs take here, shared with the trainings open now (hosting/cost.py)."""
     wall = cost.wall_seconds(cfgs, SCHEDULER.turns.active())
     return f"about {_seconds(wall)} on this server now"
+
+
+def form_estimate(cfgs: list[RunConfig]) -> str:
+    """A form's line before it trains: its estimate, and in demo mode whether it is over
+    the budget per submission (a press is then refused, saying so)."""
+    text = f"Training: {estimate_text(cfgs)}."
+    need = cost.cpu_seconds(cfgs)
+    if settings.demo_mode() and need > settings.DEMO_BUDGET_S:
+        text += (
+            f" Over this demo's {settings.DEMO_BUDGET_S} s of computing per submission "
+            f"(about {need:,.0f} s): fewer runs, steps or layers fit."
+        )
+    return text
 
 
 def _seconds(s: float) -> str:
