@@ -9,6 +9,7 @@ from app_helpers import open_app
 import ui
 from mlp_core.train import RunOutcome
 from ui import presets
+from ui.text import shown_frame
 
 pytestmark = pytest.mark.usefixtures("fresh_app")
 
@@ -90,7 +91,7 @@ def test_one_click_trains_a_preset_and_shows_it_next_to_the_lecture(monkeypatch,
     at = open_app("pages/compare.py", session={"dataset": small_ds})
     _buttons(at)[1].click().run()
     assert not at.exception and not at.error
-    listed = next(t.value for t in at.table if "run" in t.value.columns)  # the run list
+    listed = shown_frame(next(t.value for t in at.table if "run" in t.value.columns))
     assert list(listed["run"]) == ["#1 tanh+hidden BN kaiming 1×8 s42 · test: 3000 names"]
     assert at.multiselect(key="cmp_pick").value  # selected for the comparison
     row = at.table[-1].value.loc[tiny[1].title]
