@@ -13,6 +13,7 @@ what the file held (two tabs of one browser share a list), newest last, at most 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -63,6 +64,7 @@ def save(root: Path, sid: str, entries: list[dict], limit: int) -> bool:
         tmp.write_text(json.dumps(kept, default=float))
         os.replace(tmp, target)
     except OSError:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a file where the folder should be: no temp
+            tmp.unlink(missing_ok=True)
         return False
     return True
