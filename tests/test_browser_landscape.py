@@ -128,6 +128,6 @@ def test_the_trained_grid_fills_in_live_and_a_click_opens_compare(server, page):
     point(page, 2, "3×", click=True)
     page.wait_for_url(re.compile(r"/compare"), timeout=60_000)
     page.get_by_text("tanh kaiming 2×100 s42", exact=False).first.wait_for(timeout=60_000)
-    page.get_by_text(val, exact=True).first.wait_for(timeout=60_000)  # its metrics row
+    page.locator("*:visible", has_text=re.compile(f"^{val}$")).last.wait_for(timeout=60_000)
     shot(page, "landscape_click_compare")
     shot(page, "landscape_click_compare")

@@ -4,7 +4,8 @@ so far, the sweep with live filling and Stop, and a click's way to Zero init or 
 Cells trained here go through the core's store.get_or_train like any run (hosted, with
 the app's scheduler: fair turns, claims); they are remembered in this session as cell
 dicts (run key -> landscape.trained_cell), not in the session's run list, which would
-fill Compare with 72 runs: a cell joins that list when a click opens it on Compare."""
+fill Compare with 72 runs: a cell joins that list when a click opens it on Compare. A
+diverged cell, which the store never keeps, is known to this session only."""
 
 from __future__ import annotations
 
@@ -126,7 +127,8 @@ def _trained_row(c: dict) -> dict:
     if c.get("pending"):
         tips = {"dev loss": "not trained yet", "curve": "—", "run": "—"}
         return _row(c) | {"color": None, "text": "…", "tips": _tips(c) | tips}
-    tips = {"dev loss": c["place"], "curve": c["regime"] or "—", "run": c["status"]}
+    run = c["status"] if c["diverged_at"] is None else f"diverged at step {c['diverged_at']:,}"
+    tips = {"dev loss": c["place"], "curve": c["regime"] or "—", "run": run}
     if "trains" in c:
         tips["run"] += "; exact gradients: " + (", ".join(c["trains"]) or "none")
     text = f"{c['val_loss']:.3f}" if c["val_loss"] is not None else c["status"]
@@ -184,7 +186,7 @@ def sweep(base, ds: Dataset, depths, draw) -> None:
     mem = st.session_state.setdefault(CELLS, {})
     schedule = {"scheduler": SCHEDULER, "on_wait": on_wait, "visitor": training.visitor()}
     for row in L.sweep(base, ds, training.run_store(), depths, on_progress=on_progress, **schedule):
-        mem.update({c["key"]: c for c in row if c["status"] == "ok"})
+        mem.update({c["key"]: c for c in row if c["status"] != "stopped"})  # diverged: never stored
         draw()
     stop.empty()
     bar.empty()
