@@ -131,3 +131,19 @@ def test_the_trained_grid_fills_in_live_and_a_click_opens_compare(server, page):
     page.locator("*:visible", has_text=re.compile(f"^{val}$")).last.wait_for(timeout=60_000)
     shot(page, "landscape_click_compare")
     shot(page, "landscape_click_compare")
+
+
+def test_stop_keeps_the_rows_already_done(server, page):
+    page.goto(f"{server}/landscape?view=trained&steps={STEPS}&activation=relu")
+    page.get_by_role("button", name=re.compile("Train the 72 missing cells")).click()
+    page.get_by_text("2 hidden layers (2 of 8)", exact=False).wait_for(timeout=LONG_MS)
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_text("Stopped: the cells trained before the Stop are stored").wait_for(
+        timeout=LONG_MS
+    )
+    page.wait_for_selector(IDLE, timeout=LONG_MS)
+    assert "dev loss: 2." in label(page, 1, "1×")
+    assert "not trained yet" in label(page, 8, "1×")
+    again = page.get_by_role("button", name=re.compile(r"Train the \d+ missing cells"))
+    assert int(re.search(r"Train the (\d+)", again.inner_text()).group(1)) < 72
+    shot(page, "landscape_stopped")
