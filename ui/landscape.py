@@ -22,12 +22,12 @@ from mlp_core.data import Dataset, baselines
 from mlp_core.store import run_key
 
 from . import tables, training
-from .settings import check_caps
+from .settings import BOUNDS, check_caps
 
 CELLS = "ls_cells"  # session key: run key -> trained cell
 STOPPED = "ls_stopped"  # session key: the sweep a visitor stopped, for the note after it
 CHOSEN = "cmp_chosen"  # pages/compare.py's picked runs (a cell opened there joins them)
-ZERO_INIT_MAX_GAIN = 10.0  # Zero init's largest comparison gain (ui.settings BOUNDS)
+ZERO_INIT_MAX_GAIN = BOUNDS["compare_gain"][1]  # Zero init's largest comparison gain
 INIT_METRICS = {  # the at-init view's colour: label, value of a cell, log scale
     "std": ("activation std, last layer", lambda c: c["act_std"][-1], True),
     "saturated": ("saturated or dead units, worst layer", lambda c: max(_sat(c)), False),
