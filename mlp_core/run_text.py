@@ -32,8 +32,7 @@ CURVE = {
     "rising": "Its dev loss rose over the last half of training ({change:+.4f}, beyond the "
     "±{band:.4f} of noise).",
     "blowing up": "Its dev loss is blowing up: from its best, {best:.4f}, to {last:,.4f}.",
-    "too short to tell": "Whether its dev loss has settled cannot be told from this run: "
-    "{why}.",
+    "too short to tell": "Whether its dev loss has settled cannot be told from this run: {why}.",
 }
 
 
