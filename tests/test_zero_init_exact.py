@@ -139,7 +139,7 @@ def narrow_batchnorm(draw) -> RunConfig:
         n_embd=1,
         block_size=draw(st.integers(1, 2)),
         batch_size=draw(st.integers(2, 5)),
-        lr=draw(st.sampled_from([1e-4, 0.1, 10.0, 100.0])),
+        lr=draw(st.sampled_from([1e-4, 0.1, 10.0])),
         steps=20,
         seed=draw(st.integers(0, 1000)),
     )
