@@ -91,7 +91,7 @@ def analyse(cfg: RunConfig, Xtr: torch.Tensor, Ytr: torch.Tensor, V: int) -> Exa
     C = init_run(cfg.model, V, cfg.data.block_size, cfg.train.seed)["C"].double().numpy()
     X, Y = Xtr.numpy(), Ytr.numpy()
     coarse = _trace(cfg, ReducedNet(cfg, V, C), X, Y, MAX_STEPS)
-    fine = _trace(cfg, ReducedNet(cfg, V, C, np.longdouble), X, Y, coarse["steps"])
+    fine = _trace(cfg, ReducedNet(cfg, V, C, np.longdouble), X, Y, coarse["steps"], False)
     logs = {nm: [_agree(a, b) for a, b in zip(coarse["logs"][nm], fine["logs"][nm])]
             for nm in coarse["names"]}  # fmt: skip
     zeros, context = coarse["at_end"]
@@ -120,9 +120,10 @@ def _agree(a: float | None, b: float | None) -> float | None:
     return b if abs(a - b) <= SIZE_AGREE else -math.inf
 
 
-def _trace(cfg: RunConfig, net: ReducedNet, X, Y, max_steps: int) -> dict:
+def _trace(cfg: RunConfig, net: ReducedNet, X, Y, max_steps: int, stop: bool = True) -> dict:
     """Step the reduced net on the run's minibatches until the fixed point (or
-    max_steps): each step's log10 gradient norms, and the state at the run's last step."""
+    max_steps; all of them when not ``stop``): each step's log10 gradient norms, and the
+    state at the run's last step."""
     batches = minibatches(cfg, len(Y))
     logs: dict[str, list] = {nm: [] for nm in net.names}
     patterns: list[tuple] = []
@@ -146,7 +147,8 @@ def _trace(cfg: RunConfig, net: ReducedNet, X, Y, max_steps: int) -> dict:
         patterns.append(
             (net.special,) + tuple(logs[nm][-1] is None for nm in net.names) + _state(net)[0]
         )
-        if len(patterns) >= 3 and patterns[-1] == patterns[-2] == patterns[-3] and not net.special:
+        repeated = len(patterns) >= 3 and patterns[-1] == patterns[-2] == patterns[-3]
+        if stop and repeated and not net.special:
             out["fixed"] = True
             break
     out["at_end"] = out["at_end"] or _state(net)

@@ -18,7 +18,7 @@ from mlp_core import data
 from mlp_core.config import RunConfig
 from mlp_core.scaled import Scaled, magnitude_text
 from mlp_core.zero_init_exact import analyse
-from tests.zero_init_reference import autograd64, examples, mp_norms
+from tests.zero_init_reference import LONG, autograd64, examples, mp_norms
 
 FLOAT64_OK = -290.0  # exact log10 sizes above this are compared with float64 autograd
 ROUNDOFF64 = 1e-7  # float64 round-off of an exact zero, relative to the step's largest
@@ -71,7 +71,12 @@ def _compare_step(name: str, t: int, exact: float | None, ref: float, top: float
         assert ref < 1e-280 or exact > FLOAT64_OK, (name, t, exact, ref)
 
 
-@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=examples(60),
+    derandomize=not LONG,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(words=word_lists(), cfg=zero_configs())
 def test_exact_gradients_equal_float64_autograd_wherever_float64_holds(words, cfg):
     ds, sp = _splits(words, cfg)
@@ -81,7 +86,9 @@ def test_exact_gradients_equal_float64_autograd_wherever_float64_holds(words, cf
     if ex.undefined:
         assert cfg.model.batchnorm and cfg.model.bn_eps == 0
         return
-    steps = min(ex.steps, 12)
+    # with BatchNorm, float64's own round-off grows step by step (by 1/sqrt(eps) at each
+    # layer): its first steps only; BatchNorm nets are held to mpmath below
+    steps = min(ex.steps, 3 if cfg.model.batchnorm else 12)
     ref = autograd64(cfg, sp.Xtr, sp.Ytr, ds.vocab_size, steps)
     for t in range(steps):
         top = max(ref[n][t] for n in ref)
@@ -109,7 +116,7 @@ def deep_narrow(draw) -> RunConfig:
     )
 
 
-@settings(max_examples=examples(6), deadline=None)
+@settings(max_examples=examples(6), derandomize=not LONG, deadline=None)
 @given(cfg=deep_narrow())
 def test_exact_magnitudes_below_float64_equal_arbitrary_precision(cfg):
     words = ["ab", "ba", "a", "bb", "aab", "b", "ab", "aa", "bab", "ba", "abb", "a"]
@@ -145,7 +152,7 @@ def narrow_batchnorm(draw) -> RunConfig:
     )
 
 
-@settings(max_examples=examples(8), deadline=None)
+@settings(max_examples=examples(8), derandomize=not LONG, deadline=None)
 @given(cfg=narrow_batchnorm(), words=word_lists(max_words=20))
 def test_exact_zeros_under_batchnorm_equal_arbitrary_precision(cfg, words):
     """With a tiny eps, BatchNorm amplifies float64's own round-off past the gradients' size
