@@ -65,11 +65,12 @@ def test_two_replicas_train_one_run_once_and_the_other_serves_it(tmp_path):
 def test_a_replica_killed_mid_run_loses_nothing(tmp_path, small_ds, tiny_cfg):
     store = RunStore(tmp_path)
     get_or_train([tiny_cfg], small_ds, store)  # a result stored before
-    long = _replica(tmp_path, 2_000_000)
-    entry = _entry(tmp_path, 2_000_000)
+    long = _replica(tmp_path, 1_000_000)  # the most steps a config takes
+    entry = _entry(tmp_path, 1_000_000)
     long.stdout.readline()  # started
     while (fd := disk.try_lock(entry)) is not None:  # until it trains under the key's lock
         os.close(fd)
+        assert long.poll() is None, "the replica ended before it took the key's lock"
         time.sleep(0.05)
     long.send_signal(signal.SIGKILL)
     long.wait()
