@@ -190,17 +190,48 @@ def reference_lines(runs: list[dict]) -> dict[str, float]:
     return {f"{k} · {d}": v for d, b in by_data.items() for k, v in b.items()}
 
 
+def slider_step(last: int) -> int:
+    """A round step for a slider over 0..last: about 200 positions (1, 2 or 5 x 10^n)."""
+    step = 1
+    while step * 200 < last:
+        step = step * 5 // 2 if str(step)[0] == "2" else step * 2
+    return step
+
+
+def step_range(last: int) -> tuple[int, int]:
+    """The steps the loss chart shows; a slider of its own per longest run (a new set of
+    runs opens on all of its steps)."""
+    if last < 2:
+        return 0, last
+    return st.slider(
+        "Steps shown",
+        0,
+        last,
+        (0, last),
+        step=slider_step(last),
+        key=f"cmp_step_range_{last}",
+        help="Zoom to a range of steps: the loss axis then fits the points in that range",
+    )
+
+
 def compare(runs: list[dict], shown: list[str]) -> None:
     steps = [r["config"].train.steps for r in runs]
-    log_steps = st.toggle(
+    curves = tables.curves(runs, shown)
+    toggle, slider = st.columns([1, 3], vertical_alignment="center")
+    log_steps = toggle.toggle(
         "Log step axis",
         value=max(steps) >= 20 * min(steps),  # a long run among short ones
         key="cmp_log_steps",
         help="Spreads the early steps, so short runs beside a long one stay readable",
     )
-    curves = tables.curves(runs, shown)
-    chart = charts.loss_curves(curves, reference_lines(runs), log_steps)
+    last = charts.last_step(curves)
+    with slider:
+        lo, hi = step_range(last)
+    shown_steps = None if (lo, hi) == (0, last) else (lo, hi)
+    chart = charts.loss_curves(curves, reference_lines(runs), log_steps, shown_steps)
     st.altair_chart(chart, width="stretch")
+    if shown_steps and not any(lo <= s <= hi for c in curves.values() for s in c["step"]):
+        st.caption(f"No curve point lies between steps {lo:,} and {hi:,}: widen the range.")
     st.caption(
         "Solid: val (4,096 dev rows); dashed: train (minibatch losses, averaged between points)."
         " Grey: the data's yardsticks (see the Dataset page)."

@@ -143,3 +143,29 @@ def test_a_long_run_among_short_ones_can_have_a_log_step_axis():
     assert chart["layer"][0]["encoding"]["x"]["scale"]["type"] == "symlog"
     legend = chart["layer"][0]["encoding"]["color"]["legend"]
     assert legend["orient"] == "bottom" and legend["columns"] == 1
+
+
+def test_step_ticks_read_as_numbers_with_k_only_from_a_thousand():
+    live = charts.live_curve({"step": [0, 50], "train": [[3.0], [2.9]]}, ["#1 tanh"]).to_dict()
+    final = charts.loss_curves(_curves(), {}).to_dict()["layer"][0]["encoding"]["x"]
+    for axis in (live["encoding"]["x"]["axis"], final["axis"]):
+        assert axis["labelExpr"] == charts.STEP_LABELS and "format" not in axis
+    # the expression's three cases: below 1,000 as written, then k, then M
+    assert "abs(datum.value) >= 1000 ? format(datum.value / 1000, '~g') + 'k'" in charts.STEP_LABELS
+    assert charts.STEP_LABELS.endswith(": format(datum.value, '~g')")
+
+
+def test_a_step_range_keeps_only_its_points_and_fits_the_axis_to_them():
+    curves = {"#1 long": {"step": [0, 10, 100, 1000], "train": [3.3, 2.8, 2.4, 2.1],
+                          "val": [3.3, 2.9, 2.5, 2.2]}}  # fmt: skip
+    chart = charts.loss_curves(curves, {"uniform": 3.3}, steps=(10, 100)).to_dict()
+    lines = chart["layer"][0]
+    rows = chart["datasets"][lines["data"]["name"]]
+    assert sorted({r["step"] for r in rows}) == [10, 100]
+    assert lines["encoding"]["x"]["scale"]["domain"] == [10, 100]
+    labels = chart["datasets"][chart["layer"][2]["data"]["name"]]
+    assert [r["step"] for r in labels] == [100]  # the yardstick's label inside the range
+    log = charts.loss_curves(curves, {}, log_steps=True, steps=(10, 100)).to_dict()
+    assert log["layer"][0]["encoding"]["x"]["scale"]["type"] == "symlog"
+    empty = charts.loss_curves(curves, {}, steps=(200, 300)).to_dict()  # no point: no error
+    assert empty["layer"][0]["encoding"]["x"]["scale"]["domain"] == [200, 300]

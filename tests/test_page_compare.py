@@ -251,3 +251,17 @@ def test_exports_hold_metrics_and_curves(two_runs):
     assert [e["config"]["train"]["lr"] for e in exported] == [0.1, 0.05]
     assert exported[0]["curve"]["val"] == two_runs[0]["metrics"]["curve"]["val"]
     assert "params" not in exported[0]["metrics"]  # no weights or diagnostics
+
+
+def test_the_loss_chart_zooms_to_a_range_of_steps(small_ds):
+    at = train_two(open_page(small_ds))
+    (slider,) = [s for s in at.slider if s.key.startswith("cmp_step_range_")]
+    last = int(slider.max)
+    assert slider.label == "Steps shown" and slider.value == (0, last) and last >= 59
+    spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    assert "domain" not in spec["layer"][0]["encoding"]["x"].get("scale", {})  # all steps
+    slider.set_value((20, 40)).run()
+    assert not at.exception
+    spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    assert spec["layer"][0]["encoding"]["x"]["scale"]["domain"] == [20, 40]
+    assert at.slider(key=slider.key).value == (20, 40)  # kept across reruns

@@ -21,6 +21,16 @@ VALUE_AXIS = {"format": "~g"}
 LEGEND = alt.Legend(labelLimit=0)  # whole labels: Vega cuts them at 160 px by default
 
 
+# A step axis's ticks as a reader writes them: 0, 50, 100 below a thousand, then 1k, 1.5k,
+# 200k, and 1M (Vega's "~s" gives every tick the largest one's prefix: 0k, 0.05k)
+STEP_LABELS = (
+    "abs(datum.value) >= 1e6 ? format(datum.value / 1e6, '~g') + 'M'"
+    " : abs(datum.value) >= 1000 ? format(datum.value / 1000, '~g') + 'k'"
+    " : format(datum.value, '~g')"
+)
+STEP_AXIS = alt.Axis(labelExpr=STEP_LABELS)
+
+
 def layer_key(name: str) -> tuple:
     """Sort key of a layer or parameter name by its numbers: layers.2 before layers.10
     (as text, "layers.10" sorts before "layers.2")."""
@@ -44,7 +54,7 @@ def live_curve(curve: dict, labels: list[str]) -> alt.Chart:
         alt.Chart(pd.DataFrame(rows))
         .mark_line(point=len(rows) <= 2 * len(labels))  # a lone point still shows
         .encode(
-            x=alt.X("step:Q", axis=alt.Axis(format="~s")),
+            x=alt.X("step:Q", axis=STEP_AXIS),
             y=alt.Y(
                 "loss:Q",
                 title="minibatch loss",
@@ -80,32 +90,46 @@ LEGEND_LINE_PX = 20  # one legend entry below a chart of runs
 STEP_SCALE = {False: alt.Undefined, True: alt.Scale(type="symlog", constant=10)}
 
 
+def last_step(curves: dict[str, dict]) -> int:
+    """The largest step of any curve (0 for none)."""
+    return max((s for c in curves.values() for s in c["step"]), default=0)
+
+
 def loss_curves(
-    curves: dict[str, dict], baselines: dict[str, float], log_steps: bool = False
+    curves: dict[str, dict],
+    baselines: dict[str, float],
+    log_steps: bool = False,
+    steps: tuple[int, int] | None = None,
 ) -> alt.LayerChart:
     """Train/val curves of several runs (name -> curve dict, colours in that order) over
     dashed baseline rules. A baseline named "kind · data" belongs to one of several data
     sets (see _baseline_rows). log_steps: a symlog step axis (0 included), so a 200k-step
-    run does not squash 1k-step ones into the left edge."""
+    run does not squash 1k-step ones into the left edge. steps: (first, last) shown, the
+    points outside left out, so the loss axis fits the points in that range."""
+    lo, hi = steps if steps is not None else (None, None)
     rows = [
         {"step": s, "run": run, "split": split, "loss": v}
         for run, c in curves.items()
         for split in ("train", "val")
         for s, v in zip(c["step"], c[split])
-        if v is not None and v == v
+        if v is not None and v == v and (steps is None or lo <= s <= hi)
     ]
+    scale = STEP_SCALE[log_steps]
+    if steps is not None:
+        kind = {"type": "symlog", "constant": 10} if log_steps else {}
+        scale = alt.Scale(domain=[lo, hi], **kind)
     lines = (
-        alt.Chart(pd.DataFrame(rows))
-        .mark_line()
+        alt.Chart(pd.DataFrame(rows, columns=["step", "run", "split", "loss"]))
+        .mark_line(clip=True)
         .encode(
-            x=alt.X("step:Q", title="step", scale=STEP_SCALE[log_steps]),
+            x=alt.X("step:Q", title="step", scale=scale, axis=STEP_AXIS),
             y=alt.Y("loss:Q", title="loss (nats)", scale=alt.Scale(zero=False)),
             color=run_color(list(curves)),
             strokeDash=alt.StrokeDash("split:N", sort=["val", "train"]),
-            tooltip=["run", "split", "step", alt.Tooltip("loss:Q", format=".4f")],
+            tooltip=["run:N", "split:N", "step:Q", alt.Tooltip("loss:Q", format=".4f")],
         )
     )
-    last = max((r["step"] for r in rows), default=1)
+    last = hi if steps is not None else max((r["step"] for r in rows), default=1)
     base = pd.DataFrame(_baseline_rows(baselines, last), columns=["baseline", "loss", "step"])
     rules = (
         alt.Chart(base)
