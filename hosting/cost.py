@@ -18,7 +18,14 @@ from __future__ import annotations
 
 from mlp_core.config import RunConfig
 
-__all__ = ["cpu_seconds", "eval_features", "run_macs", "step_features", "wall_seconds"]
+__all__ = [
+    "cpu_seconds",
+    "eval_features",
+    "fitting",
+    "run_macs",
+    "step_features",
+    "wall_seconds",
+]
 
 VOCAB = 27  # the built-in names' (an upload's may differ a little: a letter's worth)
 EVAL_ROWS = 171_806 + 21_500  # the built-in names' train and dev rows (block size 3)
@@ -75,3 +82,14 @@ def cpu_seconds(cfgs: list[RunConfig], vocab: int = VOCAB) -> float:
 def wall_seconds(cfgs: list[RunConfig], open_trainings: int, vocab: int = VOCAB) -> float:
     """Estimated seconds to train these runs beside ``open_trainings`` others."""
     return cpu_seconds(cfgs, vocab) * (open_trainings + 1)
+
+
+def fitting(groups: list[list[RunConfig]], budget: float, vocab: int = VOCAB) -> int:
+    """How many of these groups of runs, taken in order, fit in ``budget`` CPU seconds
+    together (a sweep's stacks: the first ones train in one submission)."""
+    total = 0.0
+    for n, group in enumerate(groups):
+        total += cpu_seconds(group, vocab)
+        if total > budget:
+            return n
+    return len(groups)

@@ -15,17 +15,19 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from hosting import cost
 from hosting.schedule import SCHEDULER
 from hosting.turns import Place
 from mlp_core import landscape as L
 from mlp_core.data import Dataset, baselines
 from mlp_core.store import run_key
 
-from . import tables, training
+from . import settings, tables, training
 from .settings import BOUNDS, check_caps
 
 CELLS = "ls_cells"  # session key: run key -> trained cell
 STOPPED = "ls_stopped"  # session key: the sweep a visitor stopped, for the note after it
+BUDGET = "ls_budget"  # session key: the demo budget's note on the last press (kind, text)
 CHOSEN = "cmp_chosen"  # pages/compare.py's picked runs (a cell opened there joins them)
 ZERO_INIT_MAX_GAIN = BOUNDS["compare_gain"][1]  # Zero init's largest comparison gain
 INIT_METRICS = {  # the at-init view's colour: label, value of a cell, log scale
@@ -170,6 +172,9 @@ def sweep(base, ds: Dataset, depths, draw) -> None:
     for depth in depths:
         for cfg in L.depth_configs(base, depth):
             check_caps(cfg)
+    depths = within_budget(base, ds, depths)
+    if not depths:
+        return
     stop = st.empty()
     stop.button("Stop", key="stop-landscape", on_click=_stop, help="Cells already done stay")
     bar = st.progress(0.0, text="Starting…")
@@ -192,13 +197,55 @@ def sweep(base, ds: Dataset, depths, draw) -> None:
     bar.empty()
 
 
+def within_budget(base, ds: Dataset, depths) -> list:
+    """In demo mode, the depths (shallowest first) whose missing cells fit the demo's
+    budget per submission together (hosting/cost.py's estimate, as every form's); the
+    rest wait for the next press, and the note after the press says so with the estimates.
+    None fitting: nothing trains, and the note says why."""
+    if not settings.demo_mode():
+        return list(depths)
+    mem = st.session_state.get(CELLS, {})
+    todo = [
+        [c for c in L.depth_configs(base, d) if run_key(c, ds.sha256) not in mem] for d in depths
+    ]
+    budget = settings.DEMO_BUDGET_S
+    fit = cost.fitting(todo, budget)
+    if fit == len(depths):
+        return list(depths)
+    allows = f"the demo allows {budget} s of computing per submission"
+    if fit == 0:
+        need = cost.cpu_seconds(todo[0])
+        text = (
+            f"Not trained: the stack of {depths[0]} hidden layers would take about {need:,.0f} s "
+            f"of computing on this server, and {allows}. Fewer steps fit."
+        )
+        st.session_state[BUDGET] = ("error", text)
+        return []
+    need, now = cost.cpu_seconds(sum(todo, [])), cost.cpu_seconds(sum(todo[:fit], []))
+    rows = (
+        f"{depths[0]} hidden layer"
+        if fit == 1
+        else f"{depths[0]} to {depths[fit - 1]} hidden layers"
+    )
+    text = (
+        f"The missing cells would take about {need:,.0f} s of computing on this server, and "
+        f"{allows}: a press trains the rows that fit, this one {rows} (about {now:,.0f} s). "
+        "Press Train again for the next rows."
+    )
+    st.session_state[BUDGET] = ("info", text)
+    return list(depths[:fit])
+
+
 def _stop() -> None:
     st.session_state[STOPPED] = True
 
 
 def stopped_note() -> None:
+    """The note of the last press: a Stop, or the demo budget's (within_budget)."""
     if st.session_state.pop(STOPPED, False):
         st.warning("Stopped: the cells trained before the Stop are stored; the rest are not.")
+    if note := st.session_state.pop(BUDGET, None):
+        getattr(st, note[0])(note[1])
 
 
 # ---------------------------------------------------------------- a click
