@@ -76,6 +76,8 @@ def run_key(cfg: RunConfig, data_sha256: str) -> str:
     config = cfg.to_dict()
     if config["train"]["rng"] == "own":  # keeps the keys of runs stored before rng existed
         del config["train"]["rng"]
+    if config["train"]["evaluation"] == "full":  # the same for evaluation
+        del config["train"]["evaluation"]
     blob = json.dumps(
         {"version": CACHE_VERSION, "config": config, "data": data_sha256}, sort_keys=True
     )
@@ -193,8 +195,11 @@ class RunStore:
 
 
 def finite_result(metrics: dict) -> bool:
-    """Are the run's final losses numbers (no NaN, no inf)?"""
-    losses = [metrics.get("train_loss"), metrics.get("val_loss")]
+    """Are the run's final losses numbers (no NaN, no inf)? A run that evaluates the dev
+    split only (TrainConfig.evaluation "dev") has no training-split loss."""
+    losses = [metrics.get("val_loss")]
+    if metrics.get("evaluation") != "dev":
+        losses.append(metrics.get("train_loss"))
     return all(isinstance(x, (int, float)) and math.isfinite(x) for x in losses)
 
 
@@ -225,9 +230,13 @@ def get_or_train(
     """Each config's run: from the store when there, else trained (stacked where shapes
     allow) and stored. Results in config order. Without a ``scheduler`` the missing runs
     train here and now (the CLI, the core's tests). A hosted app hands its scheduler
-    (hosting/schedule.py): ``scheduler.run(missing, prefetch, attempt, **schedule)`` claims
-    the missing runs, waits its turn, calls ``prefetch()`` (the store read again: runs
-    another caller trained meanwhile) and ``attempt(on_slice)`` to train the rest."""
+    (hosting/schedule.py): ``scheduler.run(missing, prefetch, attempt, lock=lock,
+    **schedule)`` claims the missing runs, takes their locks with ``lock(on_wait)`` (a
+    context; while another process sharing the store holds one, ``on_wait()`` is called
+    between non-blocking tries, so the caller can show the wait or leave it), calls
+    ``prefetch()`` (the store read again: runs another caller or process trained
+    meanwhile), waits its turn and calls ``attempt(on_slice)`` to train the rest; within
+    ``lock`` the attempt takes no lock of its own."""
     results = [store.get(c, ds.sha256) if store else None for c in cfgs]
     if all(results):
         return results
@@ -244,7 +253,24 @@ def get_or_train(
     if scheduler is None:
         return attempt()
     missing = [(run_key(c, ds.sha256), c) for c, r in zip(cfgs, results) if r is None]
-    return scheduler.run(missing, prefetch, attempt, **schedule)
+    held = []  # not empty while the scheduler holds the missing runs' locks
+
+    @contextlib.contextmanager
+    def lock(on_wait: Callable[[], None] | None = None):
+        if store is None:
+            yield
+            return
+        with store.locked([c for _, c in missing], ds.sha256, on_wait):
+            held.append(True)
+            try:
+                yield
+            finally:
+                held.clear()
+
+    def attempt_held(on_slice=None) -> list:
+        return _train_missing(cfgs, ds, store, on_progress, results, on_slice, bool(held))
+
+    return scheduler.run(missing, prefetch, attempt_held, lock=lock, **schedule)
 
 
 def run_experiment(
@@ -259,7 +285,9 @@ def run_experiment(
     return report(*get_or_train(cfgs, ds, store, on_progress), ds)
 
 
-def _train_missing(cfgs, ds, store, on_progress, results, on_slice=None):
+def _train_missing(cfgs, ds, store, on_progress, results, on_slice=None, held=False):
+    """Train the runs still missing, stack by stack; ``held``: the caller holds their
+    locks already (get_or_train's ``lock``), else each stack takes its own."""
     if store:  # another caller may have trained them while we waited for a turn
         results = [r or store.get(c, ds.sha256) for r, c in zip(results, cfgs)]
     groups: dict[tuple, list[int]] = {}
@@ -267,10 +295,10 @@ def _train_missing(cfgs, ds, store, on_progress, results, on_slice=None):
         if results[i] is None:
             groups.setdefault(stack_key(c), []).append(i)
     for idx in groups.values():
-        if store:
+        if store and not held:
             _train_group_locked(idx, cfgs, ds, store, on_progress, results, on_slice)
         else:
-            _train_group(idx, cfgs, ds, None, on_progress, results, on_slice)
+            _train_group(idx, cfgs, ds, store, on_progress, results, on_slice)
     return results
 
 

@@ -58,14 +58,16 @@ def locked(entries: list[Path], on_wait: Callable[[], None] | None = None) -> It
 def _wait_lock(entry: Path, on_wait) -> int | None:
     """entry's lock, once free; None where no lock can be made (a store that cannot be
     written is shared with nobody: the run trains and its write fails with a note)."""
-    try:
-        while (fd := try_lock(entry)) is None:
-            if on_wait:
-                on_wait()
-            time.sleep(LOCK_POLL_S)
-    except OSError:
-        return None
-    return fd
+    while True:
+        try:
+            fd = try_lock(entry)
+        except OSError:
+            return None
+        if fd is not None:
+            return fd
+        if on_wait:
+            on_wait()  # it may raise (a visitor's Stop): the locks taken so far are freed
+        time.sleep(LOCK_POLL_S)
 
 
 def tmp_prefix(entry: Path) -> str:
