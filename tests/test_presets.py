@@ -70,6 +70,37 @@ def test_compare_lists_the_lecture_runs_with_a_button_each(small_ds):
     assert len(_buttons(at)) == len(presets.PRESETS)
     assert not any(b.disabled for b in _buttons(at))
     assert any("not the lecture's names.txt" in c.value for c in at.caption)
+    (note,) = [c.value for c in at.caption if "names.txt (32,033 names)" in c.value]
+    assert "your own word list" in note  # an upload is in use here
+    assert "upload names.txt with the sidebar's “Upload a word list” (under Data set)" in note
+    assert "Dataset page" not in note  # the uploader is in the sidebar, on every page
+    # before a press, beside each button: how long it takes here (the form's estimate)
+    captions = [c.value for c in at.caption]
+    first = next(i for i, c in enumerate(captions) if "names.txt (32,033 names)" in c)
+    times = [c for c in captions[first:] if c.startswith("Training: about ")]
+    assert len(times) == len(presets.PRESETS)
+    assert all(t.endswith(" on this server now.") for t in times)
+    long, short = times[0], times[4]  # 200,000 steps of 1×200; 1,001 steps of 5×100
+    assert long != short
+
+
+def test_a_presets_estimate_is_the_cost_of_its_run():
+    from hosting import cost
+
+    cfg = presets.config(presets.PRESETS[0], 42)
+    seconds = cost.wall_seconds([cfg], 0)
+    assert seconds > 10  # 200,000 steps: worth saying before the click
+    assert presets.button_note(cfg, stored=False).startswith("Training: about ")
+    assert presets.button_note(cfg, stored=True) == "Trained already: shows at once."
+
+
+def test_the_data_note_names_the_built_in_names_and_the_lectures_file():
+    from mlp_core import data
+
+    builtin = data.dataset_from_words(["ann", "bob"], data.DEFAULT_SOURCE)
+    assert presets.data_note(builtin).startswith(
+        "The data in use is the built-in names, not the lecture's names.txt"
+    )
 
 
 def test_demo_mode_disables_the_long_presets_with_a_note(monkeypatch, small_ds):

@@ -16,11 +16,12 @@ import pandas as pd
 import streamlit as st
 
 from mlp_core.config import ConfigError, RunConfig
-from mlp_core.data import Dataset
+from mlp_core.data import DEFAULT_SOURCE, Dataset
 from mlp_core.store import run_key
 
 from .settings import check_caps, check_cost, seed
 from .training import lookup, train
+from .waiting import estimate_text
 
 NOTEBOOK = "karpathy/nn-zero-to-hero · lectures/makemore/makemore_part3_bn.ipynb"
 # the content hash (data.Dataset.sha256) of the lecture's names.txt, 32,033 names: the data
@@ -126,18 +127,27 @@ def table(presets, outcomes: list) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("lecture run")
 
 
-def _caption(ds: Dataset, run_seed: int) -> str:
-    data_note = (
-        "The data in use is the lecture's names.txt (same content)."
-        if ds.sha256 == NAMES_TXT_SHA256
-        else "The data in use is not the lecture's names.txt (32,033 names): upload that "
-        "file on the Dataset page to compare like with like."
+UPLOADER = "the sidebar's “Upload a word list” (under Data set)"
+
+
+def data_note(ds: Dataset) -> str:
+    """Whether the data in use is the lecture's, and where to put the lecture's own."""
+    if ds.sha256 == NAMES_TXT_SHA256:
+        return "The data in use is the lecture's names.txt (same content)."
+    which = "the built-in names" if ds.source == DEFAULT_SOURCE else "your own word list"
+    return (
+        f"The data in use is {which}, not the lecture's names.txt (32,033 names): to compare "
+        f"like with like, upload names.txt with {UPLOADER}. Runs on your own words train "
+        "here too; the lecture's numbers are then not theirs."
     )
+
+
+def _caption(ds: Dataset, run_seed: int) -> str:
     return (
         f"Lecture numbers as printed in {NOTEBOOK} (one run each, on the notebook's own "
         "seed, not a mean over seeds; rounded to four places). Ours: seed "
         f"{run_seed} from the sidebar (the lecture's-own-random-stream run: the notebook's "
-        f"seed {LECTURE_SEED:,}), blank until trained. " + data_note
+        f"seed {LECTURE_SEED:,}), blank until trained. " + data_note(ds)
     )
 
 
@@ -152,14 +162,27 @@ def lecture_runs(ds: Dataset, page: str, on_trained) -> None:
     st.caption(_caption(ds, run_seed))
     for i, (p, cfg, done) in enumerate(zip(PRESETS, cfgs, outcomes)):
         why_not = refusal(cfg)
-        if st.button(
+        press, note = st.columns([3, 2], vertical_alignment="center")
+        pressed = press.button(
             f"{'Show' if done else 'Train'}: {p.title} · {cfg.train.steps:,} steps",
             key=f"preset-{i}",
             disabled=why_not is not None,
-        ):
+            width="stretch",
+        )
+        if why_not:
+            note.caption(f"Disabled: {why_not}.")
+        else:
+            note.caption(button_note(cfg, done is not None))
+        if pressed:
             (o,) = train([cfg], ds, [label(p)], page)
             if o.status == "ok":
                 on_trained([run_key(cfg, ds.sha256)])
             st.rerun()
-        if why_not:
-            st.caption(f"Disabled: {why_not}.")
+
+
+def button_note(cfg: RunConfig, stored: bool) -> str:
+    """Beside a preset's button, before it is pressed: stored (shown at once), or how long
+    its training takes here (the estimate the compare form shows, ui/waiting.py)."""
+    if stored:
+        return "Trained already: shows at once."
+    return f"Training: {estimate_text([cfg])}."

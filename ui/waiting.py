@@ -15,6 +15,8 @@ from . import settings
 def estimate_text(cfgs: list[RunConfig]) -> str:
     """How long these runs take here, shared with the trainings open now (hosting/cost.py)."""
     wall = cost.wall_seconds(cfgs, SCHEDULER.turns.active())
+    if wall < 0.5:  # "about 0 s" is no time at all
+        return "under a second on this server now"
     return f"about {_seconds(wall)} on this server now"
 
 
