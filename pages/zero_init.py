@@ -59,6 +59,21 @@ TRY = {  # the "try this" list: label -> what the preset is about (the rest: DEF
 }
 
 
+WORDS = {  # a setting -> its widget's label (controls below), as a preset's note says it
+    "activation": "Activation",
+    "batchnorm": "BatchNorm",
+    "layers": "Hidden layers",
+    "n_hidden": "Width",
+    "steps": "Steps",
+    "lr": "Learning rate",
+    "bn_eps": "BatchNorm eps",
+    "arithmetic": "Arithmetic",
+    "compare_init": "Compare with",
+    "compare_gain": "Kaiming gain",
+    "compare_scale": "Normal init std",
+}
+
+
 def _init_state() -> None:
     for name, default in DEFAULTS.items():
         key = f"zi_{name}"
@@ -148,7 +163,7 @@ def _presets() -> None:
         for col, label in zip(st.columns(4), labels[row : row + 4]):
             col.button(label, on_click=_apply, args=(label,), width="stretch")
     if label := st.session_state.pop("zi_preset", None):
-        changed = ", ".join(f"{k} {v}" for k, v in TRY[label].items())
+        changed = ui.settings.in_words(TRY[label], WORDS)
         st.caption(
             f"Preset “{label}”: {changed}; every other setting at its default; "
             f"seed {ui.seed()} kept."

@@ -1,3 +1,6 @@
+import ast
+from pathlib import Path
+
 import pytest
 from app_helpers import answer_of, open_app
 from streamlit.testing.v1 import AppTest
@@ -41,6 +44,30 @@ def test_try_sigmoid_changes_the_answer_with_the_facts():
     assert not at.exception
     assert "sigmoid(0) = 0.5" in answer_of(at)
     assert at.query_params["activation"] in ("sigmoid", ["sigmoid"])
+    note = next(c.value for c in at.caption if c.value.startswith("Preset “Sigmoid”"))
+    assert note.startswith("Preset “Sigmoid”: Activation sigmoid; every other setting")
+
+
+def test_a_presets_note_says_the_widgets_words_never_code_names():
+    from ui.settings import in_words
+
+    words = {"layers": "Hidden layers", "n_hidden": "Width", "steps": "Steps"}
+    words |= {"batchnorm": "BatchNorm", "bn_eps": "BatchNorm eps", "arithmetic": "Arithmetic"}
+    said = in_words({"layers": 1, "n_hidden": 200, "steps": 20_000, "batchnorm": True}, words)
+    assert said == "Hidden layers 1, Width 200, Steps 20,000, BatchNorm on"
+    assert in_words({"bn_eps": 0.0, "arithmetic": "notebook"}, words) == (
+        "BatchNorm eps 0, Arithmetic notebook"
+    )
+    page = ast.parse((Path(__file__).parents[1] / "pages" / "zero_init.py").read_text())
+    named = {
+        t.id: ast.literal_eval(n.value)
+        for n in page.body
+        if isinstance(n, ast.Assign)
+        for t in n.targets
+        if isinstance(t, ast.Name) and t.id in ("TRY", "WORDS")
+    }
+    used = {k for preset in named["TRY"].values() for k in preset}
+    assert used <= set(named["WORDS"])  # every preset's setting said in its widget's word
 
 
 def test_cached_result_shows_at_once_from_a_link():

@@ -101,6 +101,21 @@ def check_cost(cfgs: list[RunConfig]) -> None:
         )
 
 
+def in_words(values: dict, words: dict[str, str]) -> str:
+    """Settings as their widgets say them ("Hidden layers 1, Width 200, BatchNorm on"):
+    each by its widget's label (words: setting -> label), a switch on or off, a number
+    with its thousands marked."""
+
+    def said(v) -> str:
+        if isinstance(v, bool):
+            return "on" if v else "off"
+        if isinstance(v, int):
+            return f"{v:,}"
+        return f"{v:g}" if isinstance(v, float) else str(v)
+
+    return ", ".join(f"{words.get(k, k)} {said(v)}" for k, v in values.items())
+
+
 def seed() -> int:
     return int(st.session_state.get("seed") or 42)
 
