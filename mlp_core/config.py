@@ -14,6 +14,7 @@ ACTIVATIONS = ("tanh", "sigmoid", "relu")
 ARITHMETICS = ("engine", "notebook")
 INITS = ("kaiming", "zeros", "normal", "torch-default")
 RNGS = ("own", "lecture")
+EVALUATIONS = ("full", "dev")
 
 # Valid ranges, shared by the CLI, the pages and validation (name: (low, high), inclusive).
 LIMITS = {
@@ -72,6 +73,12 @@ class TrainConfig:
     # "lecture": one generator draws the init in the lecture notebook's order and recipe,
     # then the minibatches (model.init_lecture; ARCHITECTURE.md, "The lecture's random stream")
     rng: str = "own"
+    # what a run measures beside its training (the training's arithmetic is the same):
+    # "full": a live curve of run_rules.CURVE_POINTS points, the diagnostics, the losses of
+    # the whole training and dev splits at the end (every page's runs); "dev": a curve of
+    # run_rules.DEV_CURVE_POINTS points and the whole dev split's loss at the end, no
+    # diagnostics and no training-split loss (the init landscape's cells: what a cell shows)
+    evaluation: str = "full"
 
 
 @dataclass(frozen=True)
@@ -155,6 +162,10 @@ def validate(cfg: RunConfig, n_train_rows: int | None = None) -> None:
         raise ConfigError(f"init_scale must be in (0, 100] (got {cfg.model.init_scale})")
     if not cfg.model.output_bn and not cfg.model.batchnorm:
         raise ConfigError("output_bn=False (BatchNorm on hidden layers only) needs batchnorm")
+    if cfg.train.evaluation not in EVALUATIONS:
+        raise ConfigError(f"evaluation must be one of {', '.join(EVALUATIONS)}")
+    if cfg.train.evaluation == "dev" and cfg.train.arithmetic != "engine":
+        raise ConfigError("evaluation dev is the engine's (arithmetic engine)")
     if cfg.train.rng not in RNGS:
         raise ConfigError(f"rng must be one of {', '.join(RNGS)}")
     if cfg.train.rng == "lecture":

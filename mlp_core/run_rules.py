@@ -9,12 +9,20 @@ import math
 import torch
 
 CURVE_POINTS = 40  # points of the live loss curve
+# TrainConfig.evaluation "dev" (the init landscape's cells): a curve of this many points,
+# the fewest that leave regime.MIN_POINTS + 1 dev points in the run's last half
+DEV_CURVE_POINTS = 10
 CURVE_VAL_ROWS = 4096  # dev rows behind each live val point (a sample: full splits are slow)
 DIVERGED_FACTOR = 10.0  # a loss this many times the uniform baseline counts as diverged
 # gradient norms (the parameter table's "grad_norm_max") are taken at every one of the
 # first steps, then at each diagnostics capture (every steps/50): tracking them on more
 # steps costs measurable speed (ARCHITECTURE.md)
 GRAD_TRACK_FIRST = 100
+
+
+def curve_points(evaluation: str) -> int:
+    """Points of a run's live curve under its TrainConfig.evaluation."""
+    return DEV_CURVE_POINTS if evaluation == "dev" else CURVE_POINTS
 
 
 def batch_loss_band(losses: torch.Tensor) -> list[float] | None:

@@ -29,11 +29,11 @@ from .fast.denormals import denormals_flushed
 from .fast.step import Step
 from .model import MLP, TORCH_DTYPES
 from .run_rules import (
-    CURVE_POINTS,
     CURVE_VAL_ROWS,
     DIVERGED_FACTOR,
     GRAD_TRACK_FIRST,
     batch_loss_band,
+    curve_points,
     divergence,
 )
 from .stack_rewind import Rewind
@@ -98,6 +98,10 @@ class Stack(Rewind):
         val_rows = val_rows[:CURVE_VAL_ROWS].to(self.dev)
         self.Xval, self.Yval = self.Xdev[val_rows], self.Ydev[val_rows]
         self.diagnostics = diagnostics
+        # evaluation "dev" (config.TrainConfig): the same steps keep their gradients, so
+        # the arithmetic is the full evaluation's, but nothing is measured from them
+        self.full = c0.train.evaluation == "full"
+        self.points = curve_points(c0.train.evaluation)
         self.recorder = Recorder(self.model, every, hist, last=self.steps - 1)
         self.saved = [t.clone() for t in self.mutable()]  # the state at a chunk's start
         self.saved_captures = (0, 0)
@@ -210,6 +214,9 @@ class Stack(Rewind):
     def grad_step(self, i: int, batch: tuple, lr: torch.Tensor) -> None:
         """Step i with every gradient kept for the diagnostics, then the update."""
         self.step(*batch)
+        if not self.full:
+            self.step.update(lr)
+            return
         norms = self.step.grad_norms().nan_to_num_(0.0)
         torch.maximum(self.grad_max, norms, out=self.grad_max)
         if i < len(self.grad_first):
@@ -223,12 +230,13 @@ class Stack(Rewind):
         full-split losses, curve, what trained, diagnostics. K: the whole stack's size
         (this process may hold part of it)."""
         self.thaw()
-        sp_tr = self.step.evaluate(self.Xtr, self.Ytr)
         sp_val = self.step.evaluate(self.Xdev, self.Ydev)
-        grad_max = self.grad_max.cpu() if self.diagnostics else None
+        sp_tr = self.step.evaluate(self.Xtr, self.Ytr) if self.full else [None] * self.K
+        measured = self.diagnostics and self.full
+        grad_max = self.grad_max.cpu() if measured else None
         out = []
         for k, cfg in enumerate(self.cfgs):
-            finite = math.isfinite(sp_tr[k]) and math.isfinite(sp_val[k])
+            finite = math.isfinite(sp_val[k]) and (sp_tr[k] is None or math.isfinite(sp_tr[k]))
             if not finite and self.diverged_at[k] is None:  # NaN is never a result
                 self.diverged_at[k] = max(done - 1, 0)
             d = self.diverged_at[k]
@@ -250,10 +258,12 @@ class Stack(Rewind):
                     "val": [row[k] for row in self.curve["val"]],
                 },
                 "params": param_table(self.model, self.init, grad_max, k),
-                "grad_norms_first": self.grad_norms_first(k) if self.diagnostics else None,
+                "grad_norms_first": self.grad_norms_first(k) if measured else None,
                 "batch_loss_band": batch_loss_band(self.losses[:ran, k]),
-                "diagnostics": self.recorder.result(k) if self.diagnostics else None,
+                "diagnostics": self.recorder.result(k) if measured else None,
             }
+            if not self.full:
+                metrics["evaluation"] = "dev"
             out.append((cfg, status, metrics, self.model.state_dict(k)))
         return out
 
@@ -286,7 +296,7 @@ class Stack(Rewind):
     def curve_point(self, i: int) -> tuple[list[float], list[float]]:
         """The live curve after step i: mean train loss since the last point, val loss on
         the dev sample; returns both rows."""
-        done = self.losses[max(0, i + 1 - max(self.steps // CURVE_POINTS, 1)) : i + 1]
+        done = self.losses[max(0, i + 1 - max(self.steps // self.points, 1)) : i + 1]
         self.curve["step"].append(i + 1)
         self.curve["train"].append(done.nanmean(0).tolist())
         self.curve["val"].append(self.step.evaluate(self.Xval, self.Yval))

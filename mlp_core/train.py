@@ -21,13 +21,17 @@ from . import workers as pool
 from .config import RunConfig, validate
 from .data import Dataset, make_splits
 from .model import shape_key
-from .run_rules import CURVE_POINTS
+from .run_rules import curve_points
 from .stack import Stack
 
 # model-steps (runs x steps) from which a stack is split over 2 processes (a new worker
 # takes seconds to start: it imports torch). It depends on the configs alone, never on
 # whether a worker is running, so a run's numbers do not change from call to call.
 PROCESS_MIN_WORK = 20_000
+# the same for runs that evaluate the dev split only (TrainConfig.evaluation "dev", the init
+# landscape's cells): their evaluation is about a fifth of a full run's rows, and a worker is kept
+# once started, so a stack of a few thousand model-steps gains from the second core
+PROCESS_MIN_WORK_DEV = 2_000
 
 
 class Diverged(Exception):
@@ -69,7 +73,16 @@ ProgressFn = Callable[[Progress], bool | None]  # return True to stop
 def stack_key(cfg: RunConfig) -> tuple:
     """Runs that share this key train together in one stack."""
     t = cfg.train
-    return (cfg.data, shape_key(cfg.model), t.steps, t.batch_size, t.device, t.dtype, t.arithmetic)
+    return (
+        cfg.data,
+        shape_key(cfg.model),
+        t.steps,
+        t.batch_size,
+        t.device,
+        t.dtype,
+        t.arithmetic,
+        t.evaluation,
+    )
 
 
 def _split(cfgs: list[RunConfig], n: int) -> list[list[RunConfig]]:
@@ -81,7 +94,9 @@ def _split(cfgs: list[RunConfig], n: int) -> list[list[RunConfig]]:
 def _worker_count(cfgs: list[RunConfig], workers: int | None) -> int:
     if workers:
         return max(1, min(workers, len(cfgs)))
-    big = len(cfgs) * cfgs[0].train.steps >= PROCESS_MIN_WORK
+    t = cfgs[0].train
+    least = PROCESS_MIN_WORK_DEV if t.evaluation == "dev" else PROCESS_MIN_WORK
+    big = len(cfgs) * t.steps >= least
     return min(2, len(cfgs), os.cpu_count() or 1) if big else 1
 
 
@@ -133,7 +148,8 @@ def train_stack(
             parts += [pool.Local(Stack(*a)) for a in args[len(parts) :]]
         parts += [pool.Revivable(r, Stack, a) for r, a in zip(remotes, args[len(parts) :])]
         with torch.no_grad():
-            outcomes = _train(parts, order, steps, on_progress, t0, on_slice)
+            points = curve_points(cfgs[0].train.evaluation)
+            outcomes = _train(parts, order, steps, points, on_progress, t0, on_slice)
     finally:
         pool.release(remotes)
     return _unsort(outcomes, order)
@@ -213,9 +229,9 @@ def _segment(parts: list, a: int, b: int, on_slice, ran: list[int]) -> list:
             return status
 
 
-def _train(parts: list, order: list[int], steps: int, on_progress, t0, on_slice=None):
+def _train(parts: list, order: list[int], steps: int, points: int, on_progress, t0, on_slice=None):
     curve: dict = {"step": [], "train": [], "val": []}  # rows in the callers' order
-    curve_every = max(1, steps // CURVE_POINTS)
+    curve_every = max(1, steps // points)
     stopped, done, ran = False, 0, [0]
     rows = _call_all(parts, "start_point")
     curve["step"].append(0)
