@@ -21,6 +21,9 @@ Bounded: every wait has a timeout (--timeout), pages and visitors are capped.
 
     python bench/visitors.py                       # crowds 1,4,8 and scenarios 3,7
     python bench/visitors.py --crowds 1 --scenarios 3 --json out.json
+    python bench/visitors.py --url http://127.0.0.1:8080  # a server already running,
+        # e.g. deploy/replicas.py's proxy (start it with PRACTICE_BOARD_DEMO=1 and an
+        # empty --cache); its memory is not sampled
 """
 
 from __future__ import annotations
@@ -172,6 +175,22 @@ async def crowd(ctx, url: str, n: int, seed0: int, timeout_s: float) -> list[flo
     return list(await asyncio.gather(*pages))
 
 
+class Running:
+    """A server already running at url (deploy/replicas.py's proxy): nothing to start or
+    sample."""
+
+    peak = 0
+
+    def __init__(self, url: str):
+        self.url = url.rstrip("/")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+
 async def heavy_visitor(ctx, url: str, seed: int, timeout_s: float):
     """Open the compare form at the caps and press Train; returns the page once it trains
     or waits (its progress text is showing)."""
@@ -238,7 +257,7 @@ async def main_async(a) -> dict:
     except ImportError:  # before the fair turns: the slice is a whole job, unknown here
         SLICE_S = None
     out: dict = {"crowds": [], "scenarios": [], "slice_target_s": SLICE_S}
-    with Server() as server:
+    with Running(a.url) if a.url else Server() as server:
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             ctx = await browser.new_context(viewport={"width": 1200, "height": 900})
@@ -257,7 +276,7 @@ async def main_async(a) -> dict:
                 out["scenarios"].append(r)
                 print(json.dumps(r), flush=True)
             await browser.close()
-        out["peak_rss_mb"] = round(server.peak / 2**20)
+        out["peak_rss_mb"] = round(server.peak / 2**20) if not a.url else None
     return out
 
 
@@ -267,6 +286,7 @@ def main() -> None:
     ap.add_argument("--scenarios", default="3,7", help="heavy visitor counts (default 3,7)")
     ap.add_argument("--timeout", type=float, default=600, help="seconds any one wait may take")
     ap.add_argument("--json", metavar="FILE", help="write the figures here too")
+    ap.add_argument("--url", help="a demo server already running (e.g. replicas' proxy)")
     a = ap.parse_args()
     a.crowds = [int(x) for x in a.crowds.split(",") if x]
     a.scenarios = [int(x) for x in a.scenarios.split(",") if x]
