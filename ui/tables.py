@@ -18,12 +18,16 @@ METRICS = ("status", "steps", "train_loss", "val_loss", "seconds", "steps_per_se
 
 
 def short_label(cfg: RunConfig) -> str:
-    """A legend-sized name: activation, BN, init, shape, seed, and the notebook's
-    arithmetic where a run used it (the engine's is the default)."""
+    """A legend-sized name: activation, BN, init (with its gain where it is not the
+    activation's own), shape, seed, and the notebook's arithmetic where a run used it (the
+    engine's is the default)."""
     m = cfg.model
     bn = "" if not m.batchnorm else "+BN" if m.output_bn else "+hidden BN"
+    init = (
+        m.init if m.init_gain is None or m.init != "kaiming" else f"kaiming gain {m.init_gain:.4g}"
+    )
     nb = " notebook" if cfg.train.arithmetic == "notebook" else ""
-    return f"{m.activation}{bn} {m.init} {m.n_layers}×{m.n_hidden} s{cfg.train.seed}{nb}"
+    return f"{m.activation}{bn} {init} {m.n_layers}×{m.n_hidden} s{cfg.train.seed}{nb}"
 
 
 def summary(cfg: RunConfig) -> str:
