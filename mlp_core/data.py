@@ -164,17 +164,22 @@ def stats(ds: Dataset) -> dict[str, list[tuple]]:
 
 
 def context_lines(
-    ds: Dataset, block_size: int, n_words: int, max_lines: int = MAX_CONTEXT_LINES
+    ds: Dataset,
+    block_size: int,
+    n_words: int,
+    max_lines: int = MAX_CONTEXT_LINES,
+    show=str,
 ) -> list[str]:
     """The lecture's print loop over the first n_words words: each context of block_size
     characters and its target, as "emm ---> a"; at most max_lines of them, then a line
-    saying how many more there are (a long word has one per character)."""
+    saying how many more there are (a long word has one per character). show: how a
+    context or a character is written (the app marks a space)."""
     words = ds.words[:n_words]
     lines: list[str] = []
     for w in words:
         context = BOUNDARY * block_size
         for ch in (w + BOUNDARY)[: max_lines - len(lines)]:
-            lines.append(f"{context} ---> {ch}")
+            lines.append(f"{show(context)} ---> {show(ch)}")
             context = context[1:] + ch
     rest = sum(len(w) + 1 for w in words) - len(lines)
     return lines + ([f"… and {rest:,} more, not shown"] if rest else [])

@@ -10,6 +10,7 @@ ui.page_entry()  # before the page's heavy imports: see ui/navigation.py
 import pandas as pd
 
 from mlp_core import data
+from ui.text import visible
 
 COUNT_COLUMNS = {
     name: st.column_config.NumberColumn(format="localized") for name in ("words", "rows (contexts)")
@@ -54,8 +55,9 @@ def overview(ds: data.Dataset, lengths: list[tuple[int, int]]) -> None:
     )
     c[2].metric("Mean length", f"{mean:.2f}")
     c[3].metric("Shortest / longest", f"{lengths[0][0]} / {lengths[-1][0]}")
-    st.caption("Characters:")
-    st.text("".join(ds.chars))  # uploaded text: never Markdown
+    space = " ␣ is a space." if " " in ds.chars else ""
+    st.caption(f"Characters:{space}")
+    st.text(visible("".join(ds.chars)))  # uploaded text: never Markdown
 
 
 def yardsticks(ds: data.Dataset, block_size: int) -> None:
@@ -89,7 +91,7 @@ def splits(ds: data.Dataset, block_size: int) -> None:
 
 def contexts(ds: data.Dataset, block_size: int, n_words: int) -> None:
     """The lecture's print loop: each context of block_size characters and its target."""
-    lines = data.context_lines(ds, block_size, n_words)
+    lines = data.context_lines(ds, block_size, n_words, show=visible)
     st.subheader("Contexts → target")
     st.caption(f"The first {n_words} words, block_size {block_size}:")
     st.text(", ".join(ui.cut(w, 40) for w in ds.words[:n_words]))
@@ -107,11 +109,16 @@ overview(ds, stats["lengths"])
 yardsticks(ds, block_size)
 left, right = st.columns(2)
 left.altair_chart(ui.charts.word_lengths(stats["lengths"]), width="stretch")
-right.altair_chart(ui.charts.char_counts(stats["chars"]), width="stretch")
-order = [data.BOUNDARY, *ds.chars]
+chars = [(visible(c), n) for c, n in stats["chars"]]  # a space shows as ␣
+right.altair_chart(ui.charts.char_counts(chars), width="stretch")
+order = [visible(c) for c in (data.BOUNDARY, *ds.chars)]
+pairs = [(visible(a), visible(b), n) for a, b, n in stats["bigrams"]]
 heat, note = st.columns(2)  # on a phone the columns stack: the map fits the screen
-heat.altair_chart(ui.charts.bigram_heatmap(stats["bigrams"], order), width="stretch")
-note.caption("'.' starts and ends every word. White: a pair that never occurs (log colour scale).")
+heat.altair_chart(ui.charts.bigram_heatmap(pairs, order), width="stretch")
+note.caption(
+    "'.' starts and ends every word. White: a pair that never occurs (log colour scale)."
+    + (" ␣: a space." if " " in ds.chars else "")
+)
 left, right = st.columns(2)
 with left:
     splits(ds, block_size)

@@ -1,12 +1,15 @@
 """The dataset page: counts, charts, splits, contexts and the reference losses, for the
 built-in names and an upload; its settings round-trip through the URL."""
 
+import json
+
 import pytest
 from app_helpers import APP, open_app
 from streamlit.testing.v1 import AppTest
 
 import ui
 from mlp_core import data
+from ui.text import visible
 
 pytestmark = pytest.mark.usefixtures("fresh_app")
 
@@ -76,3 +79,26 @@ def test_an_upload_is_described_instead_of_the_built_in_names():
     m = metrics(at)
     assert m["Words"] == "20" and m["Vocabulary"] == str(len(set("annabobcecildedeeve")) + 1)
     assert contexts(at)[0] == "... ---> a"
+
+
+def test_a_space_among_the_characters_is_shown_as_a_visible_mark():
+    words = [f"{a} {b}" for a in ("ann", "bo", "cy", "di") for b in ("lee", "may", "rae")]
+    ds = data.dataset_from_words(words, "upload: spaced.txt")
+    at = open_app("pages/dataset.py", session={"dataset": ds}, examples="1")
+    assert not at.exception
+    assert "Characters: ␣ is a space." in [c.value for c in at.caption]
+    chars = next(t.value for t in at.text if "␣" in t.value)
+    assert " " not in chars and sorted(chars) == sorted(visible("".join(ds.chars)))
+    assert "... ---> a" in contexts(at) and "ann ---> ␣" in contexts(at)  # a space visible
+    assert ".an ---> n" in contexts(at) and "nn␣ ---> l" in contexts(at)
+    counts, heat = at.get("vega_lite_chart")[1:]
+    for chart in (counts, heat):  # the bars' and the cells' characters (Arrow: UTF-8)
+        assert any("␣".encode() in d.data.data for d in chart.proto.datasets)
+    order = json.loads(heat.proto.spec)["encoding"]["x"]["sort"]
+    assert "␣" in order and " " not in order
+    assert any("␣: a space." in c.value for c in at.caption)
+
+
+def test_a_list_without_a_space_has_no_space_note():
+    at = open_page()
+    assert not any("␣" in c.value for c in at.caption)

@@ -61,3 +61,12 @@ def md_frame(df: pd.DataFrame) -> pd.DataFrame:
         if not pd.api.types.is_numeric_dtype(out[col]):
             out[col] = out[col].map(_label)
     return out
+
+
+SPACE = "␣"  # a space character where characters are listed one by one: visible
+
+
+def visible(chars: str) -> str:
+    """chars with each space shown as ␣ (a list of characters, a context): the only
+    character a word list keeps that prints as nothing (words.py keeps printable ones)."""
+    return chars.replace(" ", SPACE)
