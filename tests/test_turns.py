@@ -1,107 +1,16 @@
 """Fair turns between visitors (hosting/turns.py), driven by real threads on a fake clock:
-the holder advances the clock by its slice's cost, so orderings and places are exact."""
+round-robin slices by seconds used, places and wait estimates, a Stop or a failure that
+frees the turn, and the warm-up's background job that yields to every visitor. The
+memory budget's admission is in tests/test_turns_memory.py."""
 
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
+from turns_helpers import JOIN_S, Clock, Visitor, finish, line_up, queued, until
 
 from hosting.turns import SLICE_S, Left, Place, Turns
-
-JOIN_S = 10  # a guard against a hang, not a timing assert
-
-
-class Clock:
-    def __init__(self):
-        self.t = 0.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
-class Visitor(threading.Thread):
-    """Runs `slices` slices of `cost` fake seconds each, logging its name per slice. The
-    first slice waits for `go` (so the test can line others up behind it)."""
-
-    def __init__(
-        self,
-        turns,
-        clock,
-        log,
-        name,
-        slices,
-        cost=1.0,
-        go=None,
-        on_wait=None,
-        hold=None,
-        mem=0,
-        background=False,
-    ):
-        super().__init__(daemon=True)
-        self.turns, self.clock, self.log = turns, clock, log
-        self.vname, self.slices, self.cost, self.go = name, slices, cost, go
-        self.hold = hold or {}  # slice index -> (reached, resume): pause before that slice
-        self.job = turns.job(name, on_wait=on_wait, poll=0.005, cost=mem, background=background)
-        self.error: BaseException | None = None
-
-    def run(self):
-        try:
-            with self.job:
-                for i in range(self.slices):
-                    if i == 0 and self.go is not None:
-                        self.go.wait(JOIN_S)
-                    if i in self.hold:
-                        self.hold[i][0].set()
-                        self.hold[i][1].wait(JOIN_S)
-                    self.log.append(self.vname)
-                    self.clock.t += self.cost
-                    if i < self.slices - 1:
-                        self.job.pass_turn()
-        except BaseException as e:  # noqa: BLE001 - the test reads it
-            self.error = e
-
-
-def until(cond):
-    """Wait until cond() holds (threads line up); fails rather than hangs."""
-    end = time.monotonic() + JOIN_S
-    while not cond():
-        assert time.monotonic() < end, "threads did not line up"
-        time.sleep(0.001)
-
-
-def line_up(turns, clock, log, specs):
-    """Start visitors one by one, each queued before the next starts; the first holds the
-    turn until the returned event is set."""
-    go = threading.Event()
-    vs = []
-    for i, (name, slices, cost) in enumerate(specs):
-        v = Visitor(turns, clock, log, name, slices, cost, go if i == 0 else None)
-        v.start()
-        vs.append(v)
-        if i == 0:
-            until(lambda n=name: turns.holder() == n)
-        else:
-            until(lambda n=name: n in turns.queue())
-    return go, vs
-
-
-def queued(turns, clock, log, queue, *args, **kwargs):
-    """A Visitor(turns, clock, log, *args, **kwargs), started, once the waiting line reads
-    ``queue`` (it has lined up)."""
-    v = Visitor(turns, clock, log, *args, **kwargs)
-    v.start()
-    until(lambda: turns.queue() == queue)
-    return v
-
-
-def finish(go, vs):
-    go.set()
-    for v in vs:
-        v.join(JOIN_S)
-        assert not v.is_alive()
-        assert v.error is None
 
 
 def test_a_lone_job_never_waits():
@@ -260,63 +169,6 @@ def test_next_slice_passes_the_turn_and_sizes_slices_by_the_jobs_speed():
         assert job.slices == 2
 
 
-def test_jobs_beyond_the_memory_budget_wait_for_admission_earlier_small_ones_go_on():
-    # two big jobs do not fit together; a small one that came before big2 fits beside big1
-    clock = Clock()
-    turns, log = Turns(budget=100, clock=clock), []
-    go = threading.Event()
-    big1 = Visitor(turns, clock, log, "big1", 3, 1.0, go=go, mem=80)
-    big1.start()
-    until(lambda: turns.holder() == "big1")
-    small = queued(turns, clock, log, ["small"], "small", 2, 1.0, mem=5)
-    big2 = queued(turns, clock, log, ["small", "big2"], "big2", 2, 1.0, mem=80)
-    place = big2.job.place()
-    assert place.admitted is False and place.position == 2
-    assert small.job.place().admitted is True
-    finish(go, [big1, big2, small])
-    # big2 starts only once big1 has ended, level with the jobs then running
-    assert log[: log.index("big2")].count("big1") == 3
-    assert log.count("big2") == 2 and log.count("small") == 2
-
-
-def test_a_job_waiting_for_memory_is_admitted_before_later_smaller_jobs_take_it():
-    # heavy arrives while "first" holds 30 of 100: it needs 80 and waits; a stream of 12
-    # later jobs of 30 each would fit beside "first" (two or three at a time) and, let in,
-    # would keep the memory heavy needs taken for as long as they keep coming
-    clock = Clock()
-    turns, log = Turns(budget=100, clock=clock), []
-    go = threading.Event()
-    first = Visitor(turns, clock, log, "first", 3, 1.0, go=go, mem=30)
-    first.start()
-    until(lambda: turns.holder() == "first")
-    heavy = queued(turns, clock, log, ["heavy"], "heavy", 2, 1.0, mem=80)
-    later = []
-    for i in range(12):
-        line = ["heavy", *(v.vname for v in later), f"s{i}"]
-        later.append(queued(turns, clock, log, line, f"s{i}", 2, 1.0, mem=30))
-    assert heavy.job.place().position == 1 and heavy.job.place().admitted is False
-    assert not any(v.job.place().admitted for v in later)  # the memory is heavy's
-    finish(go, [first, heavy, *later])
-    assert log[:5] == ["first"] * 3 + ["heavy"] * 2  # heavy in as soon as first ends
-    assert sorted(log[5:]) == sorted(f"s{i}" for i in range(12) for _ in range(2))
-
-
-def test_a_later_job_fits_beside_what_the_jobs_waiting_before_it_need():
-    # big waits for 80 of 100 while "first" holds 30; once first ends, big (80) and a
-    # later job of 20 fit together: the later one is let in beside big, not after it
-    clock = Clock()
-    turns, log = Turns(budget=100, clock=clock), []
-    go = threading.Event()
-    first = Visitor(turns, clock, log, "first", 2, 1.0, go=go, mem=30)
-    first.start()
-    until(lambda: turns.holder() == "first")
-    big = queued(turns, clock, log, ["big"], "big", 3, 1.0, mem=80)
-    late = queued(turns, clock, log, ["big", "late"], "late", 2, 1.0, mem=20)
-    assert late.job.place().admitted is False  # 30 + 80 + 20 > 100 while first is open
-    finish(go, [first, big, late])
-    assert log == ["first", "first", "big", "late", "big", "late", "big"]
-
-
 def test_a_background_job_yields_to_every_other_and_trains_when_none_waits():
     """The warm-up (store.warm_up) holds the turn only while nobody else waits: a visitor
     who arrives during its slice trains all its slices first, however much the warm-up
@@ -358,23 +210,3 @@ def test_a_promoted_background_job_takes_turns_like_any_other():
     turns.promote("warm")
     finish(go, [*vs, w])
     assert log == ["a", "warm", "a", "warm", "a", "a"]
-
-
-def test_a_wait_for_memory_is_estimated_from_the_open_jobs_estimates():
-    clock = Clock()
-    turns = Turns(budget=100, clock=clock)
-    a = turns.job("a", cost=80, estimate=10.0)
-    a.__enter__()
-    clock.t += 3.0
-    a.pass_turn()  # nobody waits: a goes on, 3 s of its 10 used
-    b = turns.job("b", poll=0.005, cost=80, estimate=5.0)
-    t = threading.Thread(target=b.__enter__, daemon=True)
-    t.start()
-    until(lambda: turns.queue() == ["b"])
-    assert b.place() == Place(position=1, waiting=1, active=2, wait_s=7.0, admitted=False)
-    a.estimate = None  # a job of unknown size ahead: the wait is unknown
-    assert b.place().wait_s is None
-    a.leave()
-    t.join(JOIN_S)
-    assert b.holding()
-    b.leave()
