@@ -6,10 +6,16 @@ the depth, 1 to 8 hidden layers (DEPTHS). A cell is one run, seeded like every o
 (same embedding, same weight directions; only the scale differs):
 
 - scale 0: Zero init's zero run (zero_init.zero_init_configs: every Linear weight and
-  bias zero), the same run key, so the zero column *is* Zero init's answer;
+  bias zero);
 - scale 1: the activation's own gain (init_gain None: 5/3 tanh, 1 sigmoid, √2 ReLU), Zero
   init's default comparison run;
 - any other scale s: kaiming with init_gain = s x model.GAINS[activation].
+
+A cell measures what it shows (TrainConfig.evaluation "dev"): its dev loss on the whole dev
+split and a curve of run_rules.DEV_CURVE_POINTS points for its regime; no training-split
+loss, no diagnostics. Its training is the same arithmetic as the run with every
+measurement (``full_config``: the run a click opens, and for the zero and 1x columns Zero
+init's own runs), so its dev loss is that run's, to the rounding of the evaluation's sums.
 
 Two views:
 
@@ -65,7 +71,13 @@ def base_config(
 
 
 def cell_config(base: RunConfig, depth: int, scale: float) -> RunConfig:
-    """The run of one cell (module docstring)."""
+    """The run of one cell, measuring what the cell shows (module docstring)."""
+    return full_config(base, depth, scale).replace(evaluation="dev")
+
+
+def full_config(base: RunConfig, depth: int, scale: float) -> RunConfig:
+    """The cell's run with every measurement (the run a click opens; scale 0 and 1: Zero
+    init's own runs)."""
     cfg = base.replace(n_layers=depth)
     if scale == 0:
         return zero_init_configs(cfg)[0]

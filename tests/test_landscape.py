@@ -20,7 +20,7 @@ from mlp_core import cli, data
 from mlp_core import landscape as L
 from mlp_core.model import GAINS, init_run
 from mlp_core.store import RunStore
-from mlp_core.train import stack_key
+from mlp_core.train import stack_key, train_stack
 from mlp_core.zero_init import zero_init_configs, zero_init_experiment
 
 ACT = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu}
@@ -98,8 +98,10 @@ def close(a, b, rel=1e-9, abs_=1e-12) -> bool:
 def test_the_zero_and_kaiming_columns_are_zero_inits_own_runs():
     base = L.base_config("sigmoid", batchnorm=True, steps=700, seed=3)
     zero, kaiming = zero_init_configs(base.replace(n_layers=4))
-    assert L.cell_config(base, 4, 0.0) == zero
-    assert L.cell_config(base, 4, 1.0) == kaiming
+    assert L.full_config(base, 4, 0.0) == zero
+    assert L.full_config(base, 4, 1.0) == kaiming
+    assert L.cell_config(base, 4, 0.0) == zero.replace(evaluation="dev")  # what a cell shows
+    assert L.cell_config(base, 4, 1.0) == kaiming.replace(evaluation="dev")
     other = L.cell_config(base, 4, 3.0)
     assert other.model.init == "kaiming" and other.model.init_gain == 3.0 * GAINS["sigmoid"]
     assert [L.gain(L.cell_config(base, 4, s)) for s in (0.0, 1.0, 0.5)] == [0.0, 1.0, 0.5]
@@ -149,6 +151,7 @@ def test_trained_cells_match_plain_autograd_and_come_back_from_the_store(small_d
         ref = reference_train(L.cell_config(base, cell["depth"], cell["scale"]), small_ds)
         assert cell["status"] == "ok" and not cell["cached"]
         assert close(cell["val_loss"], ref, rel=1e-8)
+        assert cell["train_loss"] is None  # a cell evaluates what it shows: the dev split
     again = [
         c for row in L.sweep(base, small_ds, store, depths=(1, 2), scales=CHECKED) for c in row
     ]
@@ -164,12 +167,35 @@ def test_the_zero_column_agrees_with_zero_inits_answer(small_ds, tmp_path, activ
     (row,) = L.sweep(base, small_ds, store, depths=(3,), scales=(0.0, 1.0))
     zero, kaiming = row
     rep = zero_init_experiment(base.replace(n_layers=3), small_ds, store)
-    assert zero["val_loss"] == rep.val_loss["zero"]
-    assert kaiming["val_loss"] == rep.val_loss["compare"]
+    # the cells measure the dev split only; their training is Zero init's runs' arithmetic,
+    # so the dev loss is the same to the rounding of the evaluation's sums (its chunks
+    # follow the stack's size)
+    assert zero["val_loss"] == pytest.approx(rep.val_loss["zero"], rel=1e-6)
+    assert kaiming["val_loss"] == pytest.approx(rep.val_loss["compare"], rel=1e-6)
     assert zero["trains"] == rep.facts["exact"]
     if activation == "tanh":  # only the output bias trains: the net is a unigram model
         assert zero["trains"] == ["layers.6.bias"]
         assert zero["place"].endswith(f"the unigram model ({rep.baselines['dev_unigram']:.4f})")
+
+
+def test_a_cell_trains_as_its_run_with_every_measurement_does(small_ds):
+    """The cell's evaluation leaves out the training split, the diagnostics and most curve
+    points; its steps are the full run's, bit for bit, and so is its dev loss."""
+    base = L.base_config("tanh", steps=400)
+    cells = L.depth_configs(base, 3, scales=CHECKED)
+    full = [L.full_config(base, 3, s) for s in CHECKED]
+    got = train_stack(cells, small_ds, workers=1)
+    want = train_stack(full, small_ds, workers=1)
+    for g, w in zip(got, want, strict=True):
+        assert g.metrics["val_loss"] == w.metrics["val_loss"]
+        assert all(torch.equal(g.state[n], w.state[n]) for n in w.state)
+        assert g.metrics["train_loss"] is None and g.metrics["diagnostics"] is None
+        assert g.metrics["curve"]["step"] == list(range(0, 401, 40))
+    assert got[1].metrics["curve"]["val"] == want[1].metrics["curve"]["val"][::4]
+    split = train_stack(cells, small_ds, workers=2)  # both cores: the same training
+    for g, o in zip(got, split, strict=True):
+        assert all(torch.equal(g.state[n], o.state[n]) for n in o.state)
+        assert o.metrics["val_loss"] == pytest.approx(g.metrics["val_loss"], rel=1e-6)
 
 
 def test_a_stop_ends_the_sweep_after_the_stopped_stack(small_ds, tmp_path):

@@ -48,28 +48,69 @@ def scale_label(scale: float) -> str:
 # ---------------------------------------------------------------- the heatmap
 
 
+# The x axis: log10 of the scale, the true distances between scales, a tick at each; a
+# cell spans from halfway to its left neighbour to halfway to its right one (the outer
+# cells as wide on both sides), its number written in its middle. The zero-init column has
+# no logarithm: it stands apart, left of a gap and a dashed line.
+ZERO_GAP = 0.35  # log10 units between the zero column and the 0.01x cell's left edge
+ZERO_WIDTH = 0.45  # the zero column's width, log10 units
+
+
+def _columns(scales=L.SCALES) -> dict[float, tuple[float, float, float]]:
+    """scale -> (left, centre, right) on the x axis, in log10 units."""
+    logs = [math.log10(s) for s in scales if s > 0]
+    mids = [(a + b) / 2 for a, b in zip(logs, logs[1:])]
+    lefts = [2 * logs[0] - mids[0], *mids]
+    rights = [*mids, 2 * logs[-1] - mids[-1]]
+    out = {
+        s: (lo, c, hi) for s, lo, c, hi in zip([s for s in scales if s > 0], lefts, logs, rights)
+    }
+    right = lefts[0] - ZERO_GAP
+    out[0.0] = (right - ZERO_WIDTH, right - ZERO_WIDTH / 2, right)
+    return out
+
+
+COLUMNS = _columns()
+
+
 def heatmap(rows: list[dict], title: str, legend: str, scale: alt.Scale) -> alt.LayerChart:
-    """Cells (depth, scale, color, text, ink, tooltip fields): grey where a cell has no
-    colour (zero std, not trained), its value written in it; a click selects one ("cell")."""
+    """Cells (depth, scale, color, text, ink, tooltip fields) on a log axis of the scale,
+    the zero-init column set apart on its left: grey where a cell has no colour (zero std,
+    not trained), its value written in it; a click selects one ("cell")."""
     tips = list(rows[0]["tips"]) if rows else []
     df = pd.DataFrame([{k: v for k, v in r.items() if k != "tips"} | r["tips"] for r in rows])
-    x = alt.X("column:N", sort=[scale_label(s) for s in L.SCALES], title="init scale × gain")
-    y = alt.Y("depth:O", title="hidden layers", sort="ascending")
-    base = alt.Chart(df).encode(
-        x=x.axis(labelAngle=0), y=y, tooltip=[alt.Tooltip(f"{k}:N") for k in tips]
+    lo, hi = COLUMNS[0.0][0], max(right for _, _, right in COLUMNS.values())
+    ticks = sorted(c for _, c, _ in COLUMNS.values())
+    names = " : ".join(
+        f"abs(datum.value - {c}) < 1e-6 ? '{scale_label(s)}'" for s, (_, c, _) in COLUMNS.items()
     )
+    axis = alt.Axis(
+        values=ticks, labelExpr=f"{names} : ''", labelAngle=0, grid=False, labelOverlap=False
+    )
+    x = alt.X("x0:Q", title="init scale × the activation's kaiming gain (log axis)", axis=axis)
+    x = x.scale(domain=[lo, hi], nice=False, zero=False)
+    y = alt.Y("depth:O", title="hidden layers", sort="ascending")
+    tooltip = [alt.Tooltip(f"{k}:N") for k in tips]
+    base = alt.Chart(df).encode(y=y, tooltip=tooltip)
     pick = alt.selection_point(name="cell", fields=["depth", "scale"], on="click")
-    grey = base.mark_rect(stroke="white", strokeWidth=2, color="#e9e9ee").add_params(pick)
+    rect = base.encode(x=x, x2="x1:Q")
+    grey = rect.mark_rect(stroke="white", strokeWidth=2, color="#e9e9ee").add_params(pick)
     hue = alt.Color("color:Q", scale=scale, title=legend, legend=alt.Legend(titleLimit=260))
     colored = (
-        base.transform_filter("isValid(datum.color)")
+        rect.transform_filter("isValid(datum.color)")
         .mark_rect(stroke="white", strokeWidth=2)
         .encode(color=hue)
     )
     ink = alt.condition("datum.ink == 'white'", alt.value("white"), alt.value("black"))
-    text = base.mark_text(fontSize=12).encode(text="text:N", color=ink)
+    text = base.mark_text(fontSize=10).encode(
+        x=alt.X("mid:Q").scale(domain=[lo, hi]), text="text:N", color=ink
+    )
+    gap = alt.Chart(pd.DataFrame({"x": [COLUMNS[0.0][2] + ZERO_GAP / 2]}))
+    rule = gap.mark_rule(strokeDash=[4, 4], color="#999").encode(
+        x=alt.X("x:Q").scale(domain=[lo, hi])
+    )
     height = 44 * max(1, df["depth"].nunique()) if rows else 44
-    return (grey + colored + text).properties(title=title, height=height)
+    return (grey + colored + text + rule).properties(title=title, height=height)
 
 
 def _ink(value: float | None, domain: list[float], diverging: bool) -> str:
@@ -138,7 +179,9 @@ def _trained_row(c: dict) -> dict:
 
 
 def _row(c: dict) -> dict:
-    return {"depth": c["depth"], "scale": c["scale"], "column": scale_label(c["scale"])}
+    left, _, right = COLUMNS[c["scale"]]
+    mid = (left + right) / 2
+    return {"depth": c["depth"], "scale": c["scale"], "x0": left, "mid": mid, "x1": right}
 
 
 def _tips(c: dict) -> dict:
@@ -252,18 +295,34 @@ def stopped_note() -> None:
 
 
 def open_cell(base, ds: Dataset, depth: int, scale: float, where: str) -> None:
-    """Open a cell's run: on Zero init (its comparison init; the zero column: the default
+    """Open a cell's run with every measurement (landscape.full_config: the cell measured
+    its dev loss only): on Zero init (its comparison init; the zero column: the default
     pair) through the page's URL settings, or on Compare runs, where it joins this
-    session's runs. A gain beyond Zero init's largest opens on Compare."""
-    cfg = L.cell_config(base, depth, scale)
+    session's runs (trained here first when the store lacks it: one run of the cell's
+    steps, the same dev loss to rounding). A gain beyond Zero init's largest opens on Compare."""
+    cfg = L.full_config(base, depth, scale)
     if where == "zero init" and L.gain(cfg) <= ZERO_INIT_MAX_GAIN:
         st.switch_page("pages/zero_init.py", query_params=zero_init_params(cfg))
-    o = training.lookup([cfg], ds)
-    if o is None:
+    cell = st.session_state.get(CELLS, {}).get(
+        run_key(L.cell_config(base, depth, scale), ds.sha256)
+    )
+    if cell is None:
         st.info("This cell is not trained yet: train the grid (After N steps), then click it.")
         return
-    label = f"{tables.short_label(cfg)}" + (f", gain {L.gain(cfg):.4g}" if scale else "")
-    training.record_run(o[0], label, "landscape", ds)
+    if cell["status"] != "ok":
+        st.info(
+            f"This cell's run diverged at step {cell['diverged_at']:,}: a diverged run is not "
+            "kept, so there is no run to compare."
+        )
+        return
+    label = f"{tables.short_label(cfg)} ({scale_label(scale)})"
+    o = training.lookup([cfg], ds)
+    if o is None:
+        o = training.train([cfg], ds, [label], "landscape")
+        if o[0].status != "ok":
+            return
+    else:
+        training.record_run(o[0], label, "landscape", ds)
     key = run_key(cfg, ds.sha256)
     if CHOSEN in st.session_state and key not in st.session_state[CHOSEN]:
         st.session_state[CHOSEN] = (st.session_state[CHOSEN] + [key])[-20:]
