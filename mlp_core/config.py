@@ -75,9 +75,10 @@ class TrainConfig:
     rng: str = "own"
     # what a run measures beside its training (the training's arithmetic is the same):
     # "full": a live curve of run_rules.CURVE_POINTS points, the diagnostics, the losses of
-    # the whole training and dev splits at the end (every page's runs); "dev": a curve of
-    # run_rules.DEV_CURVE_POINTS points and the whole dev split's loss at the end, no
-    # diagnostics and no training-split loss (the init landscape's cells: what a cell shows)
+    # the whole training and dev splits at the end (every page's runs); "dev": the curve's
+    # points in the run's last half only (run_rules.curve_from) and the whole dev split's
+    # loss at the end, no diagnostics and no training-split loss (the init landscape's
+    # cells: what a cell shows)
     evaluation: str = "full"
 
 

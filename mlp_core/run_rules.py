@@ -9,8 +9,9 @@ import math
 import torch
 
 CURVE_POINTS = 40  # points of the live loss curve
-# TrainConfig.evaluation "dev" (the init landscape's cells): a curve of this many points,
-# the fewest that leave regime.MIN_POINTS + 1 dev points in the run's last half
+# TrainConfig.evaluation "dev" (the init landscape's cells): the curve's points are this
+# far apart (steps / DEV_CURVE_POINTS), and only those of the run's last half are measured,
+# the points regime.regime reads (regime.MIN_POINTS + 1 of them)
 DEV_CURVE_POINTS = 10
 CURVE_VAL_ROWS = 4096  # dev rows behind each live val point (a sample: full splits are slow)
 DIVERGED_FACTOR = 10.0  # a loss this many times the uniform baseline counts as diverged
@@ -21,8 +22,15 @@ GRAD_TRACK_FIRST = 100
 
 
 def curve_points(evaluation: str) -> int:
-    """Points of a run's live curve under its TrainConfig.evaluation."""
+    """steps / this: the steps between a run's curve points, under its
+    TrainConfig.evaluation."""
     return DEV_CURVE_POINTS if evaluation == "dev" else CURVE_POINTS
+
+
+def curve_from(evaluation: str, steps: int) -> float:
+    """The curve's first step: 0 (the initial weights' losses), or, for evaluation "dev",
+    half the run's steps."""
+    return steps / 2 if evaluation == "dev" else 0
 
 
 def batch_loss_band(losses: torch.Tensor) -> list[float] | None:

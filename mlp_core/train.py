@@ -21,7 +21,7 @@ from . import workers as pool
 from .config import RunConfig, validate
 from .data import Dataset, make_splits
 from .model import shape_key
-from .run_rules import curve_points
+from .run_rules import curve_from, curve_points
 from .stack import Stack
 
 # model-steps (runs x steps) from which a stack is split over 2 processes (a new worker
@@ -148,8 +148,9 @@ def train_stack(
             parts += [pool.Local(Stack(*a)) for a in args[len(parts) :]]
         parts += [pool.Revivable(r, Stack, a) for r, a in zip(remotes, args[len(parts) :])]
         with torch.no_grad():
-            points = curve_points(cfgs[0].train.evaluation)
-            outcomes = _train(parts, order, steps, points, on_progress, t0, on_slice)
+            ev = cfgs[0].train.evaluation
+            plan = (max(1, steps // curve_points(ev)), curve_from(ev, steps))
+            outcomes = _train(parts, order, steps, plan, on_progress, t0, on_slice)
     finally:
         pool.release(remotes)
     return _unsort(outcomes, order)
@@ -229,24 +230,28 @@ def _segment(parts: list, a: int, b: int, on_slice, ran: list[int]) -> list:
             return status
 
 
-def _train(parts: list, order: list[int], steps: int, points: int, on_progress, t0, on_slice=None):
+def _train(parts: list, order: list[int], steps: int, plan: tuple, on_progress, t0, on_slice=None):
+    """The steps in slices between curve points; plan = (steps between curve points, the
+    first curve step: run_rules.curve_from); the stack's outcomes."""
     curve: dict = {"step": [], "train": [], "val": []}  # rows in the callers' order
-    curve_every = max(1, steps // points)
+    curve_every, first = plan
     stopped, done, ran = False, 0, [0]
-    rows = _call_all(parts, "start_point")
-    curve["step"].append(0)
-    curve["train"].append(_unsort([x for train, _ in rows for x in train], order))
-    curve["val"].append(_unsort([x for _, val in rows for x in val], order))
+    if first == 0:
+        rows = _call_all(parts, "start_point")
+        curve["step"].append(0)
+        curve["train"].append(_unsort([x for train, _ in rows for x in train], order))
+        curve["val"].append(_unsort([x for _, val in rows for x in val], order))
     for a in range(0, steps, curve_every):
         b = min(a + curve_every, steps)
         status = _segment(parts, a, b, on_slice, ran)
         done = max(d for d, _ in status)
         if done < b:  # every run diverged
             break
-        rows = _call_all(parts, "curve_point", b - 1)
-        curve["step"].append(b)
-        curve["train"].append(_unsort([x for train, _ in rows for x in train], order))
-        curve["val"].append(_unsort([x for _, val in rows for x in val], order))
+        if b >= first:
+            rows = _call_all(parts, "curve_point", b - 1)
+            curve["step"].append(b)
+            curve["train"].append(_unsort([x for train, _ in rows for x in train], order))
+            curve["val"].append(_unsort([x for _, val in rows for x in val], order))
         last = _unsort([x for _, losses in status for x in losses], order)
         if on_progress and on_progress(Progress(b, steps, time.perf_counter() - t0, last, curve)):
             stopped = True
