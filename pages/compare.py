@@ -128,14 +128,28 @@ def _coming_names(cfgs: list[RunConfig], ds) -> list[str]:
     return out
 
 
+FORM_OPEN = "cmp_form_open"  # the form's expander, open or shut as the visitor left it
+
+
+def _keep_open() -> None:
+    st.session_state[FORM_OPEN] = st.session_state["cmp_form"]
+
+
 @st.fragment
 def new_run_form(expanded: bool) -> None:
     """The form to train more runs. A fragment, not an st.form: every tick reruns only this
     part of the page, so the count under it is always the count of what is ticked (an
-    st.form sends its widgets' values only on submit)."""
-    for note in st.session_state.pop("cmp_notes", []):  # above the form: seen when it is shut
-        st.warning(note)
-    with st.expander("Train new runs here", expanded=expanded):
+    st.form sends its widgets' values only on submit). Open at first where there are no
+    runs yet; from then on as the visitor left it, through trainings and their Stop."""
+    with st.container():  # above the form, seen when it is shut; a slot at every run
+        for note in st.session_state.pop("cmp_notes", []):
+            st.warning(note)
+    with st.expander(
+        "Train new runs here",
+        expanded=st.session_state.setdefault(FORM_OPEN, expanded),
+        key="cmp_form",
+        on_change=_keep_open,
+    ):
         _form_fields()
         cfgs = form_configs()
         s = st.session_state

@@ -265,3 +265,34 @@ def test_the_loss_chart_zooms_to_a_range_of_steps(small_ds):
     spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
     assert spec["layer"][0]["encoding"]["x"]["scale"]["domain"] == [20, 40]
     assert at.slider(key=slider.key).value == (20, 40)  # kept across reruns
+
+
+def _form(at: AppTest):
+    return next(e for e in at.expander if e.label == "Train new runs here")
+
+
+def test_the_form_stays_as_the_visitor_left_it_through_a_training_and_a_stop(small_ds):
+    at = open_page(small_ds)
+    assert _form(at).proto.expanded  # no runs yet: open
+    at = train_two(at)
+    assert _form(at).proto.expanded and at.button(key="cmp_train").label == "Train"
+    at.session_state["stopped"] = {"page": at.session_state["page"], "step": 7, "steps": 60}
+    at.run()  # the run a Stop causes: its note above the page
+    assert any("Stopped at step 7 of 60" in w.value for w in at.warning)
+    assert _form(at).proto.expanded and not at.button(key="cmp_train").disabled
+    assert at.number_input(key="cmp_steps").value == 60  # the settings as they were
+    fresh = open_page(small_ds, **at.query_params)  # a new session with runs: shut
+    fresh.session_state["runs"] = at.session_state["runs"]
+    fresh.run()
+    assert not _form(fresh).proto.expanded
+
+
+def test_a_stop_note_takes_a_slot_drawn_at_every_run(small_ds):
+    at = open_page(small_ds)
+    before = [type(e).__name__ for e in at.main]
+    at.session_state["stopped"] = {"page": at.session_state["page"], "step": 7, "steps": 60}
+    at.run()
+    after = [type(e).__name__ for e in at.main]
+    note = after.index("Warning")
+    assert before[note] == "UnknownElement"  # st.empty, as AppTest reads it
+    assert after[:note] + after[note + 1 :] == before[:note] + before[note + 1 :]

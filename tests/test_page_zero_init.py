@@ -76,6 +76,9 @@ def test_cached_result_shows_at_once_from_a_link():
     again = open_page(**SMALL, activation="relu")  # a new session, same link
     assert not again.exception and "relu(0) = 0" in answer_of(again)
     assert not any(e.type == "progress" for e in again.main)
+    assert again.button(key="run-zero-init").disabled  # in its place: the page does not jump
+    again.number_input(key="zi_steps").set_value(301).run()  # not computed yet
+    assert not again.button(key="run-zero-init").disabled
 
 
 def test_batchnorm_without_eps_reports_the_divergence():

@@ -120,11 +120,15 @@ def _stop_clicked(page_path: str) -> None:
 def stopped_note() -> None:
     """On the page whose training was stopped, once: where it stopped, which run (the
     notebook's arithmetic trains its runs one after another), and that nothing of it was
-    stored (a stopped run is never a result). app.py calls this before the page."""
+    stored (a stopped run is never a result). app.py calls this before the page, into a
+    slot drawn at every run, so the note coming and going moves nothing below it: an
+    expander the visitor opened stays open (Streamlit draws an element anew, shut, where
+    the elements before it change)."""
+    slot = st.empty()
     note = st.session_state.get(STOPPED)
     if note and note["page"] == st.session_state.get("page"):
         del st.session_state[STOPPED]
-        st.warning(
+        slot.warning(
             f"Stopped at step {note['step']:,} of {note['steps']:,}{note.get('which', '')}: "
             "nothing stored. Press the button to train again."
         )
@@ -230,14 +234,24 @@ def result_or_button(
     """The runs' outcomes if already computed (this session, the store), else the page's
     last outcomes for these configs (a run that did not finish), else None; above those
     last outcomes, or instead of None, a button that trains them (none if button_label is
-    None: show what is computed, never train). It trains at once, without a press, after
-    request_run(page), or on the page's first visit in the session if
-    autorun_first_visit. Every finished run shown lands in this session's run list."""
+    None: show what is computed, never train). The button is there at every run, so the
+    page does not jump as settings change: disabled, saying so, while the result shown is
+    these settings' own. It trains at once, without a press, after request_run(page), or
+    on the page's first visit in the session if autorun_first_visit. Every finished run
+    shown lands in this session's run list."""
     keys = [run_key(c, ds.sha256) for c in cfgs]
     autorun = st.session_state.pop(f"autorun:{page}", False)
     first_visit = autorun_first_visit and not st.session_state.get(f"seen:{page}")
     st.session_state[f"seen:{page}"] = True
     outcomes = lookup(cfgs, ds)
+    if outcomes is not None and button_label is not None:
+        st.button(
+            button_label,
+            type="primary",
+            key=f"run-{page}",
+            disabled=True,
+            help="Trained already: the result below is these settings' own",
+        )
     if outcomes is None:
         last = st.session_state.setdefault("last", {}).get(page)
         outcomes = last[1] if last and last[0] == keys else None
