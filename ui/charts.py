@@ -63,7 +63,7 @@ def live_curve(curve: dict, labels: list[str]) -> alt.Chart:
             ),
             color=run_color(labels),
         )
-        .properties(height=220)
+        .properties(height=220 + LEGEND_LINE_PX * len(labels))  # the legend's room beside
     )
 
 
