@@ -54,6 +54,7 @@ HEAVY = (
     "&activations=tanh,relu&inits=kaiming&seeds=1&seed={seed}"
 )
 HEAVY_RUNS = ("tanh", "relu")  # the heavy form's runs, one seed each
+FORM = "Train new runs here"  # Compare's form's expander
 
 
 def heavy_seed(scenario: int, i: int) -> int:
@@ -191,12 +192,28 @@ class Running:
         pass
 
 
+class Contexts:
+    """Pages each in a browser context of its own (its own cookies): behind
+    deploy/replicas.py's proxy each visitor then gets its own sticky replica."""
+
+    def __init__(self, browser):
+        self.browser = browser
+
+    async def new_page(self):
+        ctx = await self.browser.new_context(viewport={"width": 1200, "height": 900})
+        return await ctx.new_page()
+
+
 async def heavy_visitor(ctx, url: str, seed: int, timeout_s: float):
     """Open the compare form at the caps and press Train; returns the page once it trains
     or waits (its progress text is showing)."""
     page = await ctx.new_page()
     await page.goto(f"{url}/{HEAVY.format(seed=seed, steps=heavy_steps())}")
-    await settled(page, f"{len(HEAVY_RUNS)} run(s)", timeout_s)
+    await settled(page, FORM, timeout_s)
+    count = page.get_by_text(f"{len(HEAVY_RUNS)} run(s)", exact=False).first
+    if not await count.is_visible():  # shut where the session has runs (one browser context)
+        await page.get_by_text(FORM, exact=True).first.click()
+    await count.wait_for(timeout=timeout_s * 1000)
     await page.get_by_role("button", name="Train", exact=True).click()
     await page.locator("[data-testid='stProgress']").first.wait_for(timeout=timeout_s * 1000)
     return page
@@ -261,6 +278,8 @@ async def main_async(a) -> dict:
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             ctx = await browser.new_context(viewport={"width": 1200, "height": 900})
+            if a.url:  # a proxy's replicas: one sticky cookie per visitor
+                ctx = Contexts(browser)
             warm = await first_answer(ctx, f"{server.url}/zero_init?seed=7", a.timeout)
             out["warm_up_s"] = warm  # the server's imports, the data, the first training
             for n in a.crowds:
