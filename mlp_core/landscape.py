@@ -236,7 +236,6 @@ def trained_cell(
         "status": o.status,
         "steps": m.get("steps"),
         "val_loss": val if ok else None,
-        "train_loss": m.get("train_loss") if ok else None,
         "place": place(val, base) if ok else o.status,
         "beats": rungs_beaten(val, base) if ok else None,
         "regime": regime(m.get("curve"), o.status, base["uniform"])["state"],
