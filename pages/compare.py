@@ -224,7 +224,8 @@ def step_range(last: int) -> tuple[int, int]:
         (0, last),
         step=slider_step(last),
         key=f"cmp_step_range_{last}",
-        help="Zoom to a range of steps: the loss axis then fits the points in that range",
+        help="Zoom to a range of steps: the loss axis then fits the points in that range "
+        "(a grey yardstick outside it is not drawn)",
     )
 
 

@@ -1,6 +1,8 @@
 """ui.charts: the loss curves tell runs apart and keep only finite points; the live curve
 of a training colours its runs as the final curves do."""
 
+import pytest
+
 from ui import charts
 
 
@@ -155,6 +157,18 @@ def test_step_ticks_read_as_numbers_with_k_only_from_a_thousand():
     assert charts.STEP_LABELS.endswith(": format(datum.value, '~g')")
 
 
+def test_a_chart_of_runs_keeps_its_plot_tall_at_any_number_of_runs():
+    live = charts.live_curve({"step": [0, 50], "train": [[3.0] * 20, [2.9] * 20]}, NAMES)
+    final = charts.loss_curves({n: _curves()["#1 tanh"] for n in NAMES}, {})
+    for chart in (live, final):
+        height = chart.to_dict()["height"]
+        assert height - charts.LEGEND_LINE_PX * 20 == charts.RUNS_PLOT_PX
+    assert charts.runs_height(2) < charts.runs_height(20)
+
+
+NAMES = [f"#{i} run" for i in range(1, 21)]
+
+
 def test_a_step_range_keeps_only_its_points_and_fits_the_axis_to_them():
     curves = {"#1 long": {"step": [0, 10, 100, 1000], "train": [3.3, 2.8, 2.4, 2.1],
                           "val": [3.3, 2.9, 2.5, 2.2]}}  # fmt: skip
@@ -163,6 +177,9 @@ def test_a_step_range_keeps_only_its_points_and_fits_the_axis_to_them():
     rows = chart["datasets"][lines["data"]["name"]]
     assert sorted({r["step"] for r in rows}) == [10, 100]
     assert lines["encoding"]["x"]["scale"]["domain"] == [10, 100]
+    low, high = lines["encoding"]["y"]["scale"]["domain"]  # 2.4 to 2.9 in range, padded
+    assert (low, high) == pytest.approx((2.375, 2.925))
+    assert all(layer["mark"]["clip"] for layer in chart["layer"])  # 3.3 is not drawn
     labels = chart["datasets"][chart["layer"][2]["data"]["name"]]
     assert [r["step"] for r in labels] == [100]  # the yardstick's label inside the range
     log = charts.loss_curves(curves, {}, log_steps=True, steps=(10, 100)).to_dict()

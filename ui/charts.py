@@ -63,7 +63,7 @@ def live_curve(curve: dict, labels: list[str]) -> alt.Chart:
             ),
             color=run_color(labels),
         )
-        .properties(height=220 + LEGEND_LINE_PX * len(labels))  # the legend's room beside
+        .properties(height=runs_height(len(labels)))
     )
 
 
@@ -86,7 +86,18 @@ def _baseline_rows(baselines: dict[str, float], last: int) -> list[dict]:
     return rows
 
 
-LEGEND_LINE_PX = 20  # one legend entry below a chart of runs
+# A chart of runs shares its height with its legend below: the plot, its axes and the
+# legend's title take RUNS_PLOT_PX (a plot about 220 px tall), each run's line of the
+# legend LEGEND_LINE_PX more (a line with a point symbol takes 22)
+RUNS_PLOT_PX = 340
+LEGEND_LINE_PX = 24
+
+
+def runs_height(n_runs: int) -> int:
+    """The height of a chart of n runs with its legend below: the plot keeps its size."""
+    return RUNS_PLOT_PX + LEGEND_LINE_PX * n_runs
+
+
 STEP_SCALE = {False: alt.Undefined, True: alt.Scale(type="symlog", constant=10)}
 
 
@@ -105,7 +116,8 @@ def loss_curves(
     dashed baseline rules. A baseline named "kind · data" belongs to one of several data
     sets (see _baseline_rows). log_steps: a symlog step axis (0 included), so a 200k-step
     run does not squash 1k-step ones into the left edge. steps: (first, last) shown, the
-    points outside left out, so the loss axis fits the points in that range."""
+    points outside left out, and the loss axis fits the points in that range (a yardstick
+    outside it is not drawn)."""
     lo, hi = steps if steps is not None else (None, None)
     rows = [
         {"step": s, "run": run, "split": split, "loss": v}
@@ -118,12 +130,17 @@ def loss_curves(
     if steps is not None:
         kind = {"type": "symlog", "constant": 10} if log_steps else {}
         scale = alt.Scale(domain=[lo, hi], **kind)
+    y_scale = alt.Scale(zero=False)
+    if steps is not None and rows:  # the range's own losses, the yardsticks clipped
+        low, high = min(r["loss"] for r in rows), max(r["loss"] for r in rows)
+        pad = 0.05 * (high - low) or 0.01
+        y_scale = alt.Scale(domain=[low - pad, high + pad], nice=False)
     lines = (
         alt.Chart(pd.DataFrame(rows, columns=["step", "run", "split", "loss"]))
         .mark_line(clip=True)
         .encode(
             x=alt.X("step:Q", title="step", scale=scale, axis=STEP_AXIS),
-            y=alt.Y("loss:Q", title="loss (nats)", scale=alt.Scale(zero=False)),
+            y=alt.Y("loss:Q", title="loss (nats)", scale=y_scale),
             color=run_color(list(curves)),
             strokeDash=alt.StrokeDash("split:N", sort=["val", "train"]),
             tooltip=["run:N", "split:N", "step:Q", alt.Tooltip("loss:Q", format=".4f")],
@@ -133,16 +150,16 @@ def loss_curves(
     base = pd.DataFrame(_baseline_rows(baselines, last), columns=["baseline", "loss", "step"])
     rules = (
         alt.Chart(base)
-        .mark_rule(strokeDash=[2, 4], color="gray")
+        .mark_rule(strokeDash=[2, 4], color="gray", clip=True)
         .encode(y="loss:Q", tooltip=["baseline:N", alt.Tooltip("loss:Q", format=".4f")])
     )
     labels = (
         alt.Chart(base)
-        .mark_text(align="right", dy=-6, color="gray", fontSize=11)
+        .mark_text(align="right", dy=-6, color="gray", fontSize=11, clip=True)
         .encode(x="step:Q", y="loss:Q", text="baseline:N")
     )
     # the legend below shares the chart's height: each run's line adds its own room
-    return (lines + rules + labels).properties(height=260 + LEGEND_LINE_PX * len(curves))
+    return (lines + rules + labels).properties(height=runs_height(len(curves)))
 
 
 def all_zero(hists: dict[str, dict]) -> bool:
