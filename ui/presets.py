@@ -162,7 +162,7 @@ def lecture_runs(ds: Dataset, page: str, on_trained) -> None:
     st.caption(_caption(ds, run_seed))
     for i, (p, cfg, done) in enumerate(zip(PRESETS, cfgs, outcomes)):
         why_not = refusal(cfg)
-        press, note = st.columns([3, 2], vertical_alignment="center")
+        press, note = st.columns([7, 2], vertical_alignment="center")  # the whole label
         pressed = press.button(
             f"{'Show' if done else 'Train'}: {p.title} · {cfg.train.steps:,} steps",
             key=f"preset-{i}",
