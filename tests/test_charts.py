@@ -150,7 +150,8 @@ def test_a_long_run_among_short_ones_can_have_a_log_step_axis():
 def test_step_ticks_read_as_numbers_with_k_only_from_a_thousand():
     live = charts.live_curve({"step": [0, 50], "train": [[3.0], [2.9]]}, ["#1 tanh"]).to_dict()
     final = charts.loss_curves(_curves(), {}).to_dict()["layer"][0]["encoding"]["x"]
-    for axis in (live["encoding"]["x"]["axis"], final["axis"]):
+    over = charts.over_time([0, 500, 1000], {"w": [1.0, 2.0, 3.0]}, "t", "y").to_dict()
+    for axis in (live["encoding"]["x"]["axis"], final["axis"], over["encoding"]["x"]["axis"]):
         assert axis["labelExpr"] == charts.STEP_LABELS and "format" not in axis
     # the expression's three cases: below 1,000 as written, then k, then M
     assert "abs(datum.value) >= 1000 ? format(datum.value / 1000, '~g') + 'k'" in charts.STEP_LABELS

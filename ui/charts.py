@@ -155,7 +155,7 @@ def loss_curves(
     )
     labels = (
         alt.Chart(base)
-        .mark_text(align="right", dy=-6, color="gray", fontSize=11, clip=True)
+        .mark_text(align="right", dx=-4, dy=-6, color="gray", fontSize=11, clip=True)
         .encode(x="step:Q", y="loss:Q", text="baseline:N")
     )
     # the legend below shares the chart's height: each run's line adds its own room
@@ -228,7 +228,7 @@ def over_time(
         alt.Chart(pd.DataFrame(rows))
         .mark_line()
         .encode(
-            x="step:Q",
+            x=alt.X("step:Q", axis=STEP_AXIS),
             y=alt.Y("value:Q", title=y, axis=alt.Axis(**VALUE_AXIS)),
             color=alt.Color("name:N", sort=keep, legend=LEGEND),
             tooltip=["name", "step", alt.Tooltip("value:Q", format=".3g")],
