@@ -4,6 +4,8 @@ in line with an estimate (hosting/places.py), memory waits included."""
 
 from __future__ import annotations
 
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
 from hosting import cost
 from hosting.schedule import SCHEDULER
 from hosting.turns import Place
@@ -12,9 +14,20 @@ from mlp_core.config import RunConfig
 from . import settings
 
 
+def others_open(me: str | None = None) -> int:
+    """The trainings open on this server now, this visitor's own apart: a training this
+    visitor stopped can still be ending while the page is drawn again (Streamlit starts
+    the new run at once), and a new request of theirs replaces an older one anyway."""
+    if me is None:
+        ctx = get_script_run_ctx()
+        me = ctx.session_id if ctx else None
+    turns = SCHEDULER.turns
+    return sum(1 for v in (turns.holder(), *turns.queue()) if v is not None and v != me)
+
+
 def estimate_text(cfgs: list[RunConfig]) -> str:
     """How long these runs take here, shared with the trainings open now (hosting/cost.py)."""
-    wall = cost.wall_seconds(cfgs, SCHEDULER.turns.active())
+    wall = cost.wall_seconds(cfgs, others_open())
     if wall < 0.5:  # "about 0 s" is no time at all
         return "under a second on this server now"
     return f"about {_seconds(wall)} on this server now"
