@@ -13,6 +13,8 @@ browser, so a Streamlit upgrade that breaks one fails there):
 - On a phone (PHONE_PX wide or less) a table fits the screen: its cells wrap (a long name
   breaks anywhere) in a smaller font, so a table's last columns stay on screen; a
   formula too wide for the screen scrolls sideways instead of being cut.
+- A lecture preset's button (Compare runs) shows its whole label, its step count included,
+  on as many lines as it takes: Streamlit cuts a button's label at one line with "…".
 - On a phone the sidebar closes once a page is chosen in it (Streamlit leaves it open over
   the page): a click on a page link presses the sidebar's own close button.
 """
@@ -26,6 +28,9 @@ CSS = """<style>
   overflow: visible; white-space: normal; color: #bd4043; font-size: 0.8rem;
 }
 [data-testid="stElementContainer"]:has(> [data-testid="stHtml"] > script) { display: none; }
+[class*="st-key-preset-"] button, [class*="st-key-preset-"] button * {
+  white-space: normal; overflow: visible; text-overflow: clip; height: auto;
+}
 @media (max-width: 640px) {
   [data-testid="stTable"] table { width: 100%; }
   [data-testid="stTable"] th, [data-testid="stTable"] td {
