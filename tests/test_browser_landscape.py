@@ -7,6 +7,7 @@ read. Full-page screenshots land in artifacts/browser/. Skips, saying why, where
 or playwright is missing."""
 
 import os
+import math
 import re
 
 import pytest
@@ -93,6 +94,13 @@ def test_the_at_init_heatmap_its_tooltip_and_a_click_to_zero_init(server, page):
     cell(page, 8, "10×").wait_for(timeout=120_000)
     every = page.locator(CHART).first.locator("path[aria-label*='hidden layers, ']")
     assert every.count() >= 8 * 9  # a mark for every depth and scale
+    zero = "0 (zero init)"  # cells' left edges (a box's width has its stroke too):
+    x = {s: cell(page, 8, s).bounding_box()["x"] for s in (zero, "0.01×", "0.1×", "2×", "3×")}
+    decade = x["0.1×"] - x["0.01×"]  # the x axis is log10 of the scale; a cell reaches
+    # halfway to each neighbour: 2x's from sqrt(2)x to sqrt(6)x, half of log10(3) wide
+    assert x["3×"] - x["2×"] == pytest.approx(decade * math.log10(3) / 2, rel=0.03)
+    width = cell(page, 8, zero).bounding_box()["width"]  # and zero init stands apart
+    assert x["0.01×"] - x[zero] > width + 0.2 * decade
     point(page, 8, "10×")
     tip = page.locator("#vg-tooltip-element")
     tip.get_by_text("saturated per layer").wait_for(timeout=30_000)
@@ -127,7 +135,7 @@ def test_the_trained_grid_fills_in_live_and_a_click_opens_compare(server, page):
     val = re.search(r"dev loss: (\d\.\d{4}),", label(page, 2, "3×")).group(1)
     point(page, 2, "3×", click=True)
     page.wait_for_url(re.compile(r"/compare"), timeout=60_000)
-    page.get_by_text("tanh kaiming 2×100 s42", exact=False).first.wait_for(timeout=60_000)
+    page.get_by_text("tanh kaiming gain 5 2×100 s42", exact=False).first.wait_for(timeout=60_000)
     page.locator("*:visible", has_text=re.compile(f"^{val}$")).last.wait_for(timeout=60_000)
     shot(page, "landscape_click_compare")
     shot(page, "landscape_click_compare")
