@@ -16,6 +16,7 @@ pytestmark = pytest.mark.slow
 
 SHOTS = ROOT / "artifacts" / "browser"
 WIDE = {"width": 1400, "height": 900}
+PHONE = {"width": 390, "height": 844}
 TRAINING_MS = 300_000
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 NO_SKELETON = """() => ![...document.querySelectorAll("[data-testid='stSkeleton']")]
@@ -26,15 +27,22 @@ TICK = re.compile(r"^(0|[1-9]\d{0,2}|[1-9]\d*(\.\d+)?[kM])$")  # 0, 50, 500, 1k,
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory):
+def served(tmp_path_factory):
     env = {"PRACTICE_BOARD_CACHE": str(tmp_path_factory.mktemp("cache"))}
     env["PRACTICE_BOARD_WARM"] = "0"  # this test's trainings alone on the machine
     with streamlit_server(env) as url, chromium() as browser:
         SHOTS.mkdir(parents=True, exist_ok=True)
-        p = chromium_page(browser, WIDE)
-        p.url_root = url
-        yield p
-        p.context.close()
+        yield url, browser
+
+
+@pytest.fixture(scope="module")
+def page(served):
+    """One learner's page, through the tests of this module in order."""
+    url, browser = served
+    p = chromium_page(browser, WIDE)
+    p.url_root = url
+    yield p
+    p.context.close()
 
 
 def settle(page, text: str, timeout_ms: int = 120_000) -> None:
@@ -96,6 +104,7 @@ def test_twenty_runs_on_compare_stay_readable(page):
     set_number(page, "Width", 10)
     page.get_by_label("Seeds", exact=True).fill("1")
     set_number(page, "Steps", 200_000)
+    estimate = form.get_by_text("Training: about").first.inner_text()
     page.get_by_role("button", name="Train", exact=True).click()
     live = page.locator("[data-testid='stVegaLiteChart']").filter(has_text="minibatch loss")
     page.wait_for_function(
@@ -114,6 +123,8 @@ def test_twenty_runs_on_compare_stay_readable(page):
     assert page.get_by_role("button", name="Train", exact=True).is_visible()
     assert page.get_by_label("Steps", exact=True).input_value() == "200000"
     assert page.get_by_label("Width", exact=True).input_value() == "10"
+    # the stopped training, still ending, is not counted as another one on this server
+    assert form.get_by_text("Training: about").first.inner_text() == estimate
     page.get_by_text("Stopped at step").first.scroll_into_view_if_needed()
     shot(page, "stopped")
 
@@ -177,3 +188,19 @@ def test_the_lecture_presets_say_their_time_before_a_click(page):
 
 # no text of the element cut: every descendant's text fits its box
 WHOLE = """e => [e, ...e.querySelectorAll("*")].every(x => x.scrollWidth <= x.clientWidth + 1)"""
+
+
+def test_a_presets_whole_label_and_estimate_on_a_phone(served):
+    url, browser = served
+    phone = chromium_page(browser, PHONE)
+    phone.goto(f"{url}/compare")
+    settle(phone, "Lecture runs")
+    buttons = phone.get_by_role("button", name=re.compile(r"^(Train|Show): ")).all()
+    assert len(buttons) == 6
+    for b in buttons:
+        assert b.evaluate(WHOLE), b.inner_text()  # wrapped, never cut
+        assert re.search(r"· [\d,]+ steps$", b.inner_text()), b.inner_text()
+    last = buttons[-1]
+    last.scroll_into_view_if_needed()
+    shot(phone, "presets_phone")
+    phone.context.close()
