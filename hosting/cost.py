@@ -6,9 +6,10 @@ Each run pays, every step, LAYER_S per layer (the ops' fixed cost), ELEM_S per a
 (batch row x hidden unit x layer: the elementwise ops) and MAC_S per multiply-add (batch x
 (block x n_embd x H + (layers - 1) x H^2 + H x vocab)), forward and backward together;
 and once, its evaluation (the live curve's points and the final losses on the train and
-dev splits, EVAL_ROWS rows of the built-in names): EVAL_ELEM_S per activation and
-EVAL_MAC_S per multiply-add of a row. The notebook's arithmetic (autograd, its runs one
-after another) has constants of its own. A form's cost is the sum of its runs'.
+dev splits, EVAL_ROWS rows of the built-in names; DEV_ROWS for a run that measures the
+dev split only): EVAL_ELEM_S per activation and EVAL_MAC_S per multiply-add of a row.
+The notebook's arithmetic (autograd, its runs one after another) has constants of its
+own. A form's cost is the sum of its runs'.
 
 On a server shared by n open trainings a new one gets about 1/(n + 1) of the time (fair
 turns, turns.py), so its wall time there is about its CPU seconds x (n + 1).
@@ -29,6 +30,7 @@ __all__ = [
 
 VOCAB = 27  # the built-in names' (an upload's may differ a little: a letter's worth)
 EVAL_ROWS = 171_806 + 21_500  # the built-in names' train and dev rows (block size 3)
+DEV_ROWS = 21_500  # evaluation "dev" (the landscape's cells): the dev split's rows only
 # measured by bench/step_cost.py (bench/step_cost.json): seconds, one core, one thread
 ENGINE = {
     "LAYER_S": 7.1e-05,
@@ -62,10 +64,12 @@ def step_features(cfg: RunConfig, vocab: int = VOCAB) -> tuple[float, float, flo
 
 
 def eval_features(cfg: RunConfig, vocab: int = VOCAB) -> tuple[float, float]:
-    """(activations, multiply-adds) of one run's evaluation."""
+    """(activations, multiply-adds) of one run's evaluation (TrainConfig.evaluation "dev":
+    the dev split's rows only)."""
     m = cfg.model
+    rows = DEV_ROWS if cfg.train.evaluation == "dev" else EVAL_ROWS
     per_row = run_macs(cfg, vocab) / cfg.train.batch_size
-    return (EVAL_ROWS * m.n_hidden * m.n_layers, EVAL_ROWS * per_row)
+    return (rows * m.n_hidden * m.n_layers, rows * per_row)
 
 
 def cpu_seconds(cfgs: list[RunConfig], vocab: int = VOCAB) -> float:

@@ -59,3 +59,14 @@ def test_fitting_counts_the_groups_that_fit_together_in_order():
     assert cost.fitting(rows, two) == 2
     assert cost.fitting(rows, float("inf")) == 3
     assert cost.fitting([], 0.0) == 0
+
+
+def test_a_run_that_measures_the_dev_split_only_costs_its_rows_less():
+    (cell,) = L.depth_configs(L.base_config("tanh", False, STEPS, 42), 1)[:1]
+    full = cell.replace(evaluation="full")
+    assert cell.train.evaluation == "dev"
+    assert cost.cpu_seconds([cell]) < cost.cpu_seconds([full])
+    more = [c.replace(steps=2 * STEPS) for c in (cell, full)]  # the steps cost the same
+    step_dev = cost.cpu_seconds([more[0]]) - cost.cpu_seconds([cell])
+    step_full = cost.cpu_seconds([more[1]]) - cost.cpu_seconds([full])
+    assert step_dev == pytest.approx(step_full)
