@@ -1,6 +1,11 @@
 """A real browser against a real server, the same way in the browser tests and the
 benches: Debian's chromium with the flags this machine needs, and `streamlit run app.py`
-on a free loopback port, waited for until its health check answers."""
+on a free loopback port, waited for until its health check answers.
+
+The browser tests take their server from `streamlit_server` (it skips, saying why, where
+chromium or playwright is missing), their browser from `chromium` and each page from
+`chromium_page`. The benches import this module too, without pytest: pytest is imported
+where a skip needs it."""
 
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,3 +65,51 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90, poll: fl
         except OSError:
             time.sleep(poll)
     raise TimeoutError("streamlit did not become healthy")
+
+
+def skip_without_browser() -> None:
+    """Skip the test, saying why, where Debian's chromium or Python playwright is missing."""
+    import pytest
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed here (apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api", reason="python playwright is not installed")
+
+
+@contextmanager
+def streamlit_server(env: dict[str, str]) -> Iterator[str]:
+    """The app's server for a browser test, as its URL once healthy: `streamlit run app.py`
+    with these environment variables over this process's. Skips where chromium or
+    playwright is missing; the server ends with the block, killed if asking is not enough."""
+    skip_without_browser()
+    proc, url = start_streamlit(env)
+    try:
+        wait_healthy(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextmanager
+def chromium() -> Iterator:
+    """Debian's chromium through Python playwright, closed with the block."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def chromium_page(browser, view: dict[str, int], **context):
+    """A page in a browser context of its own (no cookie, no storage of another page's):
+    this viewport, and playwright's other context options as given (accept_downloads=True
+    for a test that reads downloads). Closing its context, page.context.close(), ends it."""
+    return browser.new_context(viewport=view, **context).new_page()

@@ -11,11 +11,10 @@ big) and for a link over the limits. Full-page screenshots land in artifacts/bro
 Skips, saying why, where chromium or playwright is missing.
 """
 
-import os
 import re
 
 import pytest
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, start_streamlit, wait_healthy
+from browser_helpers import ROOT, chromium, chromium_page, streamlit_server
 
 SHOTS = ROOT / "artifacts" / "browser"
 VIEW = {"width": 1400, "height": 900}
@@ -27,34 +26,22 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed here (apt-get install chromium)")
-    pytest.importorskip("playwright.sync_api", reason="python playwright is not installed")
-    proc, url = start_streamlit({"PRACTICE_BOARD_CACHE": str(tmp_path_factory.mktemp("cache"))})
-    try:
-        wait_healthy(url, proc)
+    with streamlit_server({"PRACTICE_BOARD_CACHE": str(tmp_path_factory.mktemp("cache"))}) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")
 def browser(server):
-    from playwright.sync_api import sync_playwright
-
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport=VIEW)
-    yield context.new_page()
-    context.close()
+    pg = chromium_page(browser, VIEW)
+    yield pg
+    pg.context.close()
 
 
 DRAWN = """() => ![...document.querySelectorAll("[data-testid='stSkeleton']")]

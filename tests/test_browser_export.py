@@ -5,13 +5,12 @@ zip holding a valid notebook and its word list. A screenshot of each page at its
 button lands in artifacts/browser/. Skips, saying why, without chromium or playwright."""
 
 import io
-import os
 import zipfile
 from pathlib import Path
 
 import nbformat
 import pytest
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, start_streamlit, wait_healthy
+from browser_helpers import ROOT, chromium, chromium_page, streamlit_server
 
 SHOTS = ROOT / "artifacts" / "browser"
 VIEW = {"width": 1400, "height": 900}
@@ -24,29 +23,17 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed here (apt-get install chromium)")
-    pytest.importorskip("playwright.sync_api", reason="python playwright is not installed")
-    proc, url = start_streamlit({"PRACTICE_BOARD_CACHE": str(tmp_path_factory.mktemp("cache"))})
-    try:
-        wait_healthy(url, proc)
+    with streamlit_server({"PRACTICE_BOARD_CACHE": str(tmp_path_factory.mktemp("cache"))}) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")
 def page(server):
-    from playwright.sync_api import sync_playwright
-
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport=VIEW, accept_downloads=True)
-        yield context.new_page()
-        context.close()
-        browser.close()
+    with chromium() as browser:
+        pg = chromium_page(browser, VIEW, accept_downloads=True)
+        yield pg
+        pg.context.close()
 
 
 def _settle(page, text: str, timeout_ms: int = TRAINING_MS) -> None:

@@ -10,42 +10,30 @@ Skips, saying why, where chromium or playwright is missing.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS, start_streamlit, wait_healthy
+from browser_helpers import chromium, chromium_page, streamlit_server
 
 WAIT_MS = 90_000
+VIEW = {"width": 1400, "height": 1000}
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed here (apt-get install chromium)")
-    pytest.importorskip("playwright.sync_api", reason="python playwright is not installed")
-    proc, url = start_streamlit({"PRACTICE_BOARD_CACHE": str(tmp_path_factory.mktemp("cache"))})
-    try:
-        wait_healthy(url, proc)
+    with streamlit_server({"PRACTICE_BOARD_CACHE": str(tmp_path_factory.mktemp("cache"))}) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 @pytest.fixture
 def page(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+    with chromium() as browser:
+        pg = chromium_page(browser, VIEW)
         pg.goto(f"{server}/dataset")
         _settle(pg, "Reference losses")
         yield pg
-        browser.close()
 
 
 def _settle(page, text: str) -> None:

@@ -12,16 +12,16 @@ is missing.
 from __future__ import annotations
 
 import http.server
-import os
 import re
 import threading
 
 import pytest
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, start_streamlit, wait_healthy
+from browser_helpers import ROOT, chromium, chromium_page, streamlit_server
 
 WAIT_MS = 240_000
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 SHOTS = ROOT / "artifacts" / "browser"
+VIEW = {"width": 1400, "height": 1000}
 
 pytestmark = pytest.mark.slow
 
@@ -49,16 +49,8 @@ def bait():
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed here (apt-get install chromium)")
-    pytest.importorskip("playwright.sync_api", reason="python playwright is not installed")
-    proc, url = start_streamlit({"PRACTICE_BOARD_CACHE": str(tmp_path_factory.mktemp("cache"))})
-    try:
-        wait_healthy(url, proc)
+    with streamlit_server({"PRACTICE_BOARD_CACHE": str(tmp_path_factory.mktemp("cache"))}) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 def _words(bait: str) -> list[str]:
@@ -127,14 +119,11 @@ def _nothing_built(page, bait: str, where: str) -> None:
 
 
 def test_uploaded_name_and_words_build_no_element_on_any_page(server, bait, tmp_path):
-    from playwright.sync_api import sync_playwright
-
     SHOTS.mkdir(parents=True, exist_ok=True)
     name = f"![fn]({bait}/fnimg.png) **fb** <img src={bait}/fnhtml.png>.txt"
     body = ("\n".join(_words(bait)) + "\n").encode()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    with chromium() as browser:
+        page = chromium_page(browser, VIEW)
         page.goto(f"{server}/dataset")
         _settle(page, "Reference losses")
         chooser = page.locator("[data-testid='stFileUploader'] input[type=file]")
@@ -159,4 +148,3 @@ def test_uploaded_name_and_words_build_no_element_on_any_page(server, bait, tmp_
         page.wait_for_timeout(500)
         _nothing_built(page, bait, "compare")
         assert "![fn](" in page.locator("[data-testid='stMain']").inner_text()  # as written
-        browser.close()
