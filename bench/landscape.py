@@ -4,19 +4,25 @@ notebook's loop doing the same runs, in ONE process, interleaved.
     python bench/landscape.py                  # tanh, 8 depths x 9 scales, 1,000 steps, 3 repeats
     python bench/landscape.py --steps 200 --repeats 1 --max-depth 3   # a quick look
 
-Each repeat runs, one after another (a busy neighbour slows both sides of a ratio alike):
+Each repeat runs, depth by depth, each depth's stack of nine through each contender one
+after another, so that a busy neighbour slows both sides of a ratio alike (the VM's load
+moves within a minute); the whole grid's figures are the sums over the depths:
 
 (grid)  landscape.sweep over an empty run store: every depth's cells as one stack through
-        store.get_or_train (live curve, diagnostics, full-split losses, the store's
-        writes), the whole call. Also: when the first depth's cells were done (the first
-        cells a page can draw), and the seconds inside the engine's evaluations.
+        store.get_or_train, the whole call: the steps, each cell's evaluation (what it
+        shows: the whole dev split's loss and a curve of 10 points on 4,096 dev rows;
+        TrainConfig.evaluation "dev"), the store's writes; each stack split over this
+        process and a worker process (started in the first repeat, kept after). Also:
+        when the first depth's cells were done (the first cells a page can draw), and the
+        seconds inside the engine's evaluations (this process's half).
 (seed)  bench/seed_loop.py's loop training the same runs, one after another: each cell's
         own init (model.init_run) and minibatch stream, autograd, ``p.data += -lr * grad``;
         then the notebook's ``split_loss`` of train and val (one batch each, no grad), the
         losses the cell reports. Steps and evaluation are timed apart.
-(steps) the engine's training loop alone on the same stacks (stack.Stack.run: no
-        diagnostics, no curve, no evaluation, no store), as the seed loop's steps are
-        timed: what the engine's steps give before the whole call's other work.
+(steps) the engine's training loop alone on the same stacks, in this process (one core;
+        stack.Stack.run: no diagnostics, no curve, no evaluation, no store), as the seed
+        loop's steps are timed: what the engine's steps give before the whole call's other
+        work.
 (init)  landscape.at_init of the whole grid (warm: the splits are built).
 
 ``--browser``: a real chromium against `streamlit run app.py` (an empty run store): per
@@ -122,7 +128,7 @@ def run_seed(base, ds, depths) -> dict:
     return {"steps_s": steps_s, "eval_s": eval_s, "whole_s": steps_s + eval_s, "val": losses}
 
 
-def run_grid(base, ds, depths) -> dict:
+def run_grid(base, ds, depths, store: RunStore) -> dict:
     spent = {"eval": 0.0}
     evaluate = Step.evaluate
 
@@ -135,12 +141,11 @@ def run_grid(base, ds, depths) -> dict:
 
     Step.evaluate = timed
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            t0, first, cells = time.perf_counter(), None, []
-            for row in L.sweep(base, ds, RunStore(tmp), depths):
-                first = first or time.perf_counter() - t0
-                cells += row
-            whole = time.perf_counter() - t0
+        t0, first, cells = time.perf_counter(), None, []
+        for row in L.sweep(base, ds, store, depths):
+            first = first or time.perf_counter() - t0
+            cells += row
+        whole = time.perf_counter() - t0
     finally:
         Step.evaluate = evaluate
     val = {(c["depth"], c["scale"]): c["val_loss"] for c in cells}
@@ -231,9 +236,23 @@ def main() -> None:
     rows = []
     for r in range(a.repeats):
         init = [run_init(base, ds, depths) for _ in range(3)]
-        grid = run_grid(base, ds, depths)
-        seed = run_seed(base, ds, depths)
-        grid["steps_s"] = engine_steps(base, ds, depths)
+        grid, seed = {"whole_s": 0.0, "eval_s": 0.0, "steps_s": 0.0, "val": {}}, {}
+        with tempfile.TemporaryDirectory() as tmp:
+            for depth in depths:  # interleaved: each depth through every contender
+                one = run_grid(base, ds, (depth,), RunStore(tmp))
+                grid["first_s"] = grid.get("first_s", one["first_s"])
+                for key in ("whole_s", "eval_s"):
+                    grid[key] += one[key]
+                grid["val"] |= one["val"]
+                for key, value in run_seed(base, ds, (depth,)).items():
+                    seed[key] = (
+                        seed.get(key, {}) | value if key == "val" else seed.get(key, 0) + value
+                    )
+                grid["steps_s"] += engine_steps(base, ds, (depth,))
+                ratio = seed["steps_s"] / grid["whole_s"]
+                print(
+                    f"  depth {depth}: whole grid so far {ratio:.2f}x the seed's steps", flush=True
+                )
         row = summary(grid, seed, init, run_steps)
         rows.append(row)
         print(f"repeat {r + 1}: " + json.dumps(row), flush=True)
