@@ -1,5 +1,5 @@
 """The scheduler the app hands to ``mlp_core.store.get_or_train``: a caller's missing runs
-are claimed (claims.py: the same runs never train twice at once), then trained in fair
+are reserved (reservations.py: the same runs never train twice at once), then trained in fair
 turns with every other caller in this process (turns.py), within a memory budget.
 
 The core calls ``scheduler.run(missing, prefetch, attempt, lock=lock, **schedule)``:
@@ -8,7 +8,7 @@ holds the runs' locks in the store folder that replicas share (a context; while 
 process holds one, ``poll()`` is called between non-blocking tries), and
 ``attempt(on_slice)`` trains what is still missing, calling ``on_slice`` between slices.
 
-The order is claims, then locks, then turns: a caller waits for another process's
+The order is reservations, then locks, then turns: a caller waits for another process's
 training of its runs without holding this process's turn (the others train meanwhile,
 and no two replicas each hold a turn waiting for the other's lock), and sees that wait
 (``on_wait`` with a sharing place, at most every ``LOCK_SHOW_S``), where Stop or a session's
@@ -24,8 +24,8 @@ from collections.abc import Callable
 
 from mlp_core.config import RunConfig
 
-from .claims import Claims
 from .cost import cpu_seconds
+from .reservations import Reservations
 from .turns import Place, Turns
 
 # the trainings open at once keep their step buffers: beyond this budget a training waits
@@ -46,11 +46,11 @@ def memory_cost(cfgs: list[RunConfig]) -> float:
 
 
 class Scheduler:
-    """Claims, then fair turns (module docstring)."""
+    """Reservations, then fair turns (module docstring)."""
 
     def __init__(self, turns: Turns | None = None):
         self.turns = turns or Turns(budget=TRAIN_MEMORY_MB * 1e6)
-        self.claims = Claims(self.turns)
+        self.reservations = Reservations(self.turns)
 
     def run(
         self,
@@ -66,10 +66,10 @@ class Scheduler:
         (default: this thread); a newer request of the same visitor replaces an older one
         still waiting. ``background``: after every other job (warm.py). ``on_wait(place)``
         is called while this visitor waits (it may raise to leave the queue): for another
-        visitor's claim, another process's lock, or a turn. ``lock``: the store's lock
+        visitor's reservation, another process's lock, or a turn. ``lock``: the store's lock
         context for these runs (store.get_or_train hands it; none: no locks)."""
         who = visitor or f"thread-{threading.get_ident()}"
-        with self.claims.claim({k for k, _ in missing}, who, on_wait, background):
+        with self.reservations.reserve({k for k, _ in missing}, who, on_wait, background):
             done = prefetch()
             if done is not None:
                 return done

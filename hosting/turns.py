@@ -80,7 +80,7 @@ class Turns:
 
     def promote(self, visitor: str) -> None:
         """This visitor's background jobs rank as any other job from now on, level with
-        the least-served (someone waits for what they train: Claims)."""
+        the least-served (someone waits for what they train: Reservations)."""
         with self._cond:
             for job in self._jobs():
                 if job.visitor == visitor and job.background:

@@ -4,10 +4,10 @@ the background, so a page a visitor opens shows its answer at once.
 It runs in one daemon thread per process, at the lowest OS priority, as a *background*
 job of the server's turns (turns.py): it trains only while no visitor's training waits,
 and gives the turn up at its next slice's end when one does. A visitor who asks for the
-very runs it is training waits for them instead of training them again (claims.Claims),
+very runs it is training waits for them instead of training them again (reservations.Reservations),
 which raises the warm-up to a visitor's rank until they are stored.
 
-The server starts the warm-up as it starts (ui/server.py), so it claims the zero-init
+The server starts the warm-up as it starts (ui/server.py), so it reserves the zero-init
 pair the moment the first visitor can arrive; app.py starts it too, after a first page,
 where no server did (a test's AppTest). Nothing it does can fail a page: an error ends
 the warm-up, and the page trains what it needs as it would without one.

@@ -231,7 +231,7 @@ def get_or_train(
     allow) and stored. Results in config order. Without a ``scheduler`` the missing runs
     train here and now (the CLI, the core's tests). A hosted app hands its scheduler
     (hosting/schedule.py): ``scheduler.run(missing, prefetch, attempt, lock=lock,
-    **schedule)`` claims the missing runs, takes their locks with ``lock(on_wait)`` (a
+    **schedule)`` reserves the missing runs, takes their locks with ``lock(on_wait)`` (a
     context; while another process sharing the store holds one, ``on_wait()`` is called
     between non-blocking tries, so the caller can show the wait or leave it), calls
     ``prefetch()`` (the store read again: runs another caller or process trained

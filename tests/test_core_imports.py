@@ -36,7 +36,7 @@ def test_core_never_imports_streamlit_the_scheduler_or_the_warm_up():
 
 
 def test_the_cli_trains_with_no_scheduler_alive(tmp_path):
-    """python -m mlp_core zero-init: no visitor queue, no claims, no warm-up in the process."""
+    """python -m mlp_core zero-init: no visitor queue, reservations or warm-up in the process."""
     words = tmp_path / "w.txt"
     words.write_text("\n".join(f"{a}{b}" for a in "abcdef" for b in "ghijkl"))
     code = (
@@ -46,7 +46,7 @@ def test_the_cli_trains_with_no_scheduler_alive(tmp_path):
         " '--steps', '20', '--no-cache', '--json'])\n"
         f"print(rc, [m for m in sys.modules if m.split('.')[0] in {FOREIGN!r}],"
         " [type(o).__name__ for o in gc.get_objects() if type(o).__name__ in"
-        " ('Scheduler', 'Turns', 'Claims')])\n"
+        " ('Scheduler', 'Turns', 'Reservations')])\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "0 [] []"

@@ -77,7 +77,7 @@ def test_a_waiter_for_another_replicas_lock_is_called_back_and_can_stop(tmp_path
     waits = []
 
     def on_wait(place) -> None:
-        waits.append((place, scheduler.turns.active(), scheduler.claims.busy()))
+        waits.append((place, scheduler.turns.active(), scheduler.reservations.busy()))
         if len(waits) == 3:
             raise Stopped
 
@@ -86,8 +86,8 @@ def test_a_waiter_for_another_replicas_lock_is_called_back_and_can_stop(tmp_path
     assert len(waits) == 3
     assert all(place.sharing for place, _, _ in waits)  # "these runs are training already"
     assert all(active == 0 for _, active, _ in waits)  # it held no turn while it waited
-    assert all(busy == {run_key(cfg, ds.sha256)} for _, _, busy in waits)  # claimed meanwhile
-    assert scheduler.claims.busy() == set() and scheduler.turns.active() == 0  # left clean
+    assert all(busy == {run_key(cfg, ds.sha256)} for _, _, busy in waits)  # reserved meanwhile
+    assert scheduler.reservations.busy() == set() and scheduler.turns.active() == 0  # left clean
     assert RunStore(tmp_path).get(cfg, ds.sha256) is None  # nothing trained here
     _tell(holder, "quit")
     assert holder.stdout.readline().strip() == "released"

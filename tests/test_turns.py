@@ -201,7 +201,7 @@ def test_a_newcomer_starts_level_with_visitors_not_with_the_background_job():
 
 
 def test_a_promoted_background_job_takes_turns_like_any_other():
-    """Claims promotes the warm-up when a visitor waits for its runs: from then on it
+    """Reservations promotes the warm-up when a visitor waits for its runs: from then on it
     shares the turns with the visitor training now, instead of waiting for its end."""
     clock = Clock()
     turns, log = Turns(clock=clock), []

@@ -1,5 +1,5 @@
-"""The server's warm-up (hosting/warm.py) and the claims that keep two callers from
-training the same runs twice (claims.Claims in store.get_or_train)."""
+"""The server's warm-up (hosting/warm.py) and the reservations that keep two callers from
+training the same runs twice (reservations.Reservations in store.get_or_train)."""
 
 import ast
 import threading
@@ -10,7 +10,7 @@ import pytest
 from app_helpers import answer_of, open_app
 
 from hosting import warm
-from hosting.claims import Claims
+from hosting.reservations import Reservations
 from hosting.schedule import SCHEDULER
 from mlp_core import store as run_store
 from mlp_core.bn_fold import FOLD_DEFAULT, fold_configs
@@ -66,8 +66,8 @@ def test_two_callers_asking_for_the_same_runs_train_them_once(
 
     t = threading.Thread(target=first)
     t.start()
-    while not SCHEDULER.claims.busy() and t.is_alive():
-        time.sleep(0.001)  # until the first caller has claimed its runs
+    while not SCHEDULER.reservations.busy() and t.is_alive():
+        time.sleep(0.001)  # until the first caller has reserved its runs
     results["second"] = get_or_train(
         cfgs, small_ds, store, scheduler=SCHEDULER, on_wait=second, visitor="b"
     )
@@ -77,7 +77,7 @@ def test_two_callers_asking_for_the_same_runs_train_them_once(
     assert all(o.cached for o in results["second"])  # ... and read them from the store
     first_losses = [o.metrics["val_loss"] for o in results["first"]]
     assert [o.metrics["val_loss"] for o in results["second"]] == first_losses
-    assert not SCHEDULER.claims.busy()
+    assert not SCHEDULER.reservations.busy()
 
 
 def test_a_visitor_waiting_for_the_warm_ups_runs_promotes_it():
@@ -87,17 +87,18 @@ def test_a_visitor_waiting_for_the_warm_ups_runs_promotes_it():
         def promote(self, visitor):
             self.promoted.append(visitor)
 
-    claims, held, asked = Claims(Turns(), poll=0.001), threading.Event(), threading.Event()
+    reservations = Reservations(Turns(), poll=0.001)
+    held, asked = threading.Event(), threading.Event()
 
     def warm():
-        with claims.claim({"k"}, "warm-up", background=True):
+        with reservations.reserve({"k"}, "warm-up", background=True):
             held.set()
             asked.wait(JOIN_S)
 
     t = threading.Thread(target=warm)
     t.start()
     assert held.wait(JOIN_S)
-    with claims.claim({"k"}, "visitor", lambda place: asked.set()):
+    with reservations.reserve({"k"}, "visitor", lambda place: asked.set()):
         pass
     t.join(JOIN_S)
     assert Turns.promoted and set(Turns.promoted) == {"warm-up"}
