@@ -35,8 +35,7 @@ from .folding import (
     torch_reference_diff,
 )
 from .model import MLP, from_state
-from .store import RunStore, run_experiment
-from .train import Diverged, ProgressFn, RunOutcome
+from .train import Diverged, RunOutcome
 
 __all__ = [
     "FOLD_DEFAULT",
@@ -47,7 +46,6 @@ __all__ = [
     "checkpoint_bytes",
     "fold_bn_linear",
     "fold_configs",
-    "fold_experiment",
     "fold_layers",
     "fold_linear_bn",
     "fold_model",
@@ -274,13 +272,3 @@ def fold_configs(cfg: RunConfig) -> list[RunConfig]:
     if not cfg.model.batchnorm:
         raise FoldError("this model has no BatchNorm to fold (batchnorm is off)")
     return [cfg]
-
-
-def fold_experiment(
-    cfg: RunConfig,
-    ds: Dataset,
-    store: RunStore | None = None,
-    on_progress: ProgressFn | None = None,
-) -> FoldReport:
-    """Train (or fetch from the store) the BN run of cfg, fold it, and report the proof."""
-    return run_experiment(fold_configs(cfg), fold_report, ds, store, on_progress)

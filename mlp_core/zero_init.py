@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from .config import INITS, RunConfig
 from .data import Dataset, baselines
 from .diagnostics import until
-from .store import RunStore, run_experiment
-from .train import ProgressFn, RunOutcome
+from .train import RunOutcome
 from .zero_init_draft import (
     DRAFT,
     DRAFT_SOURCE,
@@ -84,19 +83,6 @@ def zero_init_configs(
         init_scale=scale if compare == "normal" else 0.01,
     )
     return [zero, other]
-
-
-def zero_init_experiment(
-    cfg: RunConfig,
-    ds: Dataset,
-    store: RunStore | None = None,
-    on_progress: ProgressFn | None = None,
-    **compare,
-) -> ZeroInitReport:
-    """Train (or fetch) the runs and report; compare: zero_init_configs' keywords."""
-    return run_experiment(
-        zero_init_configs(cfg, **compare), zero_init_report, ds, store, on_progress
-    )
 
 
 def zero_init_report(zero: RunOutcome, other: RunOutcome, ds: Dataset) -> ZeroInitReport:

@@ -13,7 +13,7 @@ from mlp_core.bn_fold import (
     FoldError,
     checkpoint_bytes,
     fold_bn_linear,
-    fold_experiment,
+    fold_configs,
     fold_linear_bn,
     fold_model,
     fold_report,
@@ -28,7 +28,7 @@ from mlp_core.fast.evaluate import evaluate
 from mlp_core.folding import copy_as, torch_pair
 from mlp_core.layers import BatchNorm1d, Linear, Tanh
 from mlp_core.model import MLP
-from mlp_core.store import RunStore
+from mlp_core.store import RunStore, run_experiment
 from mlp_core.train import Diverged, train_stack
 
 F64 = {"dtype": torch.float64}
@@ -164,9 +164,9 @@ def test_a_diverged_run_has_nothing_to_fold(small_ds, tiny_cfg):
         fold_report(outcome, small_ds)
 
 
-def test_fold_experiment_refuses_a_model_without_batchnorm(small_ds, tiny_cfg):
+def test_folding_refuses_a_model_without_batchnorm(small_ds, tiny_cfg):
     with pytest.raises(FoldError, match="no BatchNorm"):
-        fold_experiment(tiny_cfg, small_ds)
+        fold_configs(tiny_cfg)
 
 
 FOLD_KEYS = (
@@ -201,7 +201,7 @@ def test_cli_fold_json(tmp_path, store_dir, capsys):
 def test_names_txt_fold_meets_the_issue_criteria(names_txt, store_dir):
     ds = data.load(names_txt)
     cfg = RunConfig().replace(n_layers=2, batchnorm=True, steps=1000)
-    m = fold_experiment(cfg, ds, RunStore()).metrics
+    m = run_experiment(fold_configs(cfg), fold_report, ds, RunStore()).metrics
     assert m["layers_folded"] == 3 and m["dev_rows"] == 22_655
     assert m["max_abs_diff_logits"] < 1e-4
     assert abs(m["val_loss_bn"] - m["val_loss_folded"]) < 1e-5

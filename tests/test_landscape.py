@@ -19,9 +19,9 @@ import torch.nn.functional as F
 from mlp_core import cli, data
 from mlp_core import landscape as L
 from mlp_core.model import GAINS, init_run
-from mlp_core.store import RunStore
+from mlp_core.store import RunStore, run_experiment
 from mlp_core.train import stack_key, train_stack
-from mlp_core.zero_init import zero_init_configs, zero_init_experiment
+from mlp_core.zero_init import zero_init_configs, zero_init_report
 
 ACT = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu}
 CHECKED = (0.0, 1.0, 10.0)  # the zero, the kaiming and a saturated column
@@ -166,7 +166,8 @@ def test_the_zero_column_agrees_with_zero_inits_answer(small_ds, tmp_path, activ
     store = RunStore(tmp_path)
     (row,) = L.sweep(base, small_ds, store, depths=(3,), scales=(0.0, 1.0))
     zero, kaiming = row
-    rep = zero_init_experiment(base.replace(n_layers=3), small_ds, store)
+    cfgs = zero_init_configs(base.replace(n_layers=3))
+    rep = run_experiment(cfgs, zero_init_report, small_ds, store)
     # the cells measure the dev split only; their training is Zero init's runs' arithmetic,
     # so the dev loss is the same to the rounding of the evaluation's sums (its chunks
     # follow the stack's size)

@@ -5,11 +5,13 @@ import pytest
 from mlp_core import data
 from mlp_core.cli import main
 from mlp_core.regime import REGIMES
-from mlp_core.zero_init import zero_init_experiment
+from mlp_core.store import run_experiment
+from mlp_core.zero_init import zero_init_configs, zero_init_report
 
 
 def run(small_ds, tiny_cfg, **changes):
-    return zero_init_experiment(tiny_cfg.replace(steps=800, **changes), small_ds)
+    cfgs = zero_init_configs(tiny_cfg.replace(steps=800, **changes))
+    return run_experiment(cfgs, zero_init_report, small_ds)
 
 
 def trained(report) -> list[str]:

@@ -9,13 +9,15 @@ from mlp_core import data
 from mlp_core.config import RunConfig
 from mlp_core.regime import regime
 from mlp_core.run_text import reason
-from mlp_core.zero_init import zero_init_experiment
+from mlp_core.store import run_experiment
+from mlp_core.zero_init import zero_init_configs, zero_init_report
 from mlp_core.zero_init_text import answer
 
 
 def run(ds, **changes):
     compare = {k: changes.pop(k) for k in ("compare", "gain", "scale") if k in changes}
-    return zero_init_experiment(RunConfig().replace(**changes), ds, None, **compare)
+    cfgs = zero_init_configs(RunConfig().replace(**changes), **compare)
+    return run_experiment(cfgs, zero_init_report, ds)
 
 
 def lead(rep) -> str:
