@@ -20,7 +20,7 @@ moves within a minute); the whole grid's figures are the sums over the depths:
         then the notebook's ``split_loss`` of train and val (one batch each, no grad), the
         losses the cell reports. Steps and evaluation are timed apart.
 (steps) the engine's training loop alone on the same stacks, in this process (one core;
-        stack.Stack.run: no diagnostics, no curve, no evaluation, no store), as the seed
+        stack.StackTrainer.run: no diagnostics, no curve, no evaluation, no store), as the seed
         loop's steps are timed: what the engine's steps give before the whole call's other
         work.
 (init)  landscape.at_init of the whole grid (warm: the splits are built).
@@ -61,7 +61,7 @@ from mlp_core import data  # noqa: E402
 from mlp_core import landscape as L  # noqa: E402
 from mlp_core.fast.step import Step  # noqa: E402
 from mlp_core.model import init_run  # noqa: E402
-from mlp_core.stack import Stack  # noqa: E402
+from mlp_core.stack import StackTrainer  # noqa: E402
 from mlp_core.store import RunStore  # noqa: E402
 
 ACT = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu}
@@ -155,7 +155,9 @@ def run_grid(base, ds, depths, store: RunStore) -> dict:
 def engine_steps(base, ds, depths) -> float:
     sp, spent = data.make_splits(ds, base.data.block_size), 0.0
     for depth in depths:
-        stack = Stack(L.depth_configs(base, depth), ds.vocab_size, sp, 1 << 40, 1 << 40, False)
+        stack = StackTrainer(
+            L.depth_configs(base, depth), ds.vocab_size, sp, 1 << 40, 1 << 40, False
+        )
         t0 = time.perf_counter()
         with torch.no_grad():
             stack.run(0, base.train.steps)

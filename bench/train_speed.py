@@ -54,7 +54,7 @@ from speed_report import FULL_STEPS, TARGETS, machine, print_table, ratio, table
 from mlp_core import data, train  # noqa: E402
 from mlp_core import workers as pool  # noqa: E402
 from mlp_core.config import RunConfig  # noqa: E402
-from mlp_core.stack import Stack  # noqa: E402
+from mlp_core.stack import StackTrainer  # noqa: E402
 
 NAMES = ROOT.parent / "shared" / "data" / "names.txt"
 REPEATS = 5
@@ -87,9 +87,9 @@ class EngineLoop:
             (g, ds.vocab_size, sp, every, every * 10, diagnostics)
             for g in train._split(cfgs, workers)
         ]
-        self.remotes = pool.acquire(len(args) - 1, Stack, args[1:], 1)
+        self.remotes = pool.acquire(len(args) - 1, StackTrainer, args[1:], 1)
         assert len(self.remotes) == len(args) - 1, "no worker process"
-        self.parts = [pool.Local(Stack(*args[0]))] + self.remotes
+        self.parts = [pool.Local(StackTrainer(*args[0]))] + self.remotes
         for remote in self.remotes:
             remote.receive()
         self.i = 0

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .layers import BatchNorm1d, Linear
-from .model import LayerStack
+from .model import BaseMLP
 
 
 class FoldError(ValueError):
@@ -93,7 +93,7 @@ def _copy(layer, dtype: torch.dtype | None = None):
 
 
 @dataclass
-class FoldedMLP(LayerStack):
+class FoldedMLP(BaseMLP):
     """An MLP with its BatchNorms folded away; called like MLP: X (K, B, block_size) ->
     logits (K, B, vocab_size). Inference only."""
 

@@ -122,7 +122,7 @@ def init_and_generator(
     return init_run(cfg, vocab_size, block_size, seed), g
 
 
-class LayerStack:
+class BaseMLP:
     """An embedding table C and a layer list: the forward pass and the parameter names that
     the trainable MLP and the folded net (folding.py) share."""
 
@@ -167,7 +167,7 @@ class LayerStack:
         return {name: t[k].detach().cpu().clone() for name, t in items}
 
 
-class MLP(LayerStack):
+class MLP(BaseMLP):
     """K stacked character-level MLPs: embedding C, then the layer list."""
 
     def __init__(
@@ -189,7 +189,7 @@ class MLP(LayerStack):
             for c, s, r in zip(cfgs, seeds, rngs)
         ]
         runs = [params for params, _ in drawn]
-        self.gens = [g for _, g in drawn]  # each run's minibatch generator (stack.Stack)
+        self.gens = [g for _, g in drawn]  # each run's minibatch generator (stack.StackTrainer)
         stack = {name: torch.stack([r[name] for r in runs]).to(**tk) for name in runs[0]}
         self.K, self.block_size, self.vocab_size = len(cfgs), block_size, vocab_size
         self.activations = [c.activation for c in cfgs]

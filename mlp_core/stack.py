@@ -47,7 +47,7 @@ def _device(name: str) -> str:
     return name
 
 
-class Stack(Rewind):
+class StackTrainer(Rewind):
     """One stack of runs training in this process (train_stack drives one per process)."""
 
     def __init__(

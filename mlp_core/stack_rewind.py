@@ -1,4 +1,4 @@
-"""Rewinding a chunk of a stack's steps (stack.Stack.chunk): the state at the chunk's start
+"""Rewinding a chunk of a stack's steps (stack.StackTrainer.chunk): the state at the chunk's start
 is kept, and a chunk in which runs diverged runs again from it, each diverged run frozen
 at its bad step, so every number is the same wherever chunks and slices end."""
 
@@ -10,8 +10,8 @@ from .diagnostics import Recorder
 
 
 class Rewind:
-    """Stack's save/restore of a chunk's start and the frozen states of diverged runs
-    (needs the Stack's model, step, recorder, grad_max, grad_first, saved and frozen)."""
+    """StackTrainer's save/restore of a chunk's start and the frozen states of diverged runs
+    (needs the StackTrainer's model, step, recorder, grad_max, grad_first, saved and frozen)."""
 
     def mutable(self) -> list[torch.Tensor]:
         """What a step changes but the losses (written over): the parameters, the BN

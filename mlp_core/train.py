@@ -1,7 +1,7 @@
 """Train K stacked runs together: SGD through the planned engine (mlp_core.fast), the
 lecture's maths, diagnostics on the side.
 
-train_stack drives one stack.Stack per process: this one, plus a worker process
+train_stack drives one stack.StackTrainer per process: this one, plus a worker process
 (workers.py) for big stacks on a 2-core machine, each holding a contiguous group of the
 runs. Between live-curve points it hands each stack the next steps, collects the curve,
 reports progress and asks whether to stop; at the end each stack returns its runs'
@@ -22,7 +22,7 @@ from .config import RunConfig, validate
 from .data import Dataset, make_splits
 from .model import shape_key
 from .run_rules import curve_from, curve_points
-from .stack import Stack
+from .stack import StackTrainer
 
 # model-steps (runs x steps) from which a stack is split over 2 processes (a new worker
 # takes seconds to start: it imports torch). It depends on the configs alone, never on
@@ -140,13 +140,13 @@ def train_stack(
         (g, ds.vocab_size, sp, every, hist_every, diagnostics)
         for g in _split(stack, _worker_count(stack, workers))
     ]
-    remotes = pool.acquire(len(args) - 1, Stack, args[1:], threads or 1)
+    remotes = pool.acquire(len(args) - 1, StackTrainer, args[1:], threads or 1)
     try:  # without worker processes, the same groups train here, one after another
-        parts = [pool.Local(Stack(*a)) for a in args[: len(args) - len(remotes)]]
+        parts = [pool.Local(StackTrainer(*a)) for a in args[: len(args) - len(remotes)]]
         if not pool.ready(remotes):  # a worker failed to start
             remotes = []
-            parts += [pool.Local(Stack(*a)) for a in args[len(parts) :]]
-        parts += [pool.Revivable(r, Stack, a) for r, a in zip(remotes, args[len(parts) :])]
+            parts += [pool.Local(StackTrainer(*a)) for a in args[len(parts) :]]
+        parts += [pool.Revivable(r, StackTrainer, a) for r, a in zip(remotes, args[len(parts) :])]
         with torch.no_grad():
             ev = cfgs[0].train.evaluation
             plan = (max(1, steps // curve_points(ev)), curve_from(ev, steps))
@@ -211,7 +211,7 @@ def _unsort(stacked: list, order: list[int]) -> list:
 
 
 def _call_all(parts: list, name: str, *args) -> list:
-    """Call a Stack method on every part; the worker processes run theirs meanwhile."""
+    """Call a StackTrainer method on every part; the worker processes run theirs meanwhile."""
     for part in parts:
         part.send(name, *args)
     return [part.receive() for part in parts]

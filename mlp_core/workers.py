@@ -2,7 +2,7 @@
 
 A worker is a plain subprocess (``python -m mlp_core.workers``: nothing of the parent, the
 Streamlit server or pytest, is re-imported), one torch thread, kept for later stacks once
-started. It builds one object (a stack.Stack) and answers method calls on it; calls and
+started. It builds one object (a stack.StackTrainer) and answers method calls on it; calls and
 results travel as pickles over its stdin/stdout. Processes, not threads: threads in one
 process share the GIL (ARCHITECTURE.md). A worker that cannot start or dies is
 dropped, and its runs train in the parent process; one that dies in the middle of a

@@ -52,13 +52,13 @@ def test_batchnorm_with_batch_size_1_is_refused_with_the_reason(tiny_cfg):
 def test_a_run_whose_evaluation_is_not_finite_is_diverged_and_not_stored(
     small_ds, tiny_cfg, tmp_path, monkeypatch
 ):
-    real = stack.Stack.outcomes
+    real = stack.StackTrainer.outcomes
 
     def nan_eval(self, *args):
         self.step.evaluate = lambda X, Y: [float("nan")] * self.K
         return real(self, *args)
 
-    monkeypatch.setattr(stack.Stack, "outcomes", nan_eval)
+    monkeypatch.setattr(stack.StackTrainer, "outcomes", nan_eval)
     store = RunStore(tmp_path)
     (run,) = get_or_train([tiny_cfg], small_ds, store)
     assert run.status == "diverged" and run.metrics["diverged_at"] is not None

@@ -15,7 +15,7 @@ from mlp_core.fast.step import Step, target_grads
 from mlp_core.fast.tape import Tape
 from mlp_core.layers import BatchNorm1d
 from mlp_core.model import MLP, from_state
-from mlp_core.stack import Stack
+from mlp_core.stack import StackTrainer
 
 BASE = ModelConfig(n_embd=3, n_hidden=8, n_layers=2)
 
@@ -156,7 +156,7 @@ def test_a_run_has_the_same_numbers_alone_and_in_a_stack_of_four(small_ds):
     sp = data.make_splits(small_ds, 3)
     runs = {}
     for K in (1, 4):
-        stack = Stack([cfg] * K, small_ds.vocab_size, sp, 1 << 30, 1 << 30, True)
+        stack = StackTrainer([cfg] * K, small_ds.vocab_size, sp, 1 << 30, 1 << 30, True)
         with torch.no_grad():
             stack.run(0, 40)
         runs[K] = (stack.grad_first[:, :, 0], stack.losses[:, 0])

@@ -121,11 +121,11 @@ def test_concurrent_trainings_take_turns_one_slice_at_a_time(
     # and their slices interleave (fair turns, not one whole job after another)
     from hosting import turns
     from hosting.schedule import SCHEDULER
-    from mlp_core.stack import Stack
+    from mlp_core.stack import StackTrainer
 
     active, peak, order, places = [0], [0], [], []
     lock = threading.Lock()
-    real = Stack.segment
+    real = StackTrainer.segment
 
     def counting(self, a, b):
         if not order:  # the first slice waits until every visitor has asked
@@ -142,7 +142,7 @@ def test_concurrent_trainings_take_turns_one_slice_at_a_time(
             with lock:
                 active[0] -= 1
 
-    monkeypatch.setattr(Stack, "segment", counting)
+    monkeypatch.setattr(StackTrainer, "segment", counting)
     monkeypatch.setattr(turns, "SLICE_S", 1e-4)  # slices of a step or so
     results = {}
 
