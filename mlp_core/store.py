@@ -72,12 +72,16 @@ def default_max_mb() -> float:
     return mb if math.isfinite(mb) and mb >= 0 else DEFAULT_MAX_MB
 
 
+KEY_DEFAULTS = {"rng": "own", "evaluation": "full"}  # train fields left out at these values
+
+
 def run_key(cfg: RunConfig, data_sha256: str) -> str:
     config = cfg.to_dict()
-    if config["train"]["rng"] == "own":  # keeps the keys of runs stored before rng existed
-        del config["train"]["rng"]
-    if config["train"]["evaluation"] == "full":  # the same for evaluation
-        del config["train"]["evaluation"]
+    # these fields at their defaults stay out of the key, so the stored runs of a config
+    # that never sets them keep one key whether or not the field is known to the code
+    for field, default in KEY_DEFAULTS.items():
+        if config["train"][field] == default:
+            del config["train"][field]
     blob = json.dumps(
         {"version": CACHE_VERSION, "config": config, "data": data_sha256}, sort_keys=True
     )
