@@ -12,9 +12,9 @@ a blank page; the page goes on once the preload is done, so a page and the prelo
 import the same modules at once (ARCHITECTURE.md "The server's start").
 
 Nothing here can stop a server from starting: a failure is logged, and each page loads
-what it needs as it would without a preload. Served as an App, `streamlit run` no longer
-opens the browser itself (only its classic path did), so the lifespan does, as that path
-did: not when headless, once the server takes connections.
+what it needs as it would without a preload. Served as an App, `streamlit run` does not
+open the browser itself (only its classic path does), so the lifespan does, as that path
+does: not when headless, once the server takes connections.
 """
 
 from __future__ import annotations
