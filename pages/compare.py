@@ -249,7 +249,9 @@ def compare(runs: list[dict], shown: list[str]) -> None:
         st.caption(f"No curve point lies between steps {lo:,} and {hi:,}: widen the range.")
     st.caption(
         "Solid: val (4,096 dev rows); dashed: train (minibatch losses, averaged between points)."
-        " Grey: the data's yardsticks (see the Dataset page)."
+        " Grey: the data's yardsticks (see the Dataset page). Curves on top of each other:"
+        " click a run in the legend below the chart to pick its curves out (shift-click:"
+        " several), the others fade; double-click the chart to see every run again."
     )
     st.subheader("Metrics")
     metrics = tables.metrics(runs, shown).rename(columns=METRIC_HEADERS)

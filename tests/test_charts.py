@@ -187,3 +187,40 @@ def test_a_step_range_keeps_only_its_points_and_fits_the_axis_to_them():
     assert log["layer"][0]["encoding"]["x"]["scale"]["type"] == "symlog"
     empty = charts.loss_curves(curves, {}, steps=(200, 300)).to_dict()  # no point: no error
     assert empty["layer"][0]["encoding"]["x"]["scale"]["domain"] == [200, 300]
+
+
+def _pick(spec: dict, field: str) -> dict:
+    """The chart's legend-bound selection of field, asserting there is exactly one."""
+    (param,) = [p for p in spec["params"] if p["select"].get("fields") == [field]]
+    assert param["bind"] == "legend" and param["select"]["type"] == "point"
+    return param
+
+
+def test_a_click_in_the_legend_picks_a_layer_out_and_fades_the_others():
+    hists = {f"layers.{i} (tanh)": _hist() for i in range(4)}
+    spec = charts.histograms(hists, "Activations").to_dict()
+    pick = _pick(spec, "layer")
+    assert spec["encoding"]["opacity"] == {
+        "condition": {"param": pick["name"], "value": charts.SHOWN},
+        "value": charts.FADED,
+    }
+    assert charts.FADED < 0.5 < charts.SHOWN < 1  # overlapping lines show through a little
+
+
+def test_lines_over_time_and_runs_loss_curves_pick_by_their_legend_too():
+    over = charts.over_time([0, 10], {"w1": [1.0, 2.0], "w2": [1.0, 2.1]}, "t", "y", rule=-3.0)
+    spec = over.to_dict()
+    pick = _pick(spec, "name")
+    lines, rule = spec["layer"]
+    assert lines["encoding"]["opacity"]["condition"]["param"] == pick["name"]
+    assert "opacity" not in rule.get("encoding", {})  # the dashed reference never fades
+    spec = charts.loss_curves(_curves(), {"uniform": 3.3}).to_dict()
+    pick = _pick(spec, "run")
+    assert spec["layer"][0]["encoding"]["opacity"]["condition"]["param"] == pick["name"]
+    assert spec["layer"][0]["encoding"]["opacity"]["value"] == charts.FADED
+    assert all("opacity" not in layer["encoding"] for layer in spec["layer"][1:])
+
+
+def test_the_pick_note_says_how_to_pick_and_how_to_see_every_line_again():
+    assert "click a name in a chart's legend" in charts.PICK_NOTE
+    assert "shift-click" in charts.PICK_NOTE and "double-click" in charts.PICK_NOTE

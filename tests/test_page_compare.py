@@ -92,6 +92,17 @@ def test_the_lectures_diagnostics_of_two_runs_side_by_side(small_ds):
     assert len(at.get("select_slider")) == 1 and not at.exception
 
 
+def test_every_chart_of_runs_and_layers_says_a_legend_click_picks_a_line_out(small_ds):
+    at = train_two(open_page(small_ds))
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    picks = [p["name"] for s in specs for p in s.get("params", []) if p.get("bind") == "legend"]
+    assert picks.count("pick_run") == 1  # the loss curves of the runs
+    assert picks.count("pick_layer") == 2 * 3 and picks.count("pick_name") == 2 * 2
+    captions = [c.value for c in at.caption]
+    assert ui.charts.PICK_NOTE in captions  # once, above both runs' diagnostics
+    assert any("click a run in the legend below the chart" in c for c in captions)
+
+
 def test_the_selection_survives_a_visit_to_another_page(small_ds):
     at = train_two(open_page(small_ds))
     first = at.multiselect(key="cmp_pick").value[0]

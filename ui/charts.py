@@ -20,6 +20,23 @@ LETTER_AXIS = {"labelAngle": 0, "labelOverlap": False, "labelFontSize": 12}  # e
 VALUE_AXIS = {"format": "~g"}
 LEGEND = alt.Legend(labelLimit=0)  # whole labels: Vega cuts them at 160 px by default
 
+# Many layers' (or runs') lines lie on top of each other: each line is a little transparent,
+# and a click on a name in the legend picks that line out (shift-click: several), the
+# others fading to FADED; a double-click on the chart shows every line again (Vega-Lite's
+# point selection bound to the legend, in the browser: the page does not run again).
+SHOWN, FADED = 0.85, 0.1
+PICK_NOTE = (
+    "Lines on top of each other: click a name in a chart's legend to pick its line out "
+    "(shift-click: several), the others fade; double-click the chart to see every line again."
+)
+
+
+def legend_pick(field: str) -> tuple[alt.Parameter, dict]:
+    """A selection of ``field``'s values bound to the chart's legend, and the opacity that
+    fades the lines it leaves out (every line SHOWN while nothing is picked)."""
+    pick = alt.selection_point(fields=[field], bind="legend", name=f"pick_{field}")
+    return pick, alt.condition(pick, alt.value(SHOWN), alt.value(FADED))
+
 
 # A step axis's ticks as a reader writes them: 0, 50, 100 below a thousand, then 1k, 1.5k,
 # 200k, and 1M (Vega's "~s" gives every tick the largest one's prefix: 0k, 0.05k)
@@ -135,6 +152,7 @@ def loss_curves(
         low, high = min(r["loss"] for r in rows), max(r["loss"] for r in rows)
         pad = 0.05 * (high - low) or 0.01
         y_scale = alt.Scale(domain=[low - pad, high + pad], nice=False)
+    pick, opacity = legend_pick("run")
     lines = (
         alt.Chart(pd.DataFrame(rows, columns=["step", "run", "split", "loss"]))
         .mark_line(clip=True)
@@ -143,8 +161,10 @@ def loss_curves(
             y=alt.Y("loss:Q", title="loss (nats)", scale=y_scale),
             color=run_color(list(curves)),
             strokeDash=alt.StrokeDash("split:N", sort=["val", "train"]),
+            opacity=opacity,
             tooltip=["run:N", "split:N", "step:Q", alt.Tooltip("loss:Q", format=".4f")],
         )
+        .add_params(pick)
     )
     last = hi if steps is not None else max((r["step"] for r in rows), default=1)
     base = pd.DataFrame(_baseline_rows(baselines, last), columns=["baseline", "loss", "step"])
@@ -188,6 +208,7 @@ def histograms(hists: dict[str, dict], title: str, extra: dict[str, str] | None 
     if hists and all_zero(hists):  # a spike at 0 on a readable axis, not one 1e-12 wide
         title += " (every value exactly 0)"
         scale = alt.Scale(domain=[-1, 1])
+    pick, opacity = legend_pick("layer")
     return (
         alt.Chart(pd.DataFrame(rows))
         .mark_line(interpolate="step")
@@ -195,8 +216,10 @@ def histograms(hists: dict[str, dict], title: str, extra: dict[str, str] | None 
             x=alt.X("x:Q", title="value", axis=alt.Axis(**VALUE_AXIS), scale=scale),
             y="count:Q",
             color=alt.Color("layer:N", sort=in_layer_order(hists), legend=LEGEND),
+            opacity=opacity,
             tooltip=tooltip,
         )
+        .add_params(pick)
         .properties(height=220, title=title)
     )
 
@@ -224,6 +247,7 @@ def over_time(
     ]
     if not rows:
         return _no_values(title)
+    pick, opacity = legend_pick("name")
     chart = (
         alt.Chart(pd.DataFrame(rows))
         .mark_line()
@@ -231,8 +255,10 @@ def over_time(
             x=alt.X("step:Q", axis=STEP_AXIS),
             y=alt.Y("value:Q", title=y, axis=alt.Axis(**VALUE_AXIS)),
             color=alt.Color("name:N", sort=keep, legend=LEGEND),
+            opacity=opacity,
             tooltip=["name", "step", alt.Tooltip("value:Q", format=".3g")],
         )
+        .add_params(pick)
     )
     if rule is not None:
         chart += (

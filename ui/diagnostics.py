@@ -101,6 +101,7 @@ def side_by_side(runs: dict[str, tuple], key: str) -> None:
     """Runs' diagnostics in columns (two fit at 1400 px), each run's name above it, as
     text: a name may hold an uploaded file's name. runs: name -> (diagnostics, run key
     or None)."""
+    st.caption(charts.PICK_NOTE)
     for n, (col, (name, (diag, run_key))) in enumerate(zip(st.columns(len(runs)), runs.items())):
         col.text(name)
         show(diag, f"{key}_{n}", where=col, run_key=run_key)

@@ -107,7 +107,11 @@ def show_losses(rep: ZeroInitReport) -> None:
     curves = {names[k]: c for k, c in rep.curves.items() if c and c["step"]}
     if curves:
         st.altair_chart(charts.loss_curves(curves, b), width="stretch")
-        st.caption("Curves start at step 0, before any update: ln(vocab) for a zero-init net.")
+        st.caption(
+            "Curves start at step 0, before any update: ln(vocab) for a zero-init net. Click "
+            "a run in the legend to pick its curves out; double-click the chart to see every "
+            "curve again."
+        )
 
 
 def _fmt(x) -> str:
