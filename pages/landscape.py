@@ -11,10 +11,11 @@ ui.page_entry()  # before the page's heavy imports: see ui/navigation.py
 from mlp_core import landscape as L
 from mlp_core.config import ACTIVATIONS
 from ui import landscape as view
+from ui import landscape_charts as charts
 
 VIEWS = {"init": "At init (no training)", "trained": "After N steps (trained)"}
 OPENS = {"zero init": "Zero init", "compare": "Compare runs"}
-COLORS = {k: label for k, (label, _, _) in view.INIT_METRICS.items()}
+COLORS = {k: label for k, (label, _, _) in charts.INIT_METRICS.items()}
 CHOICES = {"view": tuple(VIEWS), "color": tuple(COLORS), "opens": tuple(OPENS)}
 DEFAULTS = {
     "activation": "tanh",
@@ -62,7 +63,7 @@ def init_cells(ds, activation: str, batchnorm: bool, seed: int, depths) -> list:
 def show_init(v: dict, ds, depths) -> dict | None:
     cells = init_cells(ds, v["activation"], v["batchnorm"], ui.seed(), depths)
     event = st.altair_chart(
-        view.init_chart(cells, v["color"]), key="ls-init", on_select="rerun", width="stretch"
+        charts.init_chart(cells, v["color"]), key="ls-init", on_select="rerun", width="stretch"
     )
     st.caption(
         f"One forward and one backward pass per cell on {L.AT_INIT_ROWS} training rows, no "
@@ -80,7 +81,7 @@ def show_trained(v: dict, ds, depths) -> dict | None:
 
     def draw() -> None:
         cells = view.known_cells(base, ds, depths).values()
-        slot.altair_chart(view.trained_chart(list(cells), ds, base.train.steps), width="stretch")
+        slot.altair_chart(charts.trained_chart(list(cells), ds, base.train.steps), width="stretch")
 
     cells = view.known_cells(base, ds, depths)
     missing = [d for d in depths if any(cells[d, s].get("pending") for s in L.SCALES)]
@@ -91,7 +92,7 @@ def show_trained(v: dict, ds, depths) -> dict | None:
             draw()
             view.sweep(base, ds, missing, draw)
             st.rerun()
-    chart = view.trained_chart(list(cells.values()), ds, base.train.steps)
+    chart = charts.trained_chart(list(cells.values()), ds, base.train.steps)
     event = st.altair_chart(chart, key="ls-trained", on_select="rerun", width="stretch")
     st.caption(
         "Dev loss after N steps of SGD (lr 0.1, batch 32, width 100), coloured on the data's "
