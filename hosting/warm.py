@@ -23,7 +23,8 @@ import threading
 from mlp_core.config import RunConfig
 from mlp_core.data import Dataset
 from mlp_core.fast.evaluate import start_helper
-from mlp_core.store import RunStore, get_or_train
+from mlp_core.store import RunStore, get_or_train, run_key
+from mlp_core.train import Progress
 
 from .schedule import SCHEDULER
 
@@ -34,6 +35,9 @@ EXIT_JOIN_S = 60  # at exit, how long the process waits for the warm-up to stop
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
 _stop = threading.Event()  # set at exit: the warm-up stops at its next curve point
+# what the warm-up trains now: its runs' keys and its latest Progress (None until the first
+# curve point), so a visitor who waits for those runs sees how far they are
+_now: dict = {"keys": frozenset(), "progress": None}
 
 
 def enabled() -> bool:
@@ -60,6 +64,16 @@ def warm_up(
         return _thread
 
 
+def progress_of(keys: set[str]) -> Progress | bool:
+    """How far the warm-up's training of any of these run keys is: its latest Progress,
+    True while it holds them before its first curve point (waiting for its turn, or just
+    started), False when it is not training any of them."""
+    now = _now  # one read: the warm-up's thread replaces it whole
+    if not now["keys"] & set(keys):
+        return False
+    return now["progress"] or True
+
+
 def _stop_and_join(thread: threading.Thread) -> None:
     """At exit: stop the warm-up's training and wait for it, so the interpreter never
     finalizes while the daemon thread is inside torch (that aborts the process)."""
@@ -70,18 +84,31 @@ def _stop_and_join(thread: threading.Thread) -> None:
 def _run(ds: Dataset, store: RunStore, experiments) -> None:
     with contextlib.suppress(OSError, AttributeError):  # Linux: this thread alone
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-    for cfgs in experiments:
-        if _stop.is_set():
-            return
-        try:
-            get_or_train(
-                cfgs,
-                ds,
-                store,
-                lambda progress: _stop.is_set(),  # True: stop (train.ProgressFn)
-                scheduler=SCHEDULER,
-                visitor=VISITOR,
-                background=True,
-            )
-        except Exception:  # noqa: BLE001 - a warm-up must never take a server down
-            return
+    global _now
+    keys: frozenset = frozenset()
+
+    def on_progress(progress: Progress) -> bool:  # True: stop (train.ProgressFn)
+        global _now
+        _now = {"keys": keys, "progress": progress}
+        return _stop.is_set()
+
+    try:
+        for cfgs in experiments:
+            if _stop.is_set():
+                return
+            keys = frozenset(run_key(c, ds.sha256) for c in cfgs)
+            _now = {"keys": keys, "progress": None}
+            try:
+                get_or_train(
+                    cfgs,
+                    ds,
+                    store,
+                    on_progress,
+                    scheduler=SCHEDULER,
+                    visitor=VISITOR,
+                    background=True,
+                )
+            except Exception:  # noqa: BLE001 - a warm-up must never take a server down
+                return
+    finally:
+        _now = {"keys": frozenset(), "progress": None}

@@ -29,3 +29,13 @@ def test_an_estimate_leaves_out_the_visitors_own_training_still_ending(monkeypat
 def test_an_estimate_below_half_a_second_says_so():
     tiny = [RunConfig().replace(steps=1, n_layers=1, n_hidden=1)]
     assert waiting.estimate_text(tiny) == "under a second on this server now"
+
+
+def test_a_wait_for_the_warm_up_says_so_and_how_far_it_is():
+    assert waiting.warm_up_text() == (
+        "The server is training these runs already (its warm-up): it is starting; "
+        "their result shows here when they are done."
+    )
+    assert waiting.warm_up_text(1500, 3000).startswith(
+        "The server is training these runs already (its warm-up): step 1,500 of 3,000; "
+    )

@@ -116,6 +116,33 @@ def test_warm_up_trains_each_experiment_once_per_process(
     assert counted == cfgs
 
 
+def test_a_visitor_can_read_how_far_the_warm_up_trains_their_runs(
+    small_ds, tiny_cfg, tmp_path, monkeypatch
+):
+    cfgs = [tiny_cfg.replace(steps=200, seed=s) for s in (3, 4)]
+    keys = {run_key(c, small_ds.sha256) for c in cfgs}
+    other = {run_key(tiny_cfg.replace(seed=5), small_ds.sha256)}
+    seen, real = [], warm.get_or_train
+
+    def get_or_train(cfgs, ds, store, on_progress, **kwargs):
+        seen.append(warm.progress_of(keys))  # reserved, no curve point yet: True
+
+        def watched(progress):
+            stop = on_progress(progress)
+            seen.append((warm.progress_of({next(iter(keys))}), warm.progress_of(other)))
+            return stop
+
+        return real(cfgs, ds, store, watched, **kwargs)
+
+    monkeypatch.setattr(warm, "get_or_train", get_or_train)
+    warm._run(small_ds, RunStore(tmp_path), [cfgs])
+    assert seen[0] is True
+    steps = [p.step for p, _ in seen[1:]]
+    assert steps and steps == sorted(steps) and all(p.steps == 200 for p, _ in seen[1:])
+    assert all(not mine for _, mine in seen[1:])  # runs it does not train: False
+    assert warm.progress_of(keys) is False  # done: it holds nothing
+
+
 def test_warm_up_is_off_when_switched_off(small_ds, tmp_path, monkeypatch):
     monkeypatch.setenv(warm.WARM_ENV, "0")
     monkeypatch.setattr(warm, "_thread", None)

@@ -35,7 +35,7 @@ from mlp_core.zero_init import ZERO_INIT_DEFAULT, zero_init_configs
 from . import charts, session_memory
 from .datasets import default_dataset
 from .settings import check_caps, check_cost
-from .waiting import estimate_text, waiting_text
+from .waiting import estimate_text, waiting_text, warm_up_text
 
 MAX_REMEMBERED = 30  # results kept in a session when the cache cannot be written
 
@@ -155,7 +155,9 @@ def _train_with_progress(cfgs, ds, labels, page) -> list[RunOutcome]:
         on_click=_stop_clicked,
         args=(st.session_state.get("page"),),
     )
-    bar, chart = st.progress(0.0, text=f"Starting: {estimate_text(cfgs)}."), st.empty()
+    bar, chart = st.empty(), st.empty()
+    bar.progress(0.0, text=f"Starting: {estimate_text(cfgs)}.")
+    keys = {run_key(c, ds.sha256) for c in cfgs}
     last = {"t": 0.0}
     st.session_state["progress"] = {"step": 0, "steps": cfgs[0].train.steps}
 
@@ -168,7 +170,10 @@ def _train_with_progress(cfgs, ds, labels, page) -> list[RunOutcome]:
             last["t"] = time.monotonic()
 
     def on_wait(place: Place) -> None:  # other visitors' turns (hosting/turns.py)
-        bar.progress(0.0, text=waiting_text(place))
+        if place.sharing:
+            show_sharing(bar, place, warm.progress_of(keys))
+        else:
+            bar.progress(0.0, text=waiting_text(place))
 
     outcomes = get_or_train(
         cfgs,
@@ -182,6 +187,17 @@ def _train_with_progress(cfgs, ds, labels, page) -> list[RunOutcome]:
     for placeholder in (stop, bar, chart):
         placeholder.empty()
     return outcomes
+
+
+def show_sharing(slot, place: Place, warming: Progress | bool) -> None:
+    """While these runs train for another (hosting/reservations.py): with the server's
+    warm-up (hosting/warm.progress_of), how far it is; else a running state that says
+    what is happening (how far another visitor's training is, this page cannot see)."""
+    if isinstance(warming, Progress):
+        text = warm_up_text(warming.step, warming.steps)
+        slot.progress(min(1.0, warming.fraction), text=text)
+    else:
+        slot.status(warm_up_text() if warming else waiting_text(place), state="running")
 
 
 def visitor() -> str:

@@ -50,6 +50,18 @@ def _seconds(s: float) -> str:
     return f"{s:,.0f} s" if s < 120 else f"{s / 60:,.0f} min"
 
 
+WARM_UP = "The server is training these runs already (its warm-up)"
+
+
+def warm_up_text(step: int | None = None, steps: int | None = None) -> str:
+    """What a visitor reads while the server's warm-up trains the runs they asked for:
+    how far it is (None before its first curve point: it is starting)."""
+    done = "their result shows here when they are done."
+    if step is None:
+        return f"{WARM_UP}: it is starting; {done}"
+    return f"{WARM_UP}: step {step:,} of {steps:,}; {done}"
+
+
 def waiting_text(place: Place) -> str:
     """What a waiting visitor reads: their place in line and, when known, an estimate."""
     if place.sharing:
