@@ -144,17 +144,43 @@ def progress_text(p: Progress, labels: list[str]) -> tuple[str, str]:
     return f"Step {p.step:,} of {p.steps:,}{which} · {p.seconds:.1f} s", which
 
 
+# A training starts where its button's press draws it: a preset's press low on the page,
+# or a button in a result that trains the settings above it, would draw the Stop button and
+# the progress bar outside the window, leaving only Streamlit's running icon in sight. As
+# they appear, this script scrolls them to the window's middle when they are not within it
+# (the room of the bar below the Stop button included); in view, nothing moves.
+SHOW_PROGRESS = """<script>
+(() => {
+  const BAR_PX = 120, end = Date.now() + 5000;
+  const show = () => {
+    const stop = document.querySelector(".st-key-KEY");
+    if (!stop) {
+      if (Date.now() < end) setTimeout(show, 50);
+      return;
+    }
+    const r = stop.getBoundingClientRect();
+    if (r.top < 0 || r.bottom + BAR_PX > window.innerHeight) {
+      stop.scrollIntoView({block: "center", behavior: "smooth"});
+    }
+  };
+  show();
+})();
+</script>"""
+
+
 def _train_with_progress(cfgs, ds, labels, page) -> list[RunOutcome]:
     """One Stop button (the app's: Streamlit's own is hidden, ui.style says why), a
     progress bar and the live chart, in the colours the final chart gives the same labels."""
     stop = st.empty()  # a placeholder, so the button goes when the training is over
-    stop.button(
-        "Stop",
-        key=f"stop-{page}",
-        help="Stops the training; nothing is stored",
-        on_click=_stop_clicked,
-        args=(st.session_state.get("page"),),
-    )
+    with stop.container():
+        st.button(
+            "Stop",
+            key=f"stop-{page}",
+            help="Stops the training; nothing is stored",
+            on_click=_stop_clicked,
+            args=(st.session_state.get("page"),),
+        )
+        st.html(SHOW_PROGRESS.replace("KEY", f"stop-{page}"), unsafe_allow_javascript=True)
     bar, chart = st.empty(), st.empty()
     bar.progress(0.0, text=f"Starting: {estimate_text(cfgs)}.")
     keys = {run_key(c, ds.sha256) for c in cfgs}
