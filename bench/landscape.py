@@ -9,7 +9,7 @@ after another, so that a busy neighbour slows both sides of a ratio alike (the V
 moves within a minute); the whole grid's figures are the sums over the depths:
 
 (grid)  landscape.sweep over an empty run store: every depth's cells as one stack through
-        store.get_or_train, the whole call: the steps, each cell's evaluation (what it
+        runs.get_or_train, the whole call: the steps, each cell's evaluation (what it
         shows: the whole dev split's loss and a curve of 10 points on 4,096 dev rows;
         TrainConfig.evaluation "dev"), the store's writes; each stack split over this
         process and a worker process (started in the first repeat, kept after). Also:

@@ -1,5 +1,5 @@
 """Reservations: which runs are in training in this process right now, so that the same runs are
-never trained twice at once (store.get_or_train reserves a caller's missing runs before it
+never trained twice at once (runs.get_or_train reserves a caller's missing runs before it
 takes turns; ARCHITECTURE.md "Sharing one server")."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ __all__ = ["Reservations"]
 
 
 class Reservations:
-    """Run keys in training in this process (store.get_or_train). A caller reserves its
+    """Run keys in training in this process (runs.get_or_train). A caller reserves its
     missing runs' keys before it takes turns; one who finds a key reserved waits until it is
     free (the other caller has stored that run by then, or failed), so two visitors asking
     for the same runs on a fresh server, or a visitor and the warm-up, train them once.

@@ -1,4 +1,4 @@
-"""The scheduler the app hands to ``mlp_core.store.get_or_train``: a caller's missing runs
+"""The scheduler the app hands to ``mlp_core.runs.get_or_train``: a caller's missing runs
 are reserved (reservations.py: the same runs never train twice at once), then trained in fair
 turns with every other caller in this process (turns.py), within a memory budget.
 
@@ -67,7 +67,7 @@ class Scheduler:
         still waiting. ``background``: after every other job (warm.py). ``on_wait(place)``
         is called while this visitor waits (it may raise to leave the queue): for another
         visitor's reservation, another process's lock, or a turn. ``lock``: the store's lock
-        context for these runs (store.get_or_train hands it; none: no locks)."""
+        context for these runs (runs.get_or_train hands it; none: no locks)."""
         who = visitor or f"thread-{threading.get_ident()}"
         with self.reservations.reserve({k for k, _ in missing}, who, on_wait, background):
             done = prefetch()

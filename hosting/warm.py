@@ -23,7 +23,8 @@ import threading
 from mlp_core.config import RunConfig
 from mlp_core.data import Dataset
 from mlp_core.fast.evaluate import start_helper
-from mlp_core.store import RunStore, get_or_train, run_key
+from mlp_core.runs import get_or_train
+from mlp_core.store import RunStore, run_key
 from mlp_core.train import Progress
 
 from .schedule import SCHEDULER

@@ -36,8 +36,8 @@ from .export_cli import register as add_export_notebook
 from .folding import FoldError
 from .landscape_cli import register as add_landscape
 from .run_rules import DIVERGED_FACTOR
+from .runs import get_or_train, run_experiment
 from .sample import sample_names
-from .store import get_or_train, run_experiment
 from .train import Diverged, RunOutcome
 from .zero_init import COMPARE_DEFAULT, COMPARE_INITS, ZERO_INIT_DEFAULT
 

@@ -23,7 +23,8 @@ from .export_cells import Cells, data_cells, init_code, init_note, layer_cells
 from .export_questions import fold_cells, gradient_table_cell, zero_init_cells
 from .export_text import SETTINGS, header
 from .run_rules import GRAD_TRACK_FIRST
-from .store import RunStore, get_or_train, run_key
+from .runs import get_or_train
+from .store import RunStore, run_key
 from .train import ProgressFn, RunOutcome
 
 KINDS = ("run", "zero-init", "fold")

@@ -25,7 +25,7 @@ Two views:
   std, the saturated fraction (tanh |h| > 0.97, sigmoid outside [0.03, 0.97]; ReLU: units
   that are 0 on every row, dead), the std of the loss gradient at the layer's output; and
   the first-to-last ratio of those gradient stds, and the loss.
-- ``sweep``: each depth's cells through store.get_or_train, one stack per depth (the
+- ``sweep``: each depth's cells through runs.get_or_train, one stack per depth (the
   scales of one depth share train.stack_key; n_layers does not), each stored like any
   run; a cell's dev loss is placed on the data's ladder (regime.place). The zero column
   also names the tensors with an exact gradient within the run's steps
@@ -44,7 +44,8 @@ from .data import Dataset, baselines, make_splits
 from .layers import Linear, _Activation, saturation
 from .model import GAINS, MLP, cross_entropy, cross_entropy_backward
 from .regime import ladder, place, regime
-from .store import RunStore, get_or_train, run_key
+from .runs import get_or_train
+from .store import RunStore, run_key
 from .train import Progress, RunOutcome
 from .zero_init import zero_init_configs
 from .zero_init_exact import analyse
@@ -205,7 +206,7 @@ def sweep(
     on_progress: Callable[[int, Progress], bool | None] | None = None,
     **schedule,
 ) -> Iterator[list[dict]]:
-    """Each depth's cells, trained (or fetched) as one stack through store.get_or_train,
+    """Each depth's cells, trained (or fetched) as one stack through runs.get_or_train,
     yielded as the stack is done, shallowest first. ``on_progress(depth, progress)``:
     return True to stop; ``schedule``: get_or_train's own keywords (a hosted app's turns)."""
     rungs = baselines(ds, base.data.block_size)

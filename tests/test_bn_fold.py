@@ -28,7 +28,8 @@ from mlp_core.fast.evaluate import evaluate
 from mlp_core.folding import copy_as, torch_pair
 from mlp_core.layers import BatchNorm1d, Linear, Tanh
 from mlp_core.model import MLP
-from mlp_core.store import RunStore, run_experiment
+from mlp_core.runs import run_experiment
+from mlp_core.store import RunStore
 from mlp_core.train import Diverged, train_stack
 
 F64 = {"dtype": torch.float64}

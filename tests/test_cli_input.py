@@ -20,7 +20,8 @@ import pytest
 from mlp_core import cli, data, stack
 from mlp_core.config import ConfigError, RunConfig, validate
 from mlp_core.data import DataError
-from mlp_core.store import RunStore, get_or_train
+from mlp_core.runs import get_or_train
+from mlp_core.store import RunStore
 from mlp_core.train import train_stack
 
 ROOT = Path(__file__).resolve().parents[1]

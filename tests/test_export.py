@@ -20,7 +20,7 @@ from mlp_core.config import RunConfig
 from mlp_core.export_cells import ACT_CLASS, LAYERS, code, init_code
 from mlp_core.model import init_and_generator
 from mlp_core.notebook import NotebookNet
-from mlp_core.store import get_or_train
+from mlp_core.runs import get_or_train
 
 pytest.importorskip("nbclient", reason="nbclient runs the exported notebooks (requirements-dev)")
 SMALL = RunConfig().replace(n_layers=2, n_hidden=32, steps=150)

@@ -19,7 +19,8 @@ import torch.nn.functional as F
 from mlp_core import cli, data
 from mlp_core import landscape as L
 from mlp_core.model import GAINS, init_run
-from mlp_core.store import RunStore, run_experiment
+from mlp_core.runs import run_experiment
+from mlp_core.store import RunStore
 from mlp_core.train import stack_key, train_stack
 from mlp_core.zero_init import zero_init_configs, zero_init_report
 

@@ -12,7 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 import ui
 from mlp_core import data
-from mlp_core.store import RunStore, get_or_train, run_key
+from mlp_core.runs import get_or_train
+from mlp_core.store import RunStore, run_key
 from ui import tables
 from ui.text import shown_frame
 

@@ -2,8 +2,10 @@ import json
 
 import pytest
 
+from mlp_core import runs
 from mlp_core import store as run_store
-from mlp_core.store import RunStore, get_or_train, run_key
+from mlp_core.runs import get_or_train
+from mlp_core.store import RunStore, run_key
 
 
 def test_default_root_follows_the_env_var(store_dir):
@@ -20,7 +22,7 @@ def test_second_identical_request_is_read_from_the_store(
     def no_training(*a, **k):
         raise AssertionError("trained again")
 
-    monkeypatch.setattr(run_store, "train_stack", no_training)
+    monkeypatch.setattr(runs, "train_stack", no_training)
     (again,) = get_or_train([tiny_cfg], small_ds, store)
     assert again.cached and again.metrics == json.loads(json.dumps(first.metrics))
     assert set(again.state) == set(first.state)

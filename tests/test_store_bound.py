@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from mlp_core import store as run_store
-from mlp_core.store import RunStore, get_or_train, run_key
+from mlp_core.runs import get_or_train
+from mlp_core.store import RunStore, run_key
 from mlp_core.train import RunOutcome
 
 

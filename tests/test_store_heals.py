@@ -11,7 +11,8 @@ import torch
 from app_helpers import open_app
 
 from mlp_core import store as run_store
-from mlp_core.store import RunStore, _sha, get_or_train, run_key
+from mlp_core.runs import get_or_train
+from mlp_core.store import RunStore, _sha, run_key
 
 FULL = r"not cached: the disk is full \([\d,]+ bytes free\)"
 

@@ -14,7 +14,8 @@ from hosting.schedule import Scheduler
 from mlp_core import data
 from mlp_core import store_disk as disk
 from mlp_core.config import RunConfig
-from mlp_core.store import RunStore, get_or_train, run_key
+from mlp_core.runs import get_or_train
+from mlp_core.store import RunStore, run_key
 from tests.test_store_shared import ROOT, WORDS
 
 # another replica: holds the run's lock, and once told to ("go" on stdin) trains the run

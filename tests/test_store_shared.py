@@ -13,7 +13,8 @@ from pathlib import Path
 
 from mlp_core import store_disk as disk
 from mlp_core.config import RunConfig
-from mlp_core.store import RunStore, get_or_train, run_key
+from mlp_core.runs import get_or_train
+from mlp_core.store import RunStore, run_key
 
 ROOT = Path(__file__).resolve().parents[1]
 WORDS = [f"{a}{b}{c}" for a in "abcdefgh" for b in "aeiou" for c in ("n", "ra", "lie")]
@@ -23,7 +24,8 @@ REPLICA = textwrap.dedent(
     import json, sys
     from mlp_core import data
     from mlp_core.config import RunConfig
-    from mlp_core.store import RunStore, get_or_train
+    from mlp_core.store import RunStore
+    from mlp_core.runs import get_or_train
     root, steps, words = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(",")
     ds = data.dataset_from_words(words, "test")
     cfg = RunConfig().replace(n_layers=1, n_hidden=8, steps=steps)

@@ -14,7 +14,8 @@ import pytest
 
 from mlp_core import store as run_store
 from mlp_core import store_disk as disk
-from mlp_core.store import RunStore, get_or_train, run_key
+from mlp_core.runs import get_or_train
+from mlp_core.store import RunStore, run_key
 
 ROOT = Path(__file__).resolve().parents[1]
 FULL_DISK_NOTE = r"not cached: the disk is full \([\d,]+ bytes free\)"

@@ -1,5 +1,5 @@
 """The server's warm-up (hosting/warm.py) and the reservations that keep two callers from
-training the same runs twice (reservations.Reservations in store.get_or_train)."""
+training the same runs twice (reservations.Reservations in runs.get_or_train)."""
 
 import ast
 import threading
@@ -12,10 +12,11 @@ from app_helpers import answer_of, open_app
 from hosting import warm
 from hosting.reservations import Reservations
 from hosting.schedule import SCHEDULER
-from mlp_core import store as run_store
+from mlp_core import runs
 from mlp_core.bn_fold import FOLD_DEFAULT, fold_configs
 from mlp_core.data import default_dataset
-from mlp_core.store import RunStore, get_or_train, run_key
+from mlp_core.runs import get_or_train
+from mlp_core.store import RunStore, run_key
 from mlp_core.zero_init import ZERO_INIT_DEFAULT, zero_init_configs
 from ui import training
 
@@ -26,13 +27,13 @@ JOIN_S = 300  # a guard against a hang, not a timing assert
 @pytest.fixture
 def counted(monkeypatch):
     """train_stack as get_or_train calls it, counting the runs it trains."""
-    trained, real = [], run_store.train_stack
+    trained, real = [], runs.train_stack
 
     def train_stack(cfgs, *args, **kwargs):
         trained.extend(cfgs)
         return real(cfgs, *args, **kwargs)
 
-    monkeypatch.setattr(run_store, "train_stack", train_stack)
+    monkeypatch.setattr(runs, "train_stack", train_stack)
     return trained
 
 
@@ -49,13 +50,13 @@ def test_two_callers_asking_for_the_same_runs_train_them_once(
     store = RunStore(tmp_path)
     places, results = [], {}
     waiting = threading.Event()  # the first caller trains once the second waits for it
-    counting = run_store.train_stack
+    counting = runs.train_stack
 
     def gated(*args, **kwargs):
         assert waiting.wait(JOIN_S)
         return counting(*args, **kwargs)
 
-    monkeypatch.setattr(run_store, "train_stack", gated)
+    monkeypatch.setattr(runs, "train_stack", gated)
 
     def first():
         results["first"] = get_or_train(cfgs, small_ds, store, scheduler=SCHEDULER, visitor="a")
@@ -176,7 +177,7 @@ def test_after_the_warm_up_the_zero_init_page_answers_without_training(warm_on, 
     def no_training(*args, **kwargs):
         raise AssertionError("the page trained: the warm-up's runs were not used")
 
-    monkeypatch.setattr(run_store, "train_stack", no_training)
+    monkeypatch.setattr(runs, "train_stack", no_training)
     at = open_app("pages/zero_init.py")
     assert not at.exception
     assert "`layers.10.bias`" in answer_of(at)

@@ -5,7 +5,7 @@ import pytest
 from mlp_core import data
 from mlp_core.cli import main
 from mlp_core.regime import REGIMES
-from mlp_core.store import run_experiment
+from mlp_core.runs import run_experiment
 from mlp_core.zero_init import zero_init_configs, zero_init_report
 
 

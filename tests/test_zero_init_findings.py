@@ -9,7 +9,7 @@ from mlp_core import data
 from mlp_core.config import RunConfig
 from mlp_core.regime import regime
 from mlp_core.run_text import reason
-from mlp_core.store import run_experiment
+from mlp_core.runs import run_experiment
 from mlp_core.zero_init import zero_init_configs, zero_init_report
 from mlp_core.zero_init_text import answer
 

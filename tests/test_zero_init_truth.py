@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from mlp_core import data
 from mlp_core.config import RunConfig, validate
 from mlp_core.regime import FLAT, MIN_POINTS, SIGNIFICANT
-from mlp_core.store import get_or_train
+from mlp_core.runs import get_or_train
 from mlp_core.zero_init import COMPARE_INITS, zero_init_configs, zero_init_report
 from mlp_core.zero_init_facts import NEURON_EPS_FACTOR, WIDTH_ROWS
 from tests.test_zero_init_exact import word_lists

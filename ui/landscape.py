@@ -2,7 +2,7 @@
 landscape_charts.py): the cells known so far, the sweep with live filling and Stop, and
 a click's way to Zero init or Compare.
 
-Cells trained here go through the core's store.get_or_train like any run (hosted, with
+Cells trained here go through the core's runs.get_or_train like any run (hosted, with
 the app's scheduler: fair turns, reservations); they are remembered in this session as cell
 dicts (run key -> landscape.trained_cell), not in the session's run list, which would
 fill Compare with 72 runs: a cell joins that list when a click opens it on Compare. A

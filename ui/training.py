@@ -28,7 +28,8 @@ from hosting.turns import Place
 from mlp_core import data
 from mlp_core.bn_fold import FOLD_DEFAULT, fold_configs
 from mlp_core.config import ConfigError, RunConfig
-from mlp_core.store import RunStore, get_or_train, run_key
+from mlp_core.runs import get_or_train
+from mlp_core.store import RunStore, run_key
 from mlp_core.train import Progress, RunOutcome
 from mlp_core.zero_init import ZERO_INIT_DEFAULT, zero_init_configs
 
