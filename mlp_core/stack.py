@@ -34,7 +34,6 @@ from .run_rules import (
     GRAD_TRACK_FIRST,
     batch_loss_band,
     curve_points,
-    divergence,
 )
 from .stack_rewind import Rewind
 
@@ -198,19 +197,6 @@ class StackTrainer(Rewind):
                 self.freeze(freeze[j], after=True)
         torch.mean(logp_Y, (2, 3), out=self.losses[a : a + n]).neg_()
 
-    def first_bad(self, a: int, n: int, known: dict[int, int]) -> dict[int, int]:
-        """{run: step} of the alive runs not in known whose loss went bad in steps
-        a .. a+n-1, only those at the earliest such step."""
-        loss = self.losses[a : a + n].cpu()
-        bad = ~(torch.isfinite(loss) & (loss < self.diverged_above)) & self.alive
-        first = {
-            k: a + int(bad[:, k].nonzero()[0])
-            for k in bad.any(0).nonzero().flatten().tolist()
-            if k not in known
-        }
-        low = min(first.values(), default=None)
-        return {k: d for k, d in first.items() if d == low}
-
     def grad_step(self, i: int, batch: tuple, lr: torch.Tensor) -> None:
         """Step i with every gradient kept for the diagnostics, then the update."""
         self.step(*batch)
@@ -266,11 +252,6 @@ class StackTrainer(Rewind):
                 metrics["evaluation"] = "dev"
             out.append((cfg, status, metrics, self.model.state_dict(k)))
         return out
-
-    def divergence(self, k: int) -> dict:
-        """Run k's divergence fields (divergence())."""
-        d = self.diverged_at[k]
-        return divergence(d, None if d is None else float(self.losses[d, k]), self.diverged_above)
 
     def last_step(self, planned: int) -> int:
         """Steps that count as done: all of them, or up to the last divergence."""

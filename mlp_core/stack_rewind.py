@@ -1,17 +1,20 @@
-"""Rewinding a chunk of a stack's steps (stack.StackTrainer.chunk): the state at the chunk's start
-is kept, and a chunk in which runs diverged runs again from it, each diverged run frozen
-at its bad step, so every number is the same wherever chunks and slices end."""
+"""Divergence in a chunk of a stack's steps (stack.StackTrainer.chunk): which runs went
+bad first, and the rewind: the state at the chunk's start is kept, and a chunk in which
+runs diverged runs again from it, each diverged run frozen at its bad step, so every
+number is the same wherever chunks and slices end."""
 
 from __future__ import annotations
 
 import torch
 
 from .diagnostics import Recorder
+from .run_rules import divergence
 
 
 class Rewind:
-    """StackTrainer's save/restore of a chunk's start and the frozen states of diverged runs
-    (needs the StackTrainer's model, step, recorder, grad_max, grad_first, saved and frozen)."""
+    """StackTrainer's divergence: the first bad steps, the save/restore of a chunk's start
+    and the frozen states of diverged runs (needs the StackTrainer's model, step, recorder,
+    losses, alive, diverged_at, diverged_above, grad_max, grad_first, saved and frozen)."""
 
     def mutable(self) -> list[torch.Tensor]:
         """What a step changes but the losses (written over): the parameters, the BN
@@ -46,6 +49,24 @@ class Rewind:
         for k, state in self.frozen.items():
             for name, t in self.model.named_parameters() + self.model.named_buffers():
                 t[k].copy_(state[name])
+
+    def first_bad(self, a: int, n: int, known: dict[int, int]) -> dict[int, int]:
+        """{run: step} of the alive runs not in known whose loss went bad in steps
+        a .. a+n-1, only those at the earliest such step."""
+        loss = self.losses[a : a + n].cpu()
+        bad = ~(torch.isfinite(loss) & (loss < self.diverged_above)) & self.alive
+        first = {
+            k: a + int(bad[:, k].nonzero()[0])
+            for k in bad.any(0).nonzero().flatten().tolist()
+            if k not in known
+        }
+        low = min(first.values(), default=None)
+        return {k: d for k, d in first.items() if d == low}
+
+    def divergence(self, k: int) -> dict:
+        """Run k's divergence fields (divergence())."""
+        d = self.diverged_at[k]
+        return divergence(d, None if d is None else float(self.losses[d, k]), self.diverged_above)
 
 
 def forget_captures(recorder: Recorder, n: int, n_hist: int) -> None:
