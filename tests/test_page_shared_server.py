@@ -9,7 +9,7 @@ from hosting.turns import Place
 from mlp_core import data
 from tests.app_helpers import open_app
 from ui import datasets
-from ui.training import waiting_text
+from ui.waiting import waiting_text
 
 GOOD = "\n".join(["emma", "olivia", "ava", "isabella", "sophia"] * 3).encode()
 MARKDOWN_WORDS = ["**strong**", "![i](http://evil-host/x)", "$x^2$", "[l](evil-host)"]

@@ -4,7 +4,8 @@ every chart and the run tables. Pages stay thin views and call these as ``ui.<na
 (charts as ``ui.charts``, tables as ``ui.tables``, the lecture's diagnostics of a run
 as ``ui.diagnostics``): ``navigation`` (route, page_entry),
 ``settings`` (bounds, demo caps, seed, URL parameters), ``datasets`` (the data in use,
-uploads, the sidebar), ``training`` (train, lookup, result_or_button, the run list).
+uploads, the sidebar), ``training`` (train, result_or_button, the run list),
+``run_cache`` (lookup, the run store), ``training_progress`` (the note after a Stop).
 
 Importing ui runs nothing and loads nothing heavy (each name's submodule is imported at
 its first use): app.py calls ``ui.route()``, and every page's first line is
@@ -70,22 +71,19 @@ _HOME = {
     ),
     **dict.fromkeys(
         [
-            "HASH_FUNCS",
             "baselines",
-            "cache_note",
-            "lookup",
             "record_run",
             "request_run",
             "result_or_button",
-            "run_store",
             "runs_note",
             "session_runs",
-            "stopped_note",
             "train",
             "warm_up",
         ],
         "training",
     ),
+    **dict.fromkeys(["HASH_FUNCS", "cache_note", "lookup", "run_store"], "run_cache"),
+    "stopped_note": "training_progress",
 }
 __all__ = sorted(_HOME)
 

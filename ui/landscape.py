@@ -21,12 +21,15 @@ from mlp_core.store import run_key
 
 from . import settings, tables, training
 from .landscape_charts import scale_label
+from .run_cache import lookup, run_store
 from .settings import BOUNDS, check_caps
+from .training_progress import visitor
+from .waiting import waiting_text
 
 CELLS = "ls_cells"  # session key: run key -> trained cell
 STOPPED = "ls_stopped"  # session key: the sweep a visitor stopped, for the note after it
 BUDGET = "ls_budget"  # session key: the demo budget's note on the last press (kind, text)
-CHOSEN = "cmp_chosen"  # pages/compare.py's picked runs (a cell opened there joins them)
+CHOSEN = "cmp_chosen"  # ui/compare.py's picked runs (a cell opened there joins them)
 ZERO_INIT_MAX_GAIN = BOUNDS["compare_gain"][1]  # Zero init's largest comparison gain
 # ---------------------------------------------------------------- cells and the sweep
 
@@ -34,7 +37,7 @@ ZERO_INIT_MAX_GAIN = BOUNDS["compare_gain"][1]  # Zero init's largest comparison
 def known_cells(base, ds: Dataset, depths) -> dict:
     """(depth, scale) -> trained cell, from this session or the store, else a pending one."""
     mem = st.session_state.setdefault(CELLS, {})
-    store, rungs, out = training.run_store(), baselines(ds, base.data.block_size), {}
+    store, rungs, out = run_store(), baselines(ds, base.data.block_size), {}
     for depth in depths:
         for scale, cfg in zip(L.SCALES, L.depth_configs(base, depth)):
             key = run_key(cfg, ds.sha256)
@@ -64,11 +67,11 @@ def sweep(base, ds: Dataset, depths, draw) -> None:
         bar.progress(done, text=f"{text} of {p.steps:,} · {p.seconds:.1f} s")
 
     def on_wait(place: Place) -> None:
-        bar.progress(0.0, text=training.waiting_text(place))
+        bar.progress(0.0, text=waiting_text(place))
 
     mem = st.session_state.setdefault(CELLS, {})
-    schedule = {"scheduler": SCHEDULER, "on_wait": on_wait, "visitor": training.visitor()}
-    for row in L.sweep(base, ds, training.run_store(), depths, on_progress=on_progress, **schedule):
+    schedule = {"scheduler": SCHEDULER, "on_wait": on_wait, "visitor": visitor()}
+    for row in L.sweep(base, ds, run_store(), depths, on_progress=on_progress, **schedule):
         mem.update({c["key"]: c for c in row if c["status"] != "stopped"})  # diverged: never stored
         draw()
     stop.empty()
@@ -151,7 +154,7 @@ def open_cell(base, ds: Dataset, depth: int, scale: float, where: str) -> None:
         )
         return
     label = f"{tables.short_label(cfg)} ({scale_label(scale)})"
-    o = training.lookup([cfg], ds)
+    o = lookup([cfg], ds)
     if o is None:
         o = training.train([cfg], ds, [label], "landscape")
         if o[0].status != "ok":

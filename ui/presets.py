@@ -19,8 +19,9 @@ from mlp_core.config import ConfigError, RunConfig
 from mlp_core.data import DEFAULT_SOURCE, Dataset
 from mlp_core.store import run_key
 
+from .run_cache import lookup
 from .settings import check_caps, check_cost, seed
-from .training import lookup, train
+from .training import train
 from .waiting import estimate_text
 
 NOTEBOOK = "karpathy/nn-zero-to-hero · lectures/makemore/makemore_part3_bn.ipynb"

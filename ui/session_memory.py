@@ -28,7 +28,7 @@ KEPT = ("key", "label", "page", "data", "data_sha256", "baselines")  # beside th
 
 
 def _root():
-    from .training import run_store
+    from .run_cache import run_store
 
     return run_store().root
 
@@ -51,7 +51,7 @@ def restore() -> None:
 
 def _bring_back(entries: list[dict]) -> None:
     from .datasets import default_dataset
-    from .training import run_store
+    from .run_cache import run_store
 
     try:
         builtin = default_dataset().sha256

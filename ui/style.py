@@ -4,8 +4,8 @@ browser, so a Streamlit upgrade that breaks one fails there):
 
 - One Stop button. While a script runs, Streamlit's header shows its own "Stop" beside the
   running icon; it ends the script without a rerun, so the page cannot say what stopped.
-  The app draws its own Stop (ui/training.py), which says "Stopped at step N: nothing
-  stored" afterwards; the header's is hidden, the running icon stays.
+  The app draws its own Stop (ui/training_progress.py), which says "Stopped at step N:
+  nothing stored" afterwards; the header's is hidden, the running icon stays.
 - A file the browser refuses to upload (bigger than the uploader's limit) is marked with
   a red icon only: Streamlit writes the reason ("File must be 5.0MB or smaller.") for
   screen readers, visually hidden. Shown here as a line of text under the file's name.

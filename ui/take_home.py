@@ -21,6 +21,7 @@ from mlp_core.train import RunOutcome
 
 from . import training
 from .datasets import current_dataset, default_dataset
+from .run_cache import lookup
 
 PREPARED = "take_home"  # session key: {run keys: outcomes} that Prepare trained
 WHAT = {
@@ -32,7 +33,7 @@ WHAT = {
 
 def _outcomes(cfgs: list[RunConfig], ds: data.Dataset) -> list[RunOutcome] | None:
     keys = tuple(run_key(c, ds.sha256) for c in cfgs)
-    return training.lookup(cfgs, ds) or st.session_state.get(PREPARED, {}).get(keys)
+    return lookup(cfgs, ds) or st.session_state.get(PREPARED, {}).get(keys)
 
 
 def _prepare(cfgs, ds, page: str, key: str) -> list[RunOutcome] | None:
@@ -81,7 +82,7 @@ def notebook(
         st.caption("No notebook: the BatchNorm run did not finish in the notebook arithmetic.")
         return
     if any(o.status not in ("ok", "diverged") for o in outcomes):
-        return  # stopped: ui.training's note says so
+        return  # stopped: ui.training_progress's note says so
     st.download_button(
         "Download as a notebook (.zip)",
         data=lambda: export.build_zip(kind, outcomes, ds),
