@@ -108,13 +108,13 @@ stats = ui.data_stats(ds, ds.sha256)
 overview(ds, stats["lengths"])
 yardsticks(ds, block_size)
 left, right = st.columns(2)
-left.altair_chart(ui.charts.word_lengths(stats["lengths"]), width="stretch")
+left.altair_chart(ui.data_charts.word_lengths(stats["lengths"]), width="stretch")
 chars = [(visible(c), n) for c, n in stats["chars"]]  # a space shows as ␣
-right.altair_chart(ui.charts.char_counts(chars), width="stretch")
+right.altair_chart(ui.data_charts.char_counts(chars), width="stretch")
 order = [visible(c) for c in (data.BOUNDARY, *ds.chars)]
 pairs = [(visible(a), visible(b), n) for a, b, n in stats["bigrams"]]
 heat, note = st.columns(2)  # on a phone the columns stack: the map fits the screen
-heat.altair_chart(ui.charts.bigram_heatmap(pairs, order), width="stretch")
+heat.altair_chart(ui.data_charts.bigram_heatmap(pairs, order), width="stretch")
 note.caption(
     "'.' starts and ends every word. White: a pair that never occurs (log colour scale)."
     + (" ␣: a space." if " " in ds.chars else "")

@@ -12,7 +12,7 @@ from browser_helpers import ROOT, chromium, chromium_page, streamlit_server
 
 from hosting import warm
 from mlp_core.zero_init import ZERO_INIT_DEFAULT
-from ui import charts
+from ui import charts, layer_charts
 from ui.waiting import WARM_UP
 
 SHOTS = ROOT / "artifacts" / "browser"
@@ -52,7 +52,7 @@ def test_a_click_on_a_layer_in_the_legend_picks_its_line_out(tmp_path):
         page.wait_for_function(f'() => document.querySelector("{LINES}")')
         before = opacities(chart)
         assert len(before) == 3 and set(before.values()) == {charts.SHOWN}
-        picked = sorted(before, key=charts.layer_key)[1]
+        picked = sorted(before, key=layer_charts.layer_key)[1]
         chart.locator(".role-legend-label text", has_text=picked).click()
         page.wait_for_timeout(300)
         after = opacities(chart)

@@ -3,7 +3,7 @@ of a training colours its runs as the final curves do."""
 
 import pytest
 
-from ui import charts
+from ui import charts, data_charts, layer_charts
 
 
 def _curves():
@@ -22,7 +22,7 @@ def test_twenty_runs_get_twenty_colours_in_the_order_given():
 
 def test_layers_sort_by_their_numbers_not_as_text():
     names = ["layers.10.weight", "layers.2.weight", "C", "layers.0.weight", "layers.10.bias"]
-    assert charts.in_layer_order(names) == [
+    assert layer_charts.in_layer_order(names) == [
         "C",
         "layers.0.weight",
         "layers.2.weight",
@@ -38,7 +38,7 @@ def _hist(lo=-1.0, hi=1.0):
 def test_histogram_legends_in_layer_order_with_the_figures_whole_in_the_tooltip():
     hists = {"layers.9 (tanh)": _hist(), "layers.1 (tanh)": _hist(), "layers.11 (tanh)": _hist()}
     extra = {n: "mean +0.01, std 0.65, saturated 12%" for n in hists}
-    spec = charts.histograms(hists, "Activations", extra).to_dict()
+    spec = layer_charts.histograms(hists, "Activations", extra).to_dict()
     assert spec["encoding"]["color"]["sort"] == [
         "layers.1 (tanh)",
         "layers.9 (tanh)",
@@ -53,10 +53,12 @@ def test_histogram_legends_in_layer_order_with_the_figures_whole_in_the_tooltip(
 
 def test_a_histogram_of_exact_zeros_says_so():
     zero = {"layers.1 (tanh)": _hist(-1e-12, 1e-12)}
-    spec = charts.histograms(zero, "Activations").to_dict()
+    spec = layer_charts.histograms(zero, "Activations").to_dict()
     assert "every value exactly 0" in spec["title"]
     assert spec["encoding"]["x"]["scale"]["domain"] == [-1, 1]
-    assert "exactly" not in charts.histograms({"x": _hist()}, "Activations").to_dict()["title"]
+    assert (
+        "exactly" not in layer_charts.histograms({"x": _hist()}, "Activations").to_dict()["title"]
+    )
 
 
 def test_update_ratio_drops_undefined_weights_and_names_them_with_the_reason():
@@ -67,16 +69,16 @@ def test_update_ratio_drops_undefined_weights_and_names_them_with_the_reason():
         "layers.2.weight": [None, None, None],
         "layers.10.bias": [None, None, None],  # not a weight: never drawn, never named
     }
-    chart, note = charts.update_ratio(steps, ratios)
+    chart, note = layer_charts.update_ratio(steps, ratios)
     spec = chart.to_dict()
     rows = spec["datasets"][spec["layer"][0]["data"]["name"]]
     assert {r["name"] for r in rows} == {"layers.10.weight"}
     assert note.startswith("No ratio for layers.0.weight, layers.2.weight (2 of 3 weights)")
     assert "all equal" in note and "never moves" in note
     everything = {"layers.0.weight": [None, None, None]}
-    chart, note = charts.update_ratio(steps, everything)
+    chart, note = layer_charts.update_ratio(steps, everything)
     assert chart.to_dict()["mark"]["type"] == "text" and "layers.0.weight" in note
-    assert charts.update_ratio(steps, {"layers.0.weight": [-3.0, None, -2.0]})[1] is None
+    assert layer_charts.update_ratio(steps, {"layers.0.weight": [-3.0, None, -2.0]})[1] is None
 
 
 def test_reference_labels_of_two_data_sets_sit_apart():
@@ -107,9 +109,9 @@ def test_the_live_curve_colours_runs_as_the_final_curves_do():
 
 
 def test_the_dataset_and_fold_charts_take_the_cores_plain_lists():
-    lengths = charts.word_lengths([(2, 5), (3, 7)]).to_dict()
+    lengths = data_charts.word_lengths([(2, 5), (3, 7)]).to_dict()
     assert lengths["mark"]["type"] == "bar"
-    heat = charts.bigram_heatmap([(".", "a", 3), ("a", ".", 2)], [".", "a"]).to_dict()
+    heat = data_charts.bigram_heatmap([(".", "a", 3), ("a", ".", 2)], [".", "a"]).to_dict()
     assert heat["encoding"]["x"]["sort"] == [".", "a"]
     scatter = charts.fold_scatter({"bn": [0.0, 1.5], "folded": [0.0, 1.5]}).to_dict()
     assert len(scatter["layer"]) == 2  # the y = x diagonal under the points
@@ -150,7 +152,7 @@ def test_a_long_run_among_short_ones_can_have_a_log_step_axis():
 def test_step_ticks_read_as_numbers_with_k_only_from_a_thousand():
     live = charts.live_curve({"step": [0, 50], "train": [[3.0], [2.9]]}, ["#1 tanh"]).to_dict()
     final = charts.loss_curves(_curves(), {}).to_dict()["layer"][0]["encoding"]["x"]
-    over = charts.over_time([0, 500, 1000], {"w": [1.0, 2.0, 3.0]}, "t", "y").to_dict()
+    over = layer_charts.over_time([0, 500, 1000], {"w": [1.0, 2.0, 3.0]}, "t", "y").to_dict()
     for axis in (live["encoding"]["x"]["axis"], final["axis"], over["encoding"]["x"]["axis"]):
         assert axis["labelExpr"] == charts.STEP_LABELS and "format" not in axis
     # the expression's three cases: below 1,000 as written, then k, then M
@@ -198,7 +200,7 @@ def _pick(spec: dict, field: str) -> dict:
 
 def test_a_click_in_the_legend_picks_a_layer_out_and_fades_the_others():
     hists = {f"layers.{i} (tanh)": _hist() for i in range(4)}
-    spec = charts.histograms(hists, "Activations").to_dict()
+    spec = layer_charts.histograms(hists, "Activations").to_dict()
     pick = _pick(spec, "layer")
     assert spec["encoding"]["opacity"] == {
         "condition": {"param": pick["name"], "value": charts.SHOWN},
@@ -208,7 +210,9 @@ def test_a_click_in_the_legend_picks_a_layer_out_and_fades_the_others():
 
 
 def test_lines_over_time_and_runs_loss_curves_pick_by_their_legend_too():
-    over = charts.over_time([0, 10], {"w1": [1.0, 2.0], "w2": [1.0, 2.1]}, "t", "y", rule=-3.0)
+    over = layer_charts.over_time(
+        [0, 10], {"w1": [1.0, 2.0], "w2": [1.0, 2.1]}, "t", "y", rule=-3.0
+    )
     spec = over.to_dict()
     pick = _pick(spec, "name")
     lines, rule = spec["layer"]

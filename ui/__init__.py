@@ -1,8 +1,8 @@
 """What every page shares: the route to the pages, the data set in use, the run store,
 training with live progress, the session's run list, URL parameters, the demo-mode caps,
 every chart and the run tables. Pages stay thin views and call these as ``ui.<name>``
-(charts as ``ui.charts``, tables as ``ui.tables``, the lecture's diagnostics of a run
-as ``ui.diagnostics``): ``navigation`` (route, page_entry),
+(charts as ``ui.charts``, a data set's as ``ui.data_charts``, tables as ``ui.tables``, the
+lecture's diagnostics of a run as ``ui.diagnostics``): ``navigation`` (route, page_entry),
 ``settings`` (bounds, demo caps, seed, URL parameters), ``datasets`` (the data in use,
 uploads, the sidebar), ``training`` (train, result_or_button, the run list),
 ``run_cache`` (lookup, the run store), ``training_progress`` (the note after a Stop).
@@ -24,6 +24,7 @@ from importlib import import_module
 # (ARCHITECTURE.md "The first render")
 _HOME = {
     "charts": None,
+    "data_charts": None,
     "diagnostics": None,
     "presets": None,
     "server": None,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from . import charts, tables
+from . import charts, layer_charts, tables
 
 SPREAD_NOTE = (
     "Spread between neurons: how far the most different neuron's weight column lies from "
@@ -45,22 +45,22 @@ def _items(diag: dict, step: int) -> list[tuple]:
         f"{100 * a['saturation'][j]:.0f}%"
         for n, a in diag["activations"].items()
     }
-    ratio, why = charts.update_ratio(diag["steps"], diag["update_ratio"])
-    spread = charts.over_time(
+    ratio, why = layer_charts.update_ratio(diag["steps"], diag["update_ratio"])
+    spread = layer_charts.over_time(
         diag["steps"],
         diag["neuron_spread"],
         "Spread between neurons (0 = all identical)",
         "spread",
     )
     return [
-        ("chart", charts.histograms(diag["act_hist"][i], "Activations", sat), None),
+        ("chart", layer_charts.histograms(diag["act_hist"][i], "Activations", sat), None),
         (
             "table",
             tables.saturation(diag, step),
             "Each activation layer at this step. " + SATURATION_NOTE,
         ),
-        ("chart", charts.histograms(diag["grad_hist"][i], "Activation gradients"), None),
-        ("chart", charts.histograms(diag["wgrad_hist"][i], "Weight gradients"), None),
+        ("chart", layer_charts.histograms(diag["grad_hist"][i], "Activation gradients"), None),
+        ("chart", layer_charts.histograms(diag["wgrad_hist"][i], "Weight gradients"), None),
         ("chart", ratio, why),
         ("chart", spread, SPREAD_NOTE),
     ]

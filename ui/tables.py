@@ -11,7 +11,7 @@ import pandas as pd
 from mlp_core import data
 from mlp_core.config import RunConfig
 
-from .charts import layer_key
+from .layer_charts import layer_key
 
 UPLOAD_PREFIX = "upload: "  # ui.datasets names an uploaded data set "upload: <file name>"
 METRICS = ("status", "steps", "train_loss", "val_loss", "seconds", "steps_per_second")
