@@ -13,13 +13,21 @@ own. A form's cost is the sum of its runs'.
 
 On a server shared by n open trainings a new one gets about 1/(n + 1) of the time (fair
 turns, turns.py), so its wall time there is about its CPU seconds x (n + 1).
+
+The demo's budget per submission (ui.settings.DEMO_BUDGET_S) is sized for a class
+(class_budget): n visitors arriving over T seconds, each asking for a custom zero-init and
+one submission at the budget, fit a server process's one training core (one slice at a
+time) when n x (zero-init + budget) <= T.
 """
 
 from __future__ import annotations
 
+import math
+
 from mlp_core.config import RunConfig
 
 __all__ = [
+    "class_budget",
     "cpu_seconds",
     "eval_features",
     "fitting",
@@ -97,3 +105,12 @@ def fitting(groups: list[list[RunConfig]], budget: float, vocab: int = VOCAB) ->
         if total > budget:
             return n
     return len(groups)
+
+
+def class_budget(visitors: int, over_s: float, fixed_s: float, cores: int = 1) -> int:
+    """The largest whole budget per submission (CPU seconds) at which a class fits the
+    server: each of ``visitors`` arriving over ``over_s`` seconds brings ``fixed_s`` (its
+    custom zero-init) and one submission at the budget, and the server trains on ``cores``
+    (one slice at a time per process: 1), so visitors x (fixed_s + budget) <= cores x
+    over_s."""
+    return math.floor(cores * over_s / visitors - fixed_s)

@@ -48,6 +48,14 @@ def test_the_pages_first_answers_fit_the_demo_budget(monkeypatch):
     settings.check_cost(fold_configs(FOLD_DEFAULT))
 
 
+def test_the_demo_budget_fits_a_class_of_30_over_5_minutes_on_one_core():
+    zero = cost.cpu_seconds(zero_init_configs(ZERO_INIT_DEFAULT))  # a custom zero-init
+    assert cost.class_budget(30, 300, zero) == settings.DEMO_BUDGET_S
+    assert 30 * (zero + settings.DEMO_BUDGET_S) <= 300 < 30 * (zero + settings.DEMO_BUDGET_S + 1)
+    assert zero <= settings.DEMO_BUDGET_S  # the custom zero-init is a submission too
+    assert cost.class_budget(30, 300, zero, cores=2) == cost.class_budget(15, 300, zero)  # 2 x
+
+
 def test_a_form_over_the_demo_budget_is_refused_with_its_estimate(monkeypatch):
     cfgs = runs(CAPS, 8)
     need = f"{cost.cpu_seconds(cfgs):,.0f} s"
