@@ -4,6 +4,7 @@ their own, within the demo's budget, and the form's Train button is the one it c
 import asyncio
 import importlib.util
 import os
+import types
 
 import pytest
 from browser_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT
@@ -13,10 +14,14 @@ from ui.settings import DEMO_BUDGET_S, DEMO_CAPS
 
 
 def bench():
-    spec = importlib.util.spec_from_file_location("visitors", ROOT / "bench" / "visitors.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """bench/visitors.py with its pieces (visitor_tools.py, visitor_class.py): one namespace."""
+    names: dict = {}
+    for name in ("visitor_tools", "visitor_class", "visitors"):
+        spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        names |= vars(module)
+    return types.SimpleNamespace(**names)
 
 
 def test_heavy_visitors_train_runs_of_their_own():
