@@ -71,6 +71,14 @@ def train(page, runs_after: int) -> None:
     settle(page, f"All {runs_after} runs of this session", TRAINING_MS)
 
 
+ZOOMED = """() => [...document.querySelectorAll("[data-testid='stVegaLiteChart']")]
+    .filter(c => c.textContent.includes("loss (nats)"))
+    .some(c => [...c.querySelectorAll(".role-axis")]
+        .filter(a => a.textContent.includes("step"))
+        .some(a => { const t = a.querySelector(".role-axis-label text");
+                     return t && Number(t.textContent) >= 100; }))"""  # the zoomed axis
+
+
 def loss_chart(page):
     return page.locator("[data-testid='stVegaLiteChart']").filter(has_text="loss (nats)").first
 
@@ -161,7 +169,10 @@ def test_twenty_runs_on_compare_stay_readable(page):
         thumb.press("ArrowRight")
     page.wait_for_selector(IDLE, timeout=60_000)
     page.wait_for_function(NO_SKELETON, timeout=60_000)
-    page.wait_for_timeout(1500)  # the slider's value reaches the server on release
+    # the slider's value reaches the server on release, and the chart is drawn again: wait
+    # for a step axis whose first label is no longer 0
+    page.wait_for_function(ZOOMED, timeout=120_000)
+    page.wait_for_selector(IDLE, timeout=60_000)
     ticks = tick_labels(loss_chart(page))
     assert ticks and int(ticks[0]) >= 100 and ticks[-1] == "300", ticks
     assert plot_height(loss_chart(page), "loss (nats)") >= 200
