@@ -5,6 +5,7 @@ empty bar), and a lecture preset pressed at the window's bottom edge brings its 
 and progress bar into the window. Screenshots in artifacts/browser/. Skips, saying why,
 where chromium or playwright is missing."""
 
+import json
 import time
 
 import pytest
@@ -54,14 +55,18 @@ def test_a_click_on_a_layer_in_the_legend_picks_its_line_out(tmp_path):
         assert len(before) == 3 and set(before.values()) == {charts.SHOWN}
         picked = sorted(before, key=layer_charts.layer_key)[1]
         chart.locator(".role-legend-label text", has_text=picked).click()
-        page.wait_for_timeout(300)
+        faded = (  # some line faded
+            f"[...document.querySelectorAll({json.dumps(LINES)})]"
+            f".some(p => p.getAttribute('opacity') == {charts.FADED})"
+        )
+        page.wait_for_function(f"() => {faded}", timeout=30_000)  # the chart redrawn
         after = opacities(chart)
         assert after[picked] == charts.SHOWN
         assert all(after[n] == charts.FADED for n in after if n != picked)
         shot(page, "overlap_legend_pick")
         box = chart.locator("svg").first.bounding_box()
         page.mouse.dblclick(box["x"] + box["width"] / 3, box["y"] + box["height"] / 2)
-        page.wait_for_timeout(300)
+        page.wait_for_function(f"() => !({faded})", timeout=30_000)
         assert set(opacities(chart).values()) == {charts.SHOWN}  # every line again
         assert page.locator("[data-testid='stException']").count() == 0
 
