@@ -26,6 +26,7 @@ from visitor_tools import (  # noqa: E402
     heavy_url,
     machine_busy,
     settled,
+    timed,
     tree_cpu,
 )
 
@@ -123,19 +124,6 @@ def class_demand(n: int) -> dict:
         "per_visitor_s": round(zero + form, 1),
         "class_s": round(n * (zero + form)),
     }
-
-
-async def timed(page, url: str, text: str, timeout_s: float) -> float | None:
-    """Seconds from opening url to ``text`` drawn and the script idle; None past timeout."""
-    t0 = time.perf_counter()
-    try:
-        await page.goto(url)
-        await settled(page, text, timeout_s)
-        if await page.locator("[data-testid='stException']").count():
-            raise RuntimeError(f"exception box on {url}")
-        return time.perf_counter() - t0
-    except PlaywrightTimeout:
-        return None
 
 
 async def trained(page, timeout_s: float) -> float | None:

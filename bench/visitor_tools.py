@@ -170,10 +170,8 @@ except ImportError:  # main() says what is missing
     PlaywrightTimeout = TimeoutError
 
 
-async def first_answer(ctx, url: str, timeout_s: float, text: str = ANSWER) -> float | None:
-    """Seconds from opening a page (the zero-init page) to its answer; None past the
-    timeout."""
-    page = await ctx.new_page()
+async def timed(page, url: str, text: str, timeout_s: float) -> float | None:
+    """Seconds from opening url to ``text`` drawn and the script idle; None past timeout."""
     t0 = time.perf_counter()
     try:
         await page.goto(url)
@@ -183,6 +181,14 @@ async def first_answer(ctx, url: str, timeout_s: float, text: str = ANSWER) -> f
         return time.perf_counter() - t0
     except PlaywrightTimeout:
         return None
+
+
+async def first_answer(ctx, url: str, timeout_s: float, text: str = ANSWER) -> float | None:
+    """Seconds from opening a page (the zero-init page) in a new page of ctx to its
+    answer; None past the timeout."""
+    page = await ctx.new_page()
+    try:
+        return await timed(page, url, text, timeout_s)
     finally:
         await page.close()
 
