@@ -230,6 +230,13 @@ def _segment(parts: list, a: int, b: int, on_slice, ran: list[int]) -> list:
             return status
 
 
+def _add_point(curve: dict, step: int, rows: list, order: list[int]) -> None:
+    """One curve point at step from every part's (train, val) rows, in the callers' order."""
+    curve["step"].append(step)
+    curve["train"].append(_unsort([x for train, _ in rows for x in train], order))
+    curve["val"].append(_unsort([x for _, val in rows for x in val], order))
+
+
 def _train(parts: list, order: list[int], steps: int, plan: tuple, on_progress, t0, on_slice=None):
     """The steps in slices between curve points; plan = (steps between curve points, the
     first curve step: run_rules.curve_from); the stack's outcomes."""
@@ -237,10 +244,7 @@ def _train(parts: list, order: list[int], steps: int, plan: tuple, on_progress, 
     curve_every, first = plan
     stopped, done, ran = False, 0, [0]
     if first == 0:
-        rows = _call_all(parts, "start_point")
-        curve["step"].append(0)
-        curve["train"].append(_unsort([x for train, _ in rows for x in train], order))
-        curve["val"].append(_unsort([x for _, val in rows for x in val], order))
+        _add_point(curve, 0, _call_all(parts, "start_point"), order)
     for a in range(0, steps, curve_every):
         b = min(a + curve_every, steps)
         status = _segment(parts, a, b, on_slice, ran)
@@ -248,10 +252,7 @@ def _train(parts: list, order: list[int], steps: int, plan: tuple, on_progress, 
         if done < b:  # every run diverged
             break
         if b >= first:
-            rows = _call_all(parts, "curve_point", b - 1)
-            curve["step"].append(b)
-            curve["train"].append(_unsort([x for train, _ in rows for x in train], order))
-            curve["val"].append(_unsort([x for _, val in rows for x in val], order))
+            _add_point(curve, b, _call_all(parts, "curve_point", b - 1), order)
         last = _unsort([x for _, losses in status for x in losses], order)
         if on_progress and on_progress(Progress(b, steps, time.perf_counter() - t0, last, curve)):
             stopped = True
