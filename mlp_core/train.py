@@ -32,6 +32,8 @@ PROCESS_MIN_WORK = 20_000
 # landscape's cells): their evaluation is about a fifth of a full run's rows, and a worker is kept
 # once started, so a stack of a few thousand model-steps gains from the second core
 PROCESS_MIN_WORK_DEV = 2_000
+# processes a big stack is split over by default, this one included
+PROCESSES = 2
 
 
 class Diverged(Exception):
@@ -97,7 +99,15 @@ def _worker_count(cfgs: list[RunConfig], workers: int | None) -> int:
     t = cfgs[0].train
     least = PROCESS_MIN_WORK_DEV if t.evaluation == "dev" else PROCESS_MIN_WORK
     big = len(cfgs) * t.steps >= least
-    return min(2, len(cfgs), os.cpu_count() or 1) if big else 1
+    return min(PROCESSES, len(cfgs), os.cpu_count() or 1) if big else 1
+
+
+def warm_workers() -> None:
+    """Start, in the background, the worker processes a big stack is split over by default
+    (none on a 1-core machine), so that the first such stack finds them started; returns at
+    once, never raises, does nothing once they are started (workers.warm_in_background).
+    What trains where, and so every number, is train_stack's as without it."""
+    pool.warm_in_background(min(PROCESSES, os.cpu_count() or 1) - 1)
 
 
 def train_stack(

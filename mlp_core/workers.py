@@ -9,6 +9,9 @@ dropped, and its runs train in the parent process; one that dies in the middle o
 training (killed, out of memory) is replaced by the same object rebuilt in the parent,
 its calls replayed (Revivable): the numbers do not depend on where a group trains. A
 worker ignores Ctrl-C: the parent handles it and closes the pipes, which ends the worker.
+``warm_in_background`` starts the pool's workers ahead of the first stack that needs them
+(a page that trains big stacks calls it as it opens), so that stack does not wait for a
+worker's torch import.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from pathlib import Path
 
 _POOL: list[Remote] = []
 _LOCK = threading.Lock()  # one stack at a time uses the pool
+_WARMING = threading.Lock()  # held by the one warm_in_background thread running
 
 
 class Local:
@@ -167,6 +171,39 @@ def release(remotes: list[Remote]) -> None:
             _POOL.remove(remote)
     if remotes:
         _LOCK.release()
+
+
+def warm_in_background(n: int = 1) -> threading.Thread | None:
+    """Start workers in a daemon thread until the pool holds n, so that the next stack split
+    over processes finds them started (a worker imports torch as it starts: seconds). The
+    thread starts the processes and returns; it never waits for them, and the caller never
+    waits for the thread. A pool in use is left alone (its stack starts what it needs).
+    Idempotent and thread-safe: one such thread at a time, and nothing to do once the pool
+    holds n. Never raises: a worker that cannot start leaves acquire to start one as it
+    does without this. Returns the thread, or None where there was nothing to start."""
+    if n < 1 or len(_POOL) >= n or _LOCK.locked() or not _WARMING.acquire(blocking=False):
+        return None
+    try:
+        thread = threading.Thread(target=_warm, args=(n,), name="workers-warm", daemon=True)
+        thread.start()
+        return thread
+    except Exception:  # no thread to be had: acquire starts the workers when needed
+        _WARMING.release()
+        return None
+
+
+def _warm(n: int) -> None:
+    try:
+        if _LOCK.acquire(blocking=False):
+            try:
+                while len(_POOL) < n:
+                    _POOL.append(Remote())
+            finally:
+                _LOCK.release()
+    except Exception:  # cannot start: acquire tries again when a stack needs a worker
+        pass
+    finally:
+        _WARMING.release()
 
 
 @atexit.register

@@ -9,6 +9,7 @@ import ui
 ui.page_entry()  # before the page's heavy imports: see ui/navigation.py
 
 from mlp_core import landscape as L
+from mlp_core import train
 from mlp_core.config import ACTIVATIONS
 from ui import landscape as view
 from ui import landscape_charts as charts
@@ -103,6 +104,7 @@ def show_trained(v: dict, ds, depths) -> dict | None:
     return event
 
 
+train.warm_workers()  # a Train press finds the worker process started (a background start)
 st.markdown(
     "Every **init scale** (columns: zero, then 0.01× to 10× the activation's kaiming gain) "
     "at every **depth** (rows: 1 to 8 hidden layers of 100). The zero column is Zero init's "
