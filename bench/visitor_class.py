@@ -167,23 +167,82 @@ async def learner(browser, url: str, i: int, timeout_s: float) -> dict:
     return out
 
 
-async def a_class(a) -> dict:
-    from playwright.async_api import async_playwright
+class Clients:
+    """The class's visitors as browser pages (one chromium, a context per visitor) or as
+    websocket tabs (no browser: the server alone is measured)."""
 
+    def __init__(self, kind: str):
+        self.kind = kind
+
+    async def __aenter__(self):
+        if self.kind == "browser":
+            from playwright.async_api import async_playwright
+
+            self._pw = await async_playwright().start()
+            self.browser = await self._pw.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS
+            )
+        return self
+
+    async def __aexit__(self, *exc):
+        if self.kind == "browser":
+            await self.browser.close()
+            await self._pw.stop()
+
+    async def first_answer(self, url: str, path: str, text: str, timeout_s: float):
+        if self.kind == "ws":
+            from ws_visitor import Visitor
+
+            async with Visitor(url) as tab:
+                return await tab.open(path, text, timeout_s)
+        ctx = await self.browser.new_context(viewport={"width": 1200, "height": 900})
+        try:
+            return await first_answer(ctx, f"{url}/{path}", timeout_s, text)
+        finally:
+            await ctx.close()
+
+    async def learner(self, url: str, i: int, timeout_s: float) -> dict:
+        if self.kind == "ws":
+            return await ws_learner(url, i, timeout_s)
+        return await learner(self.browser, url, i, timeout_s)
+
+
+async def ws_learner(url: str, i: int, timeout_s: float) -> dict:
+    """Visitor i over Streamlit's websocket protocol (bench/ws_visitor.py), no browser:
+    each page opened as a fresh tab opens it (a session of its own), the compare form's
+    Train pressed in the tab that drew it; the seconds to each answer."""
+    from ws_visitor import Visitor
+
+    zero_seed, form_seed = class_seeds(i)
+    out: dict = {}
+    try:
+        for kind, path, text in DEFAULT_PAGES:
+            async with Visitor(url) as tab:
+                out[kind] = await tab.open(path, text, timeout_s)
+        async with Visitor(url) as tab:
+            custom = f"zero_init?seed={zero_seed}"
+            out["custom_zero_init"] = await tab.open(custom, ANSWER, timeout_s)
+        async with Visitor(url) as tab:
+            await tab.open(heavy_url(form_seed), FORM, timeout_s)
+            out["compare"] = await tab.press("Train", COMPARED, timeout_s)
+    except Exception as e:  # noqa: BLE001 - reported with what was measured
+        out["error"] = repr(e)[:200]
+    return out
+
+
+async def a_class(a) -> dict:
     runs, steps = heavy_form()
     start = arrivals(a.klass, a.over, a.arrivals_seed)
-    with Server() as server:
-        async with async_playwright() as p:
-            browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            ctx = await browser.new_context(viewport={"width": 1200, "height": 900})
+    with Server(a.replicas) as server:
+        async with Clients(a.client) as clients:
             warm = [
-                await first_answer(ctx, f"{server.url}/{path}", a.timeout, text)
+                await clients.first_answer(url, path, text, a.timeout)
+                for url in server.urls
                 for _, path, text in DEFAULT_PAGES[2:]
             ]  # the warm-up's runs, done
-            await ctx.close()
-            solo = await learner(browser, server.url, 0, a.timeout)
+            solo = await clients.learner(server.url, 0, a.timeout)
             print(json.dumps({"solo_s": solo}), flush=True)
-            slots = asyncio.Semaphore(MAX_PAGES)
+            slots = asyncio.Semaphore(MAX_PAGES if a.client == "browser" else a.klass)
             loads: list[float] = []
 
             async def one(i: int) -> dict:
@@ -191,7 +250,8 @@ async def a_class(a) -> dict:
                 t0 = time.perf_counter()
                 async with slots:
                     waited = time.perf_counter() - t0
-                    r = await learner(browser, server.url, i, a.timeout)
+                    url = server.urls[i % len(server.urls)]  # a sticky proxy's choice
+                    r = await clients.learner(url, i, a.timeout)
                 r["slot_wait_s"] = round(waited, 1)
                 print(json.dumps({"visitor": i} | r), flush=True)
                 return r
@@ -202,19 +262,20 @@ async def a_class(a) -> dict:
                     await asyncio.sleep(5)
 
             sampler = asyncio.ensure_future(sample_load())
-            cpu0, busy0, t0 = tree_cpu(server.proc.pid), machine_busy(), time.perf_counter()
+            cpu0, busy0, t0 = server.cpu(), machine_busy(), time.perf_counter()
             own0 = tree_cpu(os.getpid()) - cpu0  # this bench, playwright and chromium
             results = await asyncio.gather(*(one(i) for i in range(1, a.klass + 1)))
             wall = time.perf_counter() - t0
-            cpu, busy = tree_cpu(server.proc.pid) - cpu0, machine_busy() - busy0
+            cpu, busy = server.cpu() - cpu0, machine_busy() - busy0
             browsers = tree_cpu(os.getpid()) - cpu - cpu0 - own0
             sampler.cancel()
-            await browser.close()
         peak = server.peak
     answers = {k: kind_stats([r.get(k) for r in results]) for k in ALL_KINDS}
     solo_s = {k: None if solo.get(k) is None else round(solo[k], 1) for k in ALL_KINDS}
     return {
         "visitors": a.klass,
+        "client": a.client,
+        "replicas": a.replicas,
         "over_s": a.over,
         "arrivals": "every %.1f s" % (a.over / a.klass)
         if a.arrivals_seed is None
@@ -230,7 +291,7 @@ async def a_class(a) -> dict:
         "peak_rss_mb": round(peak / 2**20),
         "wall_s": round(wall),
         "server_cpu_s": round(cpu),
-        "browsers_cpu_s": round(browsers),
+        "clients_cpu_s": round(browsers),
         "machine_busy_cpu_s": round(busy),
         "cores_s": round(wall * (os.cpu_count() or 1)),
         "estimated_demand_cpu_s": class_demand(a.klass),

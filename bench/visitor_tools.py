@@ -123,10 +123,13 @@ def machine_busy() -> float:
 
 
 class Server:
-    """One demo-mode streamlit server; peak RSS of its process tree sampled meanwhile."""
+    """Demo-mode streamlit servers (``replicas`` of them, 1 by default) sharing one empty
+    run store, as replicas behind a proxy share a volume; the peak RSS of their process
+    trees together is sampled meanwhile. ``url`` is the first one's, ``urls`` all."""
 
-    def __init__(self):
+    def __init__(self, replicas: int = 1):
         self.cache = tempfile.mkdtemp(prefix="pb-visitors-")
+        self.replicas = replicas
         self.peak = 0
         self._stop = threading.Event()
 
@@ -137,23 +140,32 @@ class Server:
             "OMP_NUM_THREADS": "1",
             "MKL_NUM_THREADS": "1",
         }
-        self.proc, self.url = start_streamlit(env)
-        wait_healthy(self.url, self.proc, timeout=120)
+        started = [start_streamlit(env) for _ in range(self.replicas)]
+        self.procs, self.urls = [p for p, _ in started], [u for _, u in started]
+        self.proc, self.url = self.procs[0], self.urls[0]
+        for proc, url in started:
+            wait_healthy(url, proc, timeout=120)
         self._sampler = threading.Thread(target=self._sample, daemon=True)
         self._sampler.start()
         return self
 
+    def cpu(self) -> float:
+        """CPU seconds of every replica's process tree."""
+        return sum(tree_cpu(p.pid) for p in self.procs)
+
     def _sample(self) -> None:
         while not self._stop.wait(0.25):
-            self.peak = max(self.peak, tree_rss(self.proc.pid))
+            self.peak = max(self.peak, sum(tree_rss(p.pid) for p in self.procs))
 
     def __exit__(self, *exc):
         self._stop.set()
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
         shutil.rmtree(self.cache, ignore_errors=True)
 
 

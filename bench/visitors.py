@@ -150,6 +150,20 @@ def main() -> None:
     )
     ap.add_argument("--over", type=float, default=300, help="seconds a class's arrivals span")
     ap.add_argument(
+        "--client",
+        choices=("ws", "browser"),
+        default="ws",
+        help="a class's visitors: websocket tabs, no browser (default: the server alone is "
+        "measured), or chromium pages on this machine",
+    )
+    ap.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        metavar="R",
+        help="a class's servers sharing one store; visitor i stays on replica i mod R",
+    )
+    ap.add_argument(
         "--arrivals-seed",
         type=int,
         metavar="S",
@@ -158,7 +172,7 @@ def main() -> None:
     a = ap.parse_args()
     a.crowds = [int(x) for x in a.crowds.split(",") if x]
     a.scenarios = [int(x) for x in a.scenarios.split(",") if x]
-    if not os.path.exists(CHROMIUM):
+    if not os.path.exists(CHROMIUM) and not (a.klass and a.client == "ws"):
         sys.exit("Debian's chromium is needed (apt-get install chromium)")
     if a.klass and a.url:
         sys.exit("--class starts its own server (its memory and CPU are measured): no --url")

@@ -16,7 +16,7 @@ from ui.settings import DEMO_BUDGET_S, DEMO_CAPS
 def bench():
     """bench/visitors.py with its pieces (visitor_tools.py, visitor_class.py): one namespace."""
     names: dict = {}
-    for name in ("visitor_tools", "visitor_class", "visitors"):
+    for name in ("visitor_tools", "ws_visitor", "visitor_class", "visitors"):
         spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
@@ -66,6 +66,30 @@ def test_a_heavy_visitor_starts_training_on_a_demo_server():
                 return text
 
     assert "Starting" in (text := asyncio.run(visit())) or "Step" in text or "place" in text
+
+
+@pytest.mark.slow
+def test_a_websocket_visitor_gets_the_answers_a_browser_gets():
+    """A class's visitor without a browser, on two demo replicas sharing one store: every
+    default page's answer, a zero-init of its own, and the compare form's Train pressed,
+    with its runs then compared; on the other replica its form's runs are served from the
+    store (the same key, no training: a Train press whose answer names the run)."""
+    v = bench()
+
+    async def visit(server) -> tuple[dict, str]:
+        first = await v.ws_learner(server.urls[0], 1, 300)
+        async with v.Visitor(server.urls[1]) as tab:
+            await tab.open(v.heavy_url(v.class_seeds(1)[1]), v.FORM, 300)
+            await tab.press("Train", v.COMPARED, 300)
+            return first, tab.texts
+
+    with v.Server(replicas=2) as server:
+        first, other = asyncio.run(visit(server))
+    assert "error" not in first, first
+    assert all(first[k] is not None for k in v.ALL_KINDS), first
+    seed = v.class_seeds(1)[1]
+    assert any(f"s{seed}" in t and "6×200" in t for t in other)  # the run, by its name ...
+    assert not any(t.startswith("Step ") for t in other)  # ... and no step of it trained
 
 
 def test_a_class_arrives_spread_over_its_span():
