@@ -104,7 +104,6 @@ def show_trained(v: dict, ds, depths) -> dict | None:
     return event
 
 
-train.warm_workers()  # a Train press finds the worker process started (a background start)
 st.markdown(
     "Every **init scale** (columns: zero, then 0.01× to 10× the activation's kaiming gain) "
     "at every **depth** (rows: 1 to 8 hidden layers of 100). The zero column is Zero init's "
@@ -121,3 +120,4 @@ if picked:
         settings["activation"], settings["batchnorm"], int(settings["steps"]), ui.seed()
     )
     view.open_cell(base, dataset, picked[0]["depth"], picked[0]["scale"], settings["opens"])
+train.warm_workers()  # after the page is drawn: a Train press finds the worker process started
