@@ -6,8 +6,9 @@ Each run pays, every step, LAYER_S per layer (the ops' fixed cost), ELEM_S per a
 (batch row x hidden unit x layer: the elementwise ops) and MAC_S per multiply-add (batch x
 (block x n_embd x H + (layers - 1) x H^2 + H x vocab)), forward and backward together;
 and once, its evaluation (the live curve's points and the final losses on the train and
-dev splits, EVAL_ROWS rows of the built-in names; DEV_ROWS for a run that measures the
-dev split only): EVAL_ELEM_S per activation and EVAL_MAC_S per multiply-add of a row.
+dev splits: ENGINE_EVAL_ROWS distinct contexts of the built-in names, EVAL_ROWS rows in
+the notebook's arithmetic; DEV_ROWS for a run that measures the dev split only):
+EVAL_ELEM_S per activation and EVAL_MAC_S per multiply-add of a row.
 The notebook's arithmetic (autograd, its runs one after another) has constants of its
 own. A form's cost is the sum of its runs'.
 
@@ -37,22 +38,27 @@ __all__ = [
 ]
 
 VOCAB = 27  # the built-in names' (an upload's may differ a little: a letter's worth)
-EVAL_ROWS = 171_806 + 21_500  # the built-in names' train and dev rows (block size 3)
-DEV_ROWS = 21_500  # evaluation "dev" (the landscape's cells): the dev split's rows only
+# rows evaluated once per run, on the built-in names (block size 3): the notebook's
+# arithmetic evaluates every train and dev row; the engine each distinct context once
+# (mlp_core/fast/evaluate.py): 5,427 training and 2,932 dev contexts at the end, and the
+# 1,382 of the 4,096-row dev sample behind each curve point (41; evaluation "dev": 6)
+EVAL_ROWS = 171_806 + 21_500
+ENGINE_EVAL_ROWS = 5_427 + 2_932 + 41 * 1_382
+DEV_ROWS = 2_932 + 6 * 1_382  # evaluation "dev" (the landscape's cells)
 # measured by bench/step_cost.py (bench/step_cost.json): seconds, one core, one thread
 ENGINE = {
-    "LAYER_S": 7.1e-05,
-    "ELEM_S": 0,
-    "MAC_S": 6.5e-11,
-    "EVAL_ELEM_S": 2.8e-09,
-    "EVAL_MAC_S": 6.4e-11,
+    "LAYER_S": 3e-5,
+    "ELEM_S": 4.4e-9,
+    "MAC_S": 5.6e-11,
+    "EVAL_ELEM_S": 5.1e-9,
+    "EVAL_MAC_S": 4.8e-11,
 }
 NOTEBOOK = {
-    "LAYER_S": 0.00018,
-    "ELEM_S": 0,
-    "MAC_S": 1.1e-10,
-    "EVAL_ELEM_S": 1.7e-08,
-    "EVAL_MAC_S": 1.1e-11,
+    "LAYER_S": 0.00016,
+    "ELEM_S": 5.3e-9,
+    "MAC_S": 5.7e-11,
+    "EVAL_ELEM_S": 1.5e-8,
+    "EVAL_MAC_S": 1.4e-11,
 }
 STEP_TERMS = ("LAYER_S", "ELEM_S", "MAC_S")
 EVAL_TERMS = ("EVAL_ELEM_S", "EVAL_MAC_S")
@@ -75,7 +81,10 @@ def eval_features(cfg: RunConfig, vocab: int = VOCAB) -> tuple[float, float]:
     """(activations, multiply-adds) of one run's evaluation (TrainConfig.evaluation "dev":
     the dev split's rows only)."""
     m = cfg.model
-    rows = DEV_ROWS if cfg.train.evaluation == "dev" else EVAL_ROWS
+    if cfg.train.arithmetic == "notebook":
+        rows = EVAL_ROWS
+    else:
+        rows = DEV_ROWS if cfg.train.evaluation == "dev" else ENGINE_EVAL_ROWS
     per_row = run_macs(cfg, vocab) / cfg.train.batch_size
     return (rows * m.n_hidden * m.n_layers, rows * per_row)
 
