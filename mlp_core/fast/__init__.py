@@ -5,5 +5,5 @@ the layout and the measurements behind it.
 tape.py      the list of calls, and the readable fallback for layers without a kernel
 kernels.py   one planned kernel per layer type, the formula beside each private ATen op
 step.py      Step: the flat parameter buffer, one SGD step, all of the -lr scaling
-evaluate.py  evaluate(model, X, Y): eval-mode loss in chunks of EVAL_ROWS rows
+evaluate.py  evaluate(model, X, Y): eval-mode loss, one forward per distinct context
 """
