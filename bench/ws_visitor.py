@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import websockets
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 DONE = ForwardMsg.ScriptFinishedStatus.FINISHED_SUCCESSFULLY
 
@@ -55,11 +56,12 @@ class Visitor:
     async def __aexit__(self, *exc):
         await self.ws.close()
 
-    async def _send(self, page: str, query: str, widgets=(), fragment: str = "") -> None:
+    async def _send(self, widgets=(), fragment: str = "") -> None:
+        """A rerun of this tab's page, as its frontend asks for one."""
         msg = BackMsg()
         state = msg.rerun_script
-        state.query_string = query
-        state.page_name = page
+        state.query_string = self.query
+        state.page_name = self.page
         state.page_script_hash = self.page_hash  # the page's, as its last finished run said
         state.fragment_id = fragment
         for w in widgets:
@@ -113,23 +115,21 @@ class Visitor:
         answer's text drawn and the run done, None past timeout_s."""
         page, _, query = path.partition("?")
         self.page, self.query, self.page_hash = page, query, ""
-        t0 = time.perf_counter()
-        await self._send(page, query)
-        ok = await self._until_answer(text, timeout_s)
-        if self.exception:
-            raise RuntimeError(f"exception on {path}: {self.exception}")
-        return time.perf_counter() - t0 if ok else None
+        return await self._timed(text, timeout_s, f"on {path}")
 
     async def press(self, label: str, text: str, timeout_s: float) -> float | None:
         """Press the button labelled label (drawn by the last run); seconds to text drawn
         by a run that ended successfully, None past timeout_s."""
-        from streamlit.proto.WidgetStates_pb2 import WidgetState
-
         widget_id, fragment = self.buttons[label]
         press = WidgetState(id=widget_id, trigger_value=True)
+        return await self._timed(text, timeout_s, f"after pressing {label}", [press], fragment)
+
+    async def _timed(self, text: str, timeout_s: float, where: str, *rerun) -> float | None:
+        """Seconds from a rerun (_send's arguments) to text drawn by a run that ended
+        successfully, None past timeout_s; an exception drawn on the way is raised."""
         t0 = time.perf_counter()
-        await self._send(self.page, self.query, [press], fragment)
+        await self._send(*rerun)
         ok = await self._until_answer(text, timeout_s)
         if self.exception:
-            raise RuntimeError(f"exception after pressing {label}: {self.exception}")
+            raise RuntimeError(f"exception {where}: {self.exception}")
         return time.perf_counter() - t0 if ok else None

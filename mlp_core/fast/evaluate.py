@@ -32,21 +32,22 @@ def distinct(X: torch.Tensor, Y: torch.Tensor, V: int) -> tuple[torch.Tensor, to
         key = torch.zeros(len(X), dtype=torch.long, device=X.device)
         for j in range(X.shape[1]):
             key = (key << bits) | X[:, j]
-        _, first, inverse = _unique_rows(key)
+        first, inverse = _first_rows(key)
     else:
-        _, first, inverse = _unique_rows(X, dim=0)
+        first, inverse = _first_rows(X, dim=0)
     counts = torch.zeros(V * len(first), dtype=torch.float64, device=X.device)
     ones = torch.ones(len(Y), dtype=torch.float64, device=X.device)
     counts.index_add_(0, Y * len(first) + inverse, ones)
     return X[first], counts.view(V, len(first))
 
 
-def _unique_rows(x: torch.Tensor, dim: int | None = None):
-    """torch.unique with each distinct value's first row as well as every row's inverse."""
+def _first_rows(x: torch.Tensor, dim: int | None = None):
+    """Each distinct value's first row, in torch.unique's sorted order, and every row's
+    index into them."""
     values, inverse = torch.unique(x, dim=dim, return_inverse=True)
     first = torch.full((len(values),), len(inverse), dtype=torch.long, device=x.device)
     first.scatter_reduce_(0, inverse, torch.arange(len(inverse), device=x.device), "amin")
-    return values, first, inverse
+    return first, inverse
 
 
 class _EvalChunk:
