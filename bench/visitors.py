@@ -16,18 +16,20 @@ chromium via playwright; each page is its own Streamlit session):
   visitor's page is read for a position or an estimate. Then every page closes (their
   places are freed) and the next scenario starts.
 - a class (--class N --over T): N visitors arriving over T seconds (one every T/N s, or
-  at seeded random times with --arrivals-seed), each in a browser context of its own
-  (its own Streamlit session), opening Home, Dataset, Zero init and BatchNorm folding
-  (their default answers), then a zero-init at its own seed (so it trains) and one
-  compare form at the demo's caps and budget (heavy_form) at another seed of its own,
-  as a learner would; each closes its context when done, and at most MAX_PAGES are open
-  at once (a visitor past that waits for one to close; that wait is reported). First,
-  in the same invocation, the default answers are warmed and one visitor alone measures
-  each kind's solo time. Reports p50/p95 of the time to each answer per kind, the
-  longest wait, the server's peak RSS, the CPU seconds of the server, of the browsers
-  and of the whole machine, the load average, the estimated demand (hosting/cost.py)
-  against the cores' seconds, and the targets: p95 within 3 x the solo time, no wait
-  over 2 minutes, RSS within 1.5 GB.
+  at seeded random times with --arrivals-seed), each a websocket tab speaking
+  Streamlit's protocol (--client ws, the default: bench/ws_visitor.py, nothing drawn, so
+  the server alone is measured) or a chromium context of its own (--client browser), on
+  one server or on --replicas R sharing one store (visitor i on replica i mod R),
+  opening Home, Dataset, Zero init and BatchNorm folding (their default answers), then a
+  zero-init at its own seed (so it trains) and one compare form at the demo's caps and
+  budget (heavy_form) at another seed of its own, as a learner would; each closes its
+  context when done, and (browsers) at most MAX_PAGES are open at once (a visitor past
+  that waits for one to close; that wait is reported). First, in the same invocation,
+  the default answers are warmed and one visitor alone measures each kind's solo time.
+  Reports p50/p95 of the time to each answer per kind, the longest wait, the server's
+  peak RSS, the CPU seconds of the server, of the browsers and of the whole machine, the
+  load average, the estimated demand (hosting/cost.py) against the cores' seconds, and
+  the targets: p95 within 3 x the solo time, no wait over 2 minutes, RSS within 1.5 GB.
 
 The server's peak RSS, its worker processes included, is sampled from /proc throughout.
 Bounded: every wait has a timeout (--timeout), pages and visitors are capped.
