@@ -17,8 +17,9 @@ moves within a minute); the whole grid's figures are the sums over the depths:
         seconds inside the engine's evaluations (this process's half).
 (seed)  bench/seed_loop.py's loop training the same runs, one after another: each cell's
         own init (model.init_run) and minibatch stream, autograd, ``p.data += -lr * grad``;
-        then the notebook's ``split_loss`` of train and val (one batch each, no grad), the
-        losses the cell reports. Steps and evaluation are timed apart.
+        then the notebook's ``split_loss`` of val (one batch, no grad: the dev loss the cell
+        shows) and of train (the notebook's other evaluation, which a cell does not show).
+        The steps, the dev loss and the whole evaluation are timed apart.
 (steps) the engine's training loop alone on the same stacks, in this process (one core;
         stack.StackTrainer.run: no diagnostics, no curve, no evaluation, no store), as the seed
         loop's steps are timed: what the engine's steps give before the whole call's other
@@ -113,7 +114,7 @@ def split_loss(loop: SeedLoop, X, Y) -> float:
 
 def run_seed(base, ds, depths) -> dict:
     sp = data.make_splits(ds, base.data.block_size)
-    steps_s = eval_s = 0.0
+    steps_s = dev_s = eval_s = 0.0
     losses = {}
     for depth in depths:
         for scale, cfg in zip(L.SCALES, L.depth_configs(base, depth)):
@@ -121,11 +122,19 @@ def run_seed(base, ds, depths) -> dict:
             t0 = time.perf_counter()
             loop.steps(cfg.train.steps)
             t1 = time.perf_counter()
-            split_loss(loop, sp.Xtr, sp.Ytr)
             losses[depth, scale] = split_loss(loop, sp.Xdev, sp.Ydev)
+            t2 = time.perf_counter()
+            split_loss(loop, sp.Xtr, sp.Ytr)
+            dev_s += t2 - t1
             eval_s += time.perf_counter() - t1
             steps_s += t1 - t0
-    return {"steps_s": steps_s, "eval_s": eval_s, "whole_s": steps_s + eval_s, "val": losses}
+    return {
+        "steps_s": steps_s,
+        "dev_s": dev_s,
+        "eval_s": eval_s,
+        "whole_s": steps_s + eval_s,
+        "val": losses,
+    }
 
 
 def run_grid(base, ds, depths, store: RunStore) -> dict:
@@ -276,7 +285,9 @@ def summary(grid: dict, seed: dict, init: list[float], run_steps: int) -> dict:
         "grid_eval_s": grid["eval_s"],
         "seed_steps_s": seed["steps_s"],
         "seed_eval_s": seed["eval_s"],
+        "seed_dev_loss_s": seed["dev_s"],
         "ratio_vs_seed_steps": seed["steps_s"] / grid["whole_s"],
+        "ratio_vs_seed_with_dev_loss": (seed["steps_s"] + seed["dev_s"]) / grid["whole_s"],
         "ratio_vs_seed_with_eval": seed["whole_s"] / grid["whole_s"],
         "engine_steps_s": grid["steps_s"],
         "ratio_steps_alone": seed["steps_s"] / grid["steps_s"],
