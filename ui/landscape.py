@@ -24,7 +24,7 @@ from .landscape_charts import scale_label
 from .run_cache import lookup, run_store
 from .settings import BOUNDS, check_caps
 from .training_progress import visitor
-from .waiting import waiting_text
+from .waiting import Bar
 
 CELLS = "ls_cells"  # session key: run key -> trained cell
 STOPPED = "ls_stopped"  # session key: the sweep a visitor stopped, for the note after it
@@ -58,7 +58,8 @@ def sweep(base, ds: Dataset, depths, draw) -> None:
         return
     stop = st.empty()
     stop.button("Stop", key="stop-landscape", on_click=_stop, help="Cells already done stay")
-    bar = st.progress(0.0, text="Starting…")
+    bar = Bar(st.empty())
+    bar.progress(0.0, text="Starting…")
     order = {d: i for i, d in enumerate(depths)}
 
     def on_progress(depth: int, p) -> None:
@@ -67,7 +68,7 @@ def sweep(base, ds: Dataset, depths, draw) -> None:
         bar.progress(done, text=f"{text} of {p.steps:,} · {p.seconds:.1f} s")
 
     def on_wait(place: Place) -> None:
-        bar.progress(0.0, text=waiting_text(place))
+        bar.wait(place)
 
     mem = st.session_state.setdefault(CELLS, {})
     schedule = {"scheduler": SCHEDULER, "on_wait": on_wait, "visitor": visitor()}
@@ -75,7 +76,7 @@ def sweep(base, ds: Dataset, depths, draw) -> None:
         mem.update({c["key"]: c for c in row if c["status"] != "stopped"})  # diverged: never stored
         draw()
     stop.empty()
-    bar.empty()
+    bar.slot.empty()
 
 
 def within_budget(base, ds: Dataset, depths) -> list:

@@ -17,7 +17,7 @@ from mlp_core.train import Progress, RunOutcome
 
 from . import charts
 from .run_cache import run_store
-from .waiting import estimate_text, waiting_text, warm_up_text
+from .waiting import Bar, estimate_text, waiting_text, warm_up_text
 
 STOPPED = "stopped"  # session key: {"page", "step", "steps"} of the training a visitor stopped
 
@@ -94,7 +94,7 @@ def train_with_progress(cfgs, ds, labels, page) -> list[RunOutcome]:
             args=(st.session_state.get("page"),),
         )
         st.html(SHOW_PROGRESS.replace("KEY", f"stop-{page}"), unsafe_allow_javascript=True)
-    bar, chart = st.empty(), st.empty()
+    bar, chart = Bar(st.empty()), st.empty()
     bar.progress(0.0, text=f"Starting: {estimate_text(cfgs)}.")
     keys = {run_key(c, ds.sha256) for c in cfgs}
     last = {"t": 0.0}
@@ -103,16 +103,16 @@ def train_with_progress(cfgs, ds, labels, page) -> list[RunOutcome]:
     def on_progress(p: Progress) -> None:
         text, which = progress_text(p, labels)
         st.session_state["progress"] = {"step": p.step, "steps": p.steps, "which": which}
-        bar.progress(min(1.0, p.fraction), text=text)
+        bar.progress(p.fraction, text=text)
         if time.monotonic() - last["t"] > 0.4 and p.curve["step"]:
             chart.altair_chart(charts.live_curve(p.curve, labels), width="stretch")
             last["t"] = time.monotonic()
 
     def on_wait(place: Place) -> None:  # other visitors' turns (hosting/turns.py)
         if place.sharing:
-            show_sharing(bar, place, warm.progress_of(keys))
+            show_sharing(bar.slot, place, warm.progress_of(keys))
         else:
-            bar.progress(0.0, text=waiting_text(place))
+            bar.wait(place)
 
     outcomes = get_or_train(
         cfgs,
@@ -123,7 +123,7 @@ def train_with_progress(cfgs, ds, labels, page) -> list[RunOutcome]:
         on_wait=on_wait,
         visitor=visitor(),
     )
-    for placeholder in (stop, bar, chart):
+    for placeholder in (stop, bar.slot, chart):
         placeholder.empty()
     return outcomes
 

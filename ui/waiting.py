@@ -46,6 +46,22 @@ def form_estimate(cfgs: list[RunConfig]) -> str:
     return text
 
 
+class Bar:
+    """A progress bar in a placeholder that keeps the fraction done while the training
+    waits for a turn: a wait between slices takes nothing done back."""
+
+    def __init__(self, slot):
+        self.slot, self.done = slot, 0.0
+
+    def progress(self, done: float, text: str) -> None:
+        self.done = min(1.0, done)
+        self.slot.progress(self.done, text=text)
+
+    def wait(self, place: Place) -> None:
+        """The visitor's place in line (waiting_text), over the fraction done so far."""
+        self.slot.progress(self.done, text=waiting_text(place))
+
+
 def _seconds(s: float) -> str:
     return f"{s:,.0f} s" if s < 120 else f"{s / 60:,.0f} min"
 
