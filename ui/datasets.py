@@ -5,11 +5,11 @@ What a visitor uploads (words, the file's name) is shown as plain text (st.text)
 as Markdown: a word like ``![i](http://host/x)`` would make every viewer's browser fetch
 that URL. A refused upload keeps the data set in use, also when it replaces another
 upload: the browser's uploader then reports "no file" first and the new file a moment
-later (Streamlit 1.67, seen in chromium: tests/test_browser_hosting.py), so a "no file"
-followed within REPLACE_WINDOW_S by a refused file restores the data set it dropped. The
-new file's event interrupts the run that the "no file" started; a run that ends
-(settle_removal, called by app.py after the page) was a removal of its own, and a removal
-is final: a refused file after it restores nothing.
+later (Streamlit 1.67, seen in chromium: tests/test_browser_hosting.py). The uploader asks
+the server for upload URLs before it reports that "no file", and a visitor's Remove asks
+for none (ui/upload_requests.py), so a "no file" with a file on its way keeps the data set
+it dropped, and a refused file then restores it; a Remove is final: a refused file after
+it restores nothing.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ import math
 import time
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from mlp_core import data
 
-from . import session_memory
+from . import session_memory, upload_requests
 from .settings import DEMO_CAPS, SEED_RANGE, demo_mode, demo_note, param
 
 
@@ -37,7 +38,9 @@ def data_stats(_ds: data.Dataset, sha256: str) -> dict:
     return data.stats(_ds)
 
 
-REPLACE_WINDOW_S = 30.0  # "no file" then a new file this soon after: a replacement
+# a data set kept by a replacement's "no file" is restored by a refused file this soon
+# after it, no later (the new file never came)
+REPLACE_WINDOW_S = upload_requests.WINDOW_S
 SHOWN_NAME = 100  # characters of a file name shown
 
 
@@ -85,31 +88,31 @@ def take_upload(name: str, raw: bytes) -> None:
         )
 
 
-def settle_removal() -> None:
-    """The end of a whole run: a "no file" before it was the visitor's Remove, not the
-    first half of a replacement, so nothing it dropped comes back."""
-    st.session_state.pop("dropped", None)
-
-
 def _restore(saved: dict) -> None:
     for key, value in saved.items():
         st.session_state[key] = value
 
 
-def use_default() -> None:
-    """Back to the built-in names; what was in use is kept a moment (see the module doc)."""
+def use_default(replacing: bool = False) -> None:
+    """Back to the built-in names. ``replacing``: a new file is on its way (the module
+    doc), so what was in use is kept a moment, for a refused file to restore; else nothing
+    it drops comes back."""
     saved = {k: st.session_state[k] for k in ("dataset", "dataset_bytes") if k in st.session_state}
-    if saved:
+    st.session_state.pop("dropped", None)
+    if saved and replacing:
         st.session_state["dropped"] = (time.monotonic(), saved)
     for key in ("dataset", "dataset_bytes", "data_error"):
         st.session_state.pop(key, None)
 
 
 def _on_upload() -> None:
+    ctx = get_script_run_ctx()
+    session = ctx.session_id if ctx else None
     up = st.session_state.get("upload")
-    if up is None:  # the file was removed (or is being replaced): the built-in names
-        use_default()
+    if up is None:  # the file was removed, or is being replaced: the built-in names
+        use_default(replacing=upload_requests.uploading(session))
     else:
+        upload_requests.arrived(session)
         take_upload(up.name, up.getvalue())
 
 
@@ -130,6 +133,7 @@ def _in_use() -> None:
 
 def sidebar() -> None:
     """The data set in use and the global seed; called once, by app.py."""
+    upload_requests.watch_runtime()
     with st.sidebar:
         st.subheader("Data set")
         st.file_uploader(
