@@ -93,9 +93,16 @@ def row_std(t: torch.Tensor) -> torch.Tensor:
 
 
 def _per_run(t: torch.Tensor, stat: str) -> list[float]:
-    """mean or std of each run's slice of t (K, ...)."""
+    """mean, std, min or max of each run's slice of t (K, ...). A single value has no
+    spread: its std is 0 (torch's unbiased std would be NaN: batch 1, width 1)."""
     rows = t.flatten(1)
-    return (rows.mean(1) if stat == "mean" else row_std(rows)).tolist()
+    if stat == "mean":
+        return rows.mean(1).tolist()
+    if stat in ("min", "max"):  # exact values: "every unit equal" is min == max
+        return (rows.amin(1) if stat == "min" else rows.amax(1)).tolist()
+    if rows.shape[1] == 1:
+        return [0.0] * len(rows)
+    return row_std(rows).tolist()
 
 
 def matrix_rank(w: torch.Tensor) -> int:
@@ -164,6 +171,8 @@ class Recorder:
             cols = {
                 "mean": _per_run(out, "mean"),
                 "std": _per_run(out, "std"),
+                "min": _per_run(out, "min"),
+                "max": _per_run(out, "max"),
                 "saturation": sat.tolist(),
                 "grad_mean": _per_run(dout, "mean"),
                 "grad_std": _per_run(dout, "std"),

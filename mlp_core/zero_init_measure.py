@@ -157,13 +157,15 @@ def _output_params(params: list[dict]) -> list[str]:
 
 
 def _start(diag: dict | None) -> dict:
-    """The hidden activations at step 0 (the first diagnostics capture)."""
+    """The hidden activations at step 0 (the first diagnostics capture), decided exactly:
+    a layer's units all equal over the batch when its smallest and largest output are the
+    same number (NaN is equal to nothing), all zero when both are 0."""
     acts = (diag or {}).get("activations") or {}
-    first = [(row["mean"][0], row["std"][0]) for row in acts.values()]
+    first = [(row["min"][0], row["max"][0]) for row in acts.values()]
     return {
-        "hidden_zero_at_start": bool(first) and all(a == 0 and s == 0 for a, s in first),
-        "hidden_identical_at_start": bool(first) and all(s == 0 for _, s in first),
-        "hidden_mean_at_start": [a for a, _ in first],
+        "hidden_zero_at_start": bool(first) and all(lo == hi == 0 for lo, hi in first),
+        "hidden_identical_at_start": bool(first) and all(lo == hi for lo, hi in first),
+        "hidden_mean_at_start": [row["mean"][0] for row in acts.values()],
     }
 
 

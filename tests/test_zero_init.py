@@ -40,6 +40,18 @@ def test_sigmoid_trains_more_but_keeps_one_neuron_per_layer(small_ds, tiny_cfg):
     assert "sigmoid(0) = 0.5" in r.answer and "1 distinct neuron" in r.answer
 
 
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid"])
+def test_one_unit_on_one_row_is_still_all_units_equal_at_step_0(small_ds, tiny_cfg, activation):
+    # batch 1, width 1: a layer's output at step 0 is one number (its unbiased std is NaN)
+    r = run(small_ds, tiny_cfg, activation=activation, batch_size=1, n_hidden=1)
+    assert r.facts["hidden_identical_at_start"]
+    assert r.facts["hidden_zero_at_start"] == (activation == "tanh")
+    same = next(c for c in r.draft_assessment if c["claim"].startswith("All the neurons"))
+    assert same["verdict"] != "contradicted"
+    assert "units of each layer were identical" in same["evidence"]
+    assert "Why: " in r.answer
+
+
 def test_batchnorm_moves_the_training_to_the_last_beta(small_ds, tiny_cfg):
     r = run(small_ds, tiny_cfg, batchnorm=True)
     assert trained(r) == ["layers.7.beta"]

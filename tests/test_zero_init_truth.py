@@ -113,6 +113,10 @@ def check_facts(f: dict, cfg: RunConfig, outcomes, ds, sp) -> None:
         assert f["regime"][key]["state"] == reference_regime(o, ds)
     if zero.status != "ok":
         return
+    # step 0 of a zero init, by the algebra: every Linear outputs 0 (0 times a finite
+    # input), BatchNorm (eps > 0) maps it to its beta = 0, so every hidden unit is act(0)
+    assert f["hidden_identical_at_start"]
+    assert f["hidden_zero_at_start"] == (float(ACTS[cfg.model.activation](torch.zeros(1))) == 0)
     logp, hidden = eval_forward(cfg, zero.state, sp.Xdev)
     cd = f["context_dependence"]["zero"]
     ref_cd = float((logp - logp[:1]).var(0, unbiased=False).mean().sqrt())
