@@ -24,11 +24,17 @@ EPS = {torch.float32: torch.finfo(torch.float32).eps, torch.float64: torch.finfo
 
 
 @torch.inference_mode()
-def dev_forward(outcome, ds: Dataset) -> tuple[torch.Tensor, list[torch.Tensor]]:
+def dev_forward(
+    outcome, ds: Dataset, wide: bool = False
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """The trained run in eval mode on every dev row: log-probabilities (N, vocab) and each
-    hidden activation layer's output (N, width)."""
-    cfg = outcome.config
-    model = from_state(cfg.model, outcome.state, ds.vocab_size, cfg.data.block_size)
+    hidden activation layer's output (N, width). ``wide``: its stored weights evaluated in
+    float64, so that what the figures show is the net's own function and not the rounding
+    of a float32 forward pass."""
+    cfg, state = outcome.config, outcome.state
+    if wide:
+        state = {k: v.double() if v.is_floating_point() else v for k, v in state.items()}
+    model = from_state(cfg.model, state, ds.vocab_size, cfg.data.block_size)
     X = make_splits(ds, cfg.data.block_size).Xdev
     logits = model(X[None])[0]
     hidden = [

@@ -219,9 +219,11 @@ def _symmetry(f: dict) -> str:
 
 
 def _context(f: dict) -> str:
-    """Facts: exact_context, context_dependence, context_gain (zero run)."""
+    """Facts: exact_context, context_dependence, context_spread, context_gain (zero
+    run)."""
     cd, gain = f["context_dependence"]["zero"], f["context_gain"]["zero"]
     if f["exact_context"]:
+        spread = f["context_spread"]["zero"]
         worth = (
             f"the context is worth {nats(gain)} nats on dev against the net's own average "
             "prediction"
@@ -229,7 +231,7 @@ def _context(f: dict) -> str:
             else f"using it costs {nats(-gain)} nats on dev against the net's own average "
             "prediction"
         )
-        return f"Across dev contexts its log-probabilities spread by {cd:.2e} nats; {worth}."
+        return f"Across dev contexts its log-probabilities spread by {spread:.2e} nats; {worth}."
     if cd == 0:
         return "Its prediction is the same for every dev context, to the last bit."
     return (

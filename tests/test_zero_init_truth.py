@@ -120,10 +120,21 @@ def check_facts(f: dict, cfg: RunConfig, outcomes, ds, sp) -> None:
     logp, hidden = eval_forward(cfg, zero.state, sp.Xdev)
     cd = f["context_dependence"]["zero"]
     ref_cd = float((logp - logp[:1]).var(0, unbiased=False).mean().sqrt())
-    # the same trained net in another op order: equal up to float32 rounding of the logits,
-    # except where all that varies is rounding that BatchNorm amplified (exact: no context)
-    if f["exact_context"] or not cfg.model.batchnorm:
+    # a net that ignores the context in exact arithmetic varies only by rounding (of
+    # round-off weights): the same in another op order up to float32 rounding, except where
+    # BatchNorm amplified it
+    if not f["exact_context"] and not cfg.model.batchnorm:
         assert cd == pytest.approx(ref_cd, rel=1e-3, abs=1e-6)
+    # the sizes a sentence gives: the stored weights evaluated in float64, here in another
+    # op order (a float32 forward pass rounds a spread of 3e-5 nats by a few percent)
+    wide, _ = eval_forward(cfg, {k: v.double() for k, v in zero.state.items()}, sp.Xdev)
+    spread = float((wide - wide[:1]).var(0, unbiased=False).mean().sqrt())
+    assert f["context_spread"]["zero"] == pytest.approx(spread, rel=1e-6, abs=1e-12)
+    n = torch.tensor(float(len(wide)), dtype=torch.float64)
+    average = torch.logsumexp(wide, 0) - torch.log(n)
+    each = torch.arange(len(sp.Ydev))
+    gain = float(-average[sp.Ydev].mean() + wide[each, sp.Ydev].mean())
+    assert f["context_gain"]["zero"] == pytest.approx(gain, rel=1e-6, abs=1e-12)
     eps = torch.finfo(hidden[0].dtype).eps
     rows = torch.randperm(len(sp.Xdev), generator=torch.Generator().manual_seed(0))[:WIDTH_ROWS]
     ref_width = [distinct(h[rows], NEURON_EPS_FACTOR * eps) for h in hidden]

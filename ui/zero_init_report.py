@@ -43,7 +43,8 @@ def show_facts(rep: ZeroInitReport) -> None:
         len(f["roundoff"]),
         help="Exactly zero in exact arithmetic, nonzero in this run's floats",
     )
-    cd = f["context_dependence"]["zero"]
+    # a net that uses the context: its weights' spread (float64); else the run's rounding
+    cd = f["context_spread" if f["exact_context"] else "context_dependence"]["zero"]
     c[0].metric(
         "Output varies with context",
         ("yes" if f["exact_context"] else "no") + " (exact)",
