@@ -13,6 +13,7 @@ import torch.nn.functional as F
 
 from .data import Dataset, make_splits
 from .diagnostics import distinct_neurons
+from .fast.evaluate import distinct
 from .layers import BatchNorm1d, Linear
 from .model import from_state
 from .scaled import magnitude_text
@@ -24,17 +25,11 @@ EPS = {torch.float32: torch.finfo(torch.float32).eps, torch.float64: torch.finfo
 
 
 @torch.inference_mode()
-def dev_forward(
-    outcome, ds: Dataset, wide: bool = False
-) -> tuple[torch.Tensor, list[torch.Tensor]]:
+def dev_forward(outcome, ds: Dataset) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """The trained run in eval mode on every dev row: log-probabilities (N, vocab) and each
-    hidden activation layer's output (N, width). ``wide``: its stored weights evaluated in
-    float64, so that what the figures show is the net's own function and not the rounding
-    of a float32 forward pass."""
-    cfg, state = outcome.config, outcome.state
-    if wide:
-        state = {k: v.double() if v.is_floating_point() else v for k, v in state.items()}
-    model = from_state(cfg.model, state, ds.vocab_size, cfg.data.block_size)
+    hidden activation layer's output (N, width)."""
+    cfg = outcome.config
+    model = from_state(cfg.model, outcome.state, ds.vocab_size, cfg.data.block_size)
     X = make_splits(ds, cfg.data.block_size).Xdev
     logits = model(X[None])[0]
     hidden = [
@@ -45,6 +40,28 @@ def dev_forward(
     return F.log_softmax(logits.double(), dim=1), hidden
 
 
+@torch.inference_mode()
+def wide_context(outcome, ds: Dataset) -> tuple[float, float]:
+    """(context_dependence, context_gain) of the run's stored weights evaluated in float64,
+    so that the sizes a sentence gives are the net's own and not the rounding of a float32
+    forward pass: over every dev row, each distinct context evaluated once and weighted by
+    its rows (fast.evaluate.distinct)."""
+    cfg = outcome.config
+    state = {k: v.double() if v.is_floating_point() else v for k, v in outcome.state.items()}
+    model = from_state(cfg.model, state, ds.vocab_size, cfg.data.block_size)
+    sp = make_splits(ds, cfg.data.block_size)
+    X, counts = distinct(sp.Xdev, sp.Ydev, ds.vocab_size)  # counts (vocab, contexts)
+    logp = F.log_softmax(model(X[None])[0], dim=1)  # (contexts, vocab), float64
+    rows = counts.sum(0, keepdim=True).T  # (contexts, 1)
+    n = rows.sum()
+    d = logp - logp[:1]
+    centred = d - (rows * d).sum(0) / n
+    spread = float(((rows * centred * centred).sum(0) / n).mean().sqrt())
+    average = torch.logsumexp(logp + rows.log(), 0) - n.log()
+    gain = float(((counts.T * logp).sum() - (counts.T * average).sum()) / n)
+    return spread, gain
+
+
 def context_dependence(logp: torch.Tensor) -> float:
     """How much the predicted distribution moves with the context: the root-mean-square,
     over characters, of the spread (std) of log p across dev contexts, in nats. Exactly
@@ -52,13 +69,6 @@ def context_dependence(logp: torch.Tensor) -> float:
     of differences from the first row, which are exactly 0 for identical rows."""
     d = logp - logp[:1]
     return float(d.var(0, unbiased=False).mean().sqrt())
-
-
-def context_gain(logp: torch.Tensor, Y: torch.Tensor) -> float:
-    """Nats the context is worth on dev: the loss of the model's own average prediction
-    (the same distribution for every context) minus the model's loss."""
-    avg = torch.logsumexp(logp, 0) - torch.log(torch.tensor(float(len(logp)), dtype=logp.dtype))
-    return float(F.nll_loss(avg.expand_as(logp), Y) - F.nll_loss(logp, Y))
 
 
 def effective_width(hidden: list[torch.Tensor]) -> list[dict]:

@@ -17,11 +17,11 @@ from .zero_init_draft import NOTEBOOK_BATCH_LOSSES, NOTEBOOK_VAL_LOSS
 from .zero_init_exact import analyse
 from .zero_init_facts import (
     context_dependence,
-    context_gain,
     dev_forward,
     effective_width,
     gradient_facts,
     split_loss,
+    wide_context,
 )
 
 ACT_AT_ZERO = {"tanh": math.tanh(0.0), "sigmoid": 0.5, "relu": 0.0}  # f(0)
@@ -176,7 +176,6 @@ def _per_run(zero: RunOutcome, other: RunOutcome, ds: Dataset) -> dict:
     ``context_spread`` and ``context_gain``: the same net's weights evaluated in float64,
     the sizes a sentence gives (a float32 forward pass rounds a spread of 3e-5 nats by a
     few percent)."""
-    Y = make_splits(ds, zero.config.data.block_size).Ydev
     keys = ("context_dependence", "context_spread", "context_gain", "effective_width")
     out = {k: {} for k in keys}
     for key, o in zip(RUNS, (zero, other)):
@@ -185,10 +184,8 @@ def _per_run(zero: RunOutcome, other: RunOutcome, ds: Dataset) -> dict:
                 v[key] = None
             continue
         logp, hidden = dev_forward(o, ds)
-        wide, _ = dev_forward(o, ds, wide=True)
         out["context_dependence"][key] = context_dependence(logp)
-        out["context_spread"][key] = context_dependence(wide)
-        out["context_gain"][key] = context_gain(wide, Y)
+        out["context_spread"][key], out["context_gain"][key] = wide_context(o, ds)
         out["effective_width"][key] = effective_width(hidden)
     return out
 
