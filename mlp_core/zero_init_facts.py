@@ -52,23 +52,30 @@ def wide_context(outcome, ds: Dataset) -> tuple[float, float]:
     sp = make_splits(ds, cfg.data.block_size)
     X, counts = distinct(sp.Xdev, sp.Ydev, ds.vocab_size)  # counts (vocab, contexts)
     logp = F.log_softmax(model(X[None])[0], dim=1)  # (contexts, vocab), float64
-    rows = counts.sum(0, keepdim=True).T  # (contexts, 1)
-    n = rows.sum()
-    d = logp - logp[:1]
-    centred = d - (rows * d).sum(0) / n
-    spread = float(((rows * centred * centred).sum(0) / n).mean().sqrt())
-    average = torch.logsumexp(logp + rows.log(), 0) - n.log()
-    gain = float(((counts.T * logp).sum() - (counts.T * average).sum()) / n)
-    return spread, gain
+    return context_dependence(logp, counts.sum(0)), context_gain(logp, counts)
 
 
-def context_dependence(logp: torch.Tensor) -> float:
+def context_dependence(logp: torch.Tensor, rows: torch.Tensor | None = None) -> float:
     """How much the predicted distribution moves with the context: the root-mean-square,
     over characters, of the spread (std) of log p across dev contexts, in nats. Exactly
     0.0 when every context gets the same prediction (a unigram model): the spread is taken
-    of differences from the first row, which are exactly 0 for identical rows."""
+    of differences from the first row, which are exactly 0 for identical rows. ``rows``:
+    how many dev rows each row of logp stands for (distinct contexts); 1 each if None."""
     d = logp - logp[:1]
-    return float(d.var(0, unbiased=False).mean().sqrt())
+    w = torch.ones(len(d), dtype=d.dtype) if rows is None else rows.to(d.dtype)
+    w, n = w.unsqueeze(1), w.sum()
+    centred = d - (w * d).sum(0) / n
+    return float(((w * centred * centred).sum(0) / n).mean().sqrt())
+
+
+def context_gain(logp: torch.Tensor, counts: torch.Tensor) -> float:
+    """Nats the context is worth on dev: the loss of the model's own average prediction
+    (the same distribution for every context) minus the model's loss. ``counts`` (vocab,
+    contexts): how many dev rows of each context have each target."""
+    rows = counts.sum(0).unsqueeze(1)
+    n = rows.sum()
+    average = torch.logsumexp(logp + rows.log(), 0) - n.log()
+    return float(((counts.T * logp).sum() - (counts.T * average).sum()) / n)
 
 
 def effective_width(hidden: list[torch.Tensor]) -> list[dict]:
