@@ -162,7 +162,9 @@ class Recorder:
         kinds = self.model.activations
         hists: list[tuple[dict, dict]] = [({}, {}) for _ in kinds]
         for i in self.act_layers:
-            out, dout = activations[i]  # (K, B, n_hidden)
+            # (K, B x n_hidden) each: the (K, B, n_hidden) views copied once, here, and
+            # read by every statistic below
+            out, dout = (t.flatten(1) for t in activations[i])
             sat = torch.zeros(len(kinds), dtype=out.dtype)
             for kind in set(kinds):
                 sat = torch.where(
