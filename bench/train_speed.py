@@ -85,7 +85,7 @@ class EngineLoop:
         every = 400 if diagnostics else 1 << 40
         args = [
             (g, ds.vocab_size, sp, every, every * 10, diagnostics)
-            for g in train._split(cfgs, workers)
+            for g in train.split(cfgs, workers)
         ]
         self.remotes = pool.acquire(len(args) - 1, StackTrainer, args[1:], 1)
         assert len(self.remotes) == len(args) - 1, "no worker process"

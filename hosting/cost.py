@@ -1,19 +1,37 @@
 """What a training costs before it runs: its CPU seconds on one core, from the measured
 cost of its shapes (bench/step_cost.py measures the constants below and writes
-bench/step_cost.json; bench/README.md "The cost of a form" gives the machine and load).
+bench/step_cost.json; bench/README.md "The cost of a form" gives the machine, the load and
+how close the estimate comes on forms it was not fitted to).
 
-Each run pays, every step, LAYER_S per layer (the ops' fixed cost), ELEM_S per activation
-(batch row x hidden unit x layer: the elementwise ops) and MAC_S per multiply-add (batch x
-(block x n_embd x H + (layers - 1) x H^2 + H x vocab)), forward and backward together;
-and once, its evaluation (the live curve's points and the final losses on the train and
-dev splits: ENGINE_EVAL_ROWS distinct contexts of the built-in names, EVAL_ROWS rows in
-the notebook's arithmetic; DEV_ROWS for a run that measures the dev split only):
-EVAL_ELEM_S per activation and EVAL_MAC_S per multiply-add of a row.
-The notebook's arithmetic (autograd, its runs one after another) has constants of its
-own. A form's cost is the sum of its runs'.
+The engine trains the runs that share a stack key as one stack (mlp_core.train.stack_key),
+so a form is priced stack by stack. A stack of K runs pays, every step:
+- STEP_S (drawing the minibatches, the loop), LAYER_S per layer and BN_LAYER_S per
+  BatchNorm layer: the ops' fixed costs, shared by the stack's runs; RUN_LAYER_S per layer
+  of each run (a batched product's and a statistic's cost per matrix);
+- ELEM_S per activation (run x batch row x hidden unit x layer: the elementwise ops) and
+  BN_ELEM_S more per activation of a BatchNorm net;
+- MAC_S per multiply-add (batch x (block x n_embd x H + (layers - 1) x H^2 + H x vocab) a
+  run), forward and backward together;
+- ROW_S per batch row of a run (its logits over the vocabulary, their softmax and loss),
+  EMBED_ELEM_S per value of the net's input (run x batch row x block x n_embd: the
+  embedding's rows gathered, their gradient added back) and PARAM_S per parameter of a run
+  (the update, and the weights a product reads, which bound a narrow batch's step).
+Once, it pays its measuring:
+- POINT_S per curve point; EVAL_ELEM_S per activation and EVAL_MAC_S per multiply-add of
+  every distinct context it evaluates (``evaluations``: the curve's samples, the whole
+  splits at the end);
+- GRAD_S per parameter of a run at each step that keeps its gradients (the first
+  GRAD_TRACK_FIRST and every diagnostics capture: their norms) and CAPTURE_ELEM_S per
+  activation at each diagnostics capture (their statistics and histograms).
+The notebook's arithmetic (autograd, its runs one after another) is priced run by run,
+with constants of its own: LAYER_S per layer, ELEM_S, MAC_S, and its evaluation of
+EVAL_ROWS rows. A form's cost is the sum of its stacks'.
 
-On a server shared by n open trainings a new one gets about 1/(n + 1) of the time (fair
-turns, turns.py), so its wall time there is about its CPU seconds x (n + 1).
+Its wall time (``wall_seconds``): a stack split over two processes (mlp_core.train: a big
+stack of several runs) takes as long as its larger half, and an evaluation of more than
+one chunk gives every other chunk to a helper thread, on the core a single process leaves
+free. On a server shared by n open trainings a new one gets about 1/(n + 1) of the time
+(fair turns, turns.py), so its wall time there is about n + 1 times that.
 
 The demo's budget per submission (ui.settings.DEMO_BUDGET_S) is sized for a class
 (class_budget): n visitors arriving over T seconds, each asking for a custom zero-init and
@@ -25,15 +43,27 @@ of a form at the caps over its estimate.
 from __future__ import annotations
 
 import math
+import os
 
 from mlp_core.config import RunConfig
+from mlp_core.fast.evaluate import EVAL_ROWS as EVAL_CHUNK_ROWS
+from mlp_core.run_rules import GRAD_TRACK_FIRST, curve_from, curve_points
+from mlp_core.train import default_diag_every, split, stack_key, worker_count
 
 __all__ = [
+    "captures",
     "class_budget",
     "cpu_seconds",
-    "eval_features",
+    "eval_caller_share",
+    "evaluations",
     "fitting",
+    "grad_steps",
+    "once_features",
+    "points",
     "run_macs",
+    "run_params",
+    "stack_seconds",
+    "stacks",
     "step_features",
     "wall_seconds",
 ]
@@ -41,28 +71,53 @@ __all__ = [
 VOCAB = 27  # the built-in names' (an upload's may differ a little: a letter's worth)
 # rows evaluated once per run, on the built-in names (block size 3): the notebook's
 # arithmetic evaluates every train and dev row; the engine each distinct context once
-# (mlp_core/fast/evaluate.py): 5,427 training and 2,932 dev contexts at the end, and the
-# 1,382 of the 4,096-row dev sample behind each curve point (41; evaluation "dev": 6)
+# (mlp_core/fast/evaluate.py): 5,427 training and 2,932 dev contexts at the end, the
+# 1,382 of the 4,096-row dev sample behind each curve point
 EVAL_ROWS = 171_806 + 21_500
-ENGINE_EVAL_ROWS = 5_427 + 2_932 + 41 * 1_382
-DEV_ROWS = 2_932 + 6 * 1_382  # evaluation "dev" (the landscape's cells)
+FINAL_TRAIN_ROWS = 5_427
+DEV_ROWS = 2_932
+POINT_ROWS = 1_382
+START_TRAIN_ROWS = 1_327  # the 4,096-row training sample of a curve's step 0
 # measured by bench/step_cost.py (bench/step_cost.json): seconds, one core, one thread
 ENGINE = {
-    "LAYER_S": 3e-5,
-    "ELEM_S": 4.4e-9,
-    "MAC_S": 5.6e-11,
-    "EVAL_ELEM_S": 5.1e-9,
-    "EVAL_MAC_S": 4.8e-11,
+    "STEP_S": 1.6e-05,
+    "LAYER_S": 4.8e-06,
+    "BN_LAYER_S": 2.3e-05,
+    "RUN_LAYER_S": 3.2e-06,
+    "ELEM_S": 1.2e-09,
+    "BN_ELEM_S": 4.7e-09,
+    "MAC_S": 5.1e-11,
+    "ROW_S": 1.8e-07,
+    "EMBED_ELEM_S": 2.8e-09,
+    "PARAM_S": 1e-09,
+    "POINT_S": 0.0028,
+    "EVAL_ELEM_S": 1.8e-09,
+    "EVAL_MAC_S": 3.4e-11,
+    "GRAD_S": 3e-09,
+    "CAPTURE_ELEM_S": 1.7e-08,
 }
 NOTEBOOK = {
-    "LAYER_S": 0.00016,
-    "ELEM_S": 5.3e-9,
-    "MAC_S": 5.7e-11,
-    "EVAL_ELEM_S": 1.5e-8,
-    "EVAL_MAC_S": 1.4e-11,
+    "LAYER_S": 7.8e-05,
+    "ELEM_S": 0.0,
+    "MAC_S": 1.4e-10,
+    "EVAL_ELEM_S": 1.8e-08,
+    "EVAL_MAC_S": 0.0,
 }
-STEP_TERMS = ("LAYER_S", "ELEM_S", "MAC_S")
-EVAL_TERMS = ("EVAL_ELEM_S", "EVAL_MAC_S")
+STEP_TERMS = (
+    "STEP_S",
+    "LAYER_S",
+    "BN_LAYER_S",
+    "RUN_LAYER_S",
+    "ELEM_S",
+    "BN_ELEM_S",
+    "MAC_S",
+    "ROW_S",
+    "EMBED_ELEM_S",
+    "PARAM_S",
+)
+ONCE_TERMS = ("POINT_S", "EVAL_ELEM_S", "EVAL_MAC_S", "GRAD_S", "CAPTURE_ELEM_S")
+NOTEBOOK_STEP_TERMS = ("LAYER_S", "ELEM_S", "MAC_S")
+NOTEBOOK_EVAL_TERMS = ("EVAL_ELEM_S", "EVAL_MAC_S")
 
 
 def run_macs(cfg: RunConfig, vocab: int = VOCAB) -> float:
@@ -72,38 +127,148 @@ def run_macs(cfg: RunConfig, vocab: int = VOCAB) -> float:
     return b * (cfg.data.block_size * m.n_embd * h + (m.n_layers - 1) * h * h + h * vocab)
 
 
-def step_features(cfg: RunConfig, vocab: int = VOCAB) -> tuple[float, float, float]:
-    """(layers, activations, multiply-adds) of one step of one run."""
+def run_params(cfg: RunConfig, vocab: int = VOCAB) -> float:
+    """Parameters of one run (weights and biases; the embedding's)."""
     m = cfg.model
-    return (m.n_layers, cfg.train.batch_size * m.n_hidden * m.n_layers, run_macs(cfg, vocab))
+    h = m.n_hidden
+    fan_in = cfg.data.block_size * m.n_embd
+    return vocab * m.n_embd + (fan_in + 1) * h + (m.n_layers - 1) * (h + 1) * h + (h + 1) * vocab
 
 
-def eval_features(cfg: RunConfig, vocab: int = VOCAB) -> tuple[float, float]:
-    """(activations, multiply-adds) of one run's evaluation (TrainConfig.evaluation "dev":
-    the dev split's rows only)."""
-    m = cfg.model
-    if cfg.train.arithmetic == "notebook":
-        rows = EVAL_ROWS
-    else:
-        rows = DEV_ROWS if cfg.train.evaluation == "dev" else ENGINE_EVAL_ROWS
-    per_row = run_macs(cfg, vocab) / cfg.train.batch_size
-    return (rows * m.n_hidden * m.n_layers, rows * per_row)
+def stacks(cfgs: list[RunConfig]) -> list[list[RunConfig]]:
+    """The stacks these runs train in (mlp_core.train.stack_key), in order of first run."""
+    out: dict[tuple, list[RunConfig]] = {}
+    for c in cfgs:
+        out.setdefault(stack_key(c), []).append(c)
+    return list(out.values())
+
+
+def _activations(stack: list[RunConfig]) -> float:
+    """Activations of one step of a stack: runs x batch rows x hidden units x layers."""
+    m = stack[0].model
+    return len(stack) * stack[0].train.batch_size * m.n_hidden * m.n_layers
+
+
+def step_features(stack: list[RunConfig], vocab: int = VOCAB) -> tuple[float, ...]:
+    """One step of a stack of runs (engine): the features STEP_TERMS price."""
+    c, K = stack[0], len(stack)
+    m, elems = c.model, _activations(stack)
+    bn = 1.0 if m.batchnorm else 0.0
+    macs = sum(run_macs(r, vocab) for r in stack)
+    rows = K * c.train.batch_size
+    embed = rows * c.data.block_size * m.n_embd
+    params = K * run_params(c, vocab)
+    layers = (m.n_layers, bn * m.n_layers, K * m.n_layers)
+    return (1.0, *layers, elems, bn * elems, macs, rows, embed, params)
+
+
+def grad_steps(cfg: RunConfig) -> int:
+    """Steps that keep their gradients: the first GRAD_TRACK_FIRST and every diagnostics
+    capture's after them (evaluation "dev" keeps the same ones, so that its arithmetic is
+    the full evaluation's, and measures nothing from them)."""
+    steps = cfg.train.steps
+    every = default_diag_every(steps)
+    later = range(GRAD_TRACK_FIRST, steps)
+    return min(steps, GRAD_TRACK_FIRST) + sum(1 for i in later if i % every == 0 or i == steps - 1)
+
+
+def captures(cfg: RunConfig) -> int:
+    """Diagnostics captures of a run (evaluation "full"): every diag_every-th step and
+    its last."""
+    steps = cfg.train.steps
+    if cfg.train.evaluation != "full":
+        return 0
+    every = default_diag_every(steps)
+    return -(-steps // every) + (1 if (steps - 1) % every else 0)
+
+
+def points(cfg: RunConfig) -> int:
+    """Curve points a run measures (its step 0 included for evaluation "full")."""
+    t = cfg.train
+    every = max(1, t.steps // curve_points(t.evaluation))
+    first = curve_from(t.evaluation, t.steps)
+    ends = [min(a + every, t.steps) for a in range(0, t.steps, every)]
+    return sum(1 for b in ends if b >= first) + (1 if first == 0 else 0)
+
+
+def evaluations(cfg: RunConfig) -> list[tuple[int, int]]:
+    """(distinct contexts, how many times) of each evaluation a run makes: the training
+    sample at its curve's step 0 (where the curve starts there), the curve's points on the
+    dev sample, then the whole splits it measures at the end."""
+    t = cfg.train
+    start = [(START_TRAIN_ROWS, 1)] if curve_from(t.evaluation, t.steps) == 0 else []
+    final = (DEV_ROWS,) if t.evaluation == "dev" else (FINAL_TRAIN_ROWS, DEV_ROWS)
+    return start + [(POINT_ROWS, points(cfg))] + [(rows, 1) for rows in final]
+
+
+def eval_caller_share(stack: list[RunConfig], cores: int) -> float:
+    """The share of a stack's evaluation its own thread computes: an evaluation of more
+    than one chunk gives every other chunk to a helper thread (mlp_core/fast/evaluate.py),
+    which runs beside it where a core is free."""
+    n = max(256, EVAL_CHUNK_ROWS // len(stack))
+    mine = every = 0.0
+    for rows, times in evaluations(stack[0]):
+        chunks = rows // n
+        on_caller = rows if chunks < 2 or cores < 2 else -(-chunks // 2) * n + rows - chunks * n
+        mine, every = mine + times * on_caller, every + times * rows
+    return mine / every
+
+
+def once_features(stack: list[RunConfig], vocab: int = VOCAB) -> tuple[float, ...]:
+    """What a stack measures once (engine): the features ONCE_TERMS price."""
+    c, K = stack[0], len(stack)
+    n_points = points(c)
+    rows = sum(r * times for r, times in evaluations(c))
+    per_row = run_macs(c, vocab) / c.train.batch_size
+    m = c.model
+    return (
+        n_points,
+        K * rows * m.n_hidden * m.n_layers,
+        K * rows * per_row,
+        K * grad_steps(c) * run_params(c, vocab) if c.train.evaluation == "full" else 0.0,
+        captures(c) * _activations(stack),
+    )
+
+
+def _notebook_seconds(c: RunConfig, vocab: int) -> float:
+    m, k = c.model, NOTEBOOK
+    step = (m.n_layers, c.train.batch_size * m.n_hidden * m.n_layers, run_macs(c, vocab))
+    per_row = run_macs(c, vocab) / c.train.batch_size
+    once = (EVAL_ROWS * m.n_hidden * m.n_layers, EVAL_ROWS * per_row)
+    return c.train.steps * sum(f * k[t] for f, t in zip(step, NOTEBOOK_STEP_TERMS)) + sum(
+        f * k[t] for f, t in zip(once, NOTEBOOK_EVAL_TERMS)
+    )
+
+
+def stack_seconds(stack: list[RunConfig], vocab: int = VOCAB, eval_share: float = 1.0) -> float:
+    """Estimated CPU seconds (one core) of one stack of runs; with ``eval_share``, the
+    seconds its own thread takes (that share of the rows it evaluates)."""
+    if stack[0].train.arithmetic == "notebook":
+        return sum(_notebook_seconds(c, vocab) for c in stack)
+    k = ENGINE
+    step = sum(f * k[t] for f, t in zip(step_features(stack, vocab), STEP_TERMS))
+    once = once_features(stack, vocab)
+    share = [1.0, eval_share, eval_share, 1.0, 1.0]  # ONCE_TERMS: the rows' terms
+    return stack[0].train.steps * step + sum(
+        f * k[t] * x for f, t, x in zip(once, ONCE_TERMS, share)
+    )
 
 
 def cpu_seconds(cfgs: list[RunConfig], vocab: int = VOCAB) -> float:
     """Estimated CPU seconds (one core) to train these runs."""
-    total = 0.0
-    for c in cfgs:
-        k = NOTEBOOK if c.train.arithmetic == "notebook" else ENGINE
-        step = sum(f * k[t] for f, t in zip(step_features(c, vocab), STEP_TERMS))
-        once = sum(f * k[t] for f, t in zip(eval_features(c, vocab), EVAL_TERMS))
-        total += c.train.steps * step + once
-    return total
+    return sum(stack_seconds(s, vocab) for s in stacks(cfgs))
 
 
 def wall_seconds(cfgs: list[RunConfig], open_trainings: int, vocab: int = VOCAB) -> float:
-    """Estimated seconds to train these runs beside ``open_trainings`` others."""
-    return cpu_seconds(cfgs, vocab) * (open_trainings + 1)
+    """Estimated seconds to train these runs beside ``open_trainings`` others: each stack
+    takes as long as the largest of the groups its processes train (train.worker_count),
+    and a process's evaluation shares its rows with a helper thread where a core is free."""
+    alone, cores = 0.0, os.cpu_count() or 1
+    for s in stacks(cfgs):
+        n = 1 if s[0].train.arithmetic == "notebook" else worker_count(s)
+        free = cores - n + 1  # a process's helper thread has a core where one is left
+        alone += max(stack_seconds(g, vocab, eval_caller_share(g, free)) for g in split(s, n))
+    return alone * (open_trainings + 1)
 
 
 def fitting(groups: list[list[RunConfig]], budget: float, vocab: int = VOCAB) -> int:
@@ -117,11 +282,11 @@ def fitting(groups: list[list[RunConfig]], budget: float, vocab: int = VOCAB) ->
     return len(groups)
 
 
-# measured CPU seconds over the estimate of the demo's heaviest form, 2 runs of 6 x 200 at
-# batch 1,024 for 100 steps (one process, one thread, load 1.2): 7.85 s against 5.66 s.
-# The fit prices a wide run's evaluation at about half its cost (bench/step_cost.json:
-# 0.52 for one run of 6 x 200), so a form at the caps runs over its estimate by this much
-CAPS_OVERRUN = 1.39
+# measured CPU seconds over the estimate of forms at the caps' widest shape (6 x 200 at
+# batch 1,024: one run of 100 and 200 steps, two of 100; bench/step_cost.json "caps", one
+# process, one thread, the least of 3): 1.06, 1.13, 1.04. A submission at the caps costs
+# up to this many times its estimate
+CAPS_OVERRUN = 1.13
 
 
 def class_budget(

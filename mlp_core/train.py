@@ -87,13 +87,21 @@ def stack_key(cfg: RunConfig) -> tuple:
     )
 
 
-def _split(cfgs: list[RunConfig], n: int) -> list[list[RunConfig]]:
+def default_diag_every(steps: int) -> int:
+    """Steps between diagnostics captures (about 50 a run, and its last step)."""
+    return max(1, steps // 50)
+
+
+def split(cfgs: list[RunConfig], n: int) -> list[list[RunConfig]]:
     """n contiguous groups of runs (fewer if there are fewer runs)."""
     size = -(-len(cfgs) // max(1, min(n, len(cfgs))))
     return [cfgs[i : i + size] for i in range(0, len(cfgs), size)]
 
 
-def _worker_count(cfgs: list[RunConfig], workers: int | None) -> int:
+def worker_count(cfgs: list[RunConfig], workers: int | None = None) -> int:
+    """Processes a stack trains in: ``workers`` (at most one per run), or by default two
+    for a stack of several runs and PROCESS_MIN_WORK model-steps or more on a machine with
+    2+ cores (PROCESS_MIN_WORK_DEV for evaluation "dev"), else one."""
     if workers:
         return max(1, min(workers, len(cfgs)))
     t = cfgs[0].train
@@ -141,14 +149,14 @@ def train_stack(
     if cfgs[0].train.arithmetic == "notebook":
         return _train_notebook(cfgs, ds, on_progress, t0, on_slice)
     steps = cfgs[0].train.steps
-    every = diag_every or max(1, steps // 50)
+    every = diag_every or default_diag_every(steps)
     hist_every = every * max(1, steps // (every * hist_points))
     # runs with the same nonlinearity side by side: one op per kind, not an index shuffle
     order = sorted(range(len(cfgs)), key=lambda i: cfgs[i].model.activation)
     stack = [cfgs[i] for i in order]
     args = [
         (g, ds.vocab_size, sp, every, hist_every, diagnostics)
-        for g in _split(stack, _worker_count(stack, workers))
+        for g in split(stack, worker_count(stack, workers))
     ]
     remotes = pool.acquire(len(args) - 1, StackTrainer, args[1:], threads or 1)
     try:  # without worker processes, the same groups train here, one after another

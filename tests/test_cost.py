@@ -1,14 +1,20 @@
 """A form's cost before it trains (hosting/cost.py), the demo's budget per submission
 (ui.settings.check_cost, on Compare) and the estimates a waiting visitor reads."""
 
+import threading
 from dataclasses import replace
 
+import hypothesis
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hosting import cost
 from hosting.turns import Place
+from mlp_core import train
 from mlp_core.bn_fold import FOLD_DEFAULT, fold_configs
 from mlp_core.config import ConfigError, ModelConfig, RunConfig, TrainConfig
+from mlp_core.stack import StackTrainer
 from mlp_core.zero_init import ZERO_INIT_DEFAULT, zero_init_configs
 from tests.app_helpers import open_app
 from ui import settings
@@ -27,7 +33,12 @@ def runs(cfg: RunConfig, n: int) -> list[RunConfig]:
 def test_the_estimate_grows_with_every_dimension_of_a_form():
     base = RunConfig(model=ModelConfig(n_layers=2, n_hidden=64))
     one = cost.cpu_seconds([base])
-    assert cost.cpu_seconds(runs(base, 4)) == pytest.approx(4 * one)
+    four = cost.cpu_seconds(runs(base, 4))  # one stack: its ops' fixed costs are shared
+    assert one < four < 4 * one
+    other = replace(base, model=replace(base.model, n_hidden=65))  # a stack of its own
+    assert cost.cpu_seconds([base, other]) == pytest.approx(one + cost.cpu_seconds([other]))
+    bn = replace(base, model=replace(base.model, batchnorm=True))
+    assert cost.cpu_seconds([bn]) > one
     at = [cost.cpu_seconds([replace(base, train=replace(base.train, steps=n))]) for n in (1, 2, 3)]
     assert at[2] - at[1] == pytest.approx(at[1] - at[0]) and at[1] > at[0]  # a cost per step
     for model in (replace(base.model, n_layers=4), replace(base.model, n_hidden=128)):
@@ -36,10 +47,96 @@ def test_the_estimate_grows_with_every_dimension_of_a_form():
     assert cost.cpu_seconds([wider]) > one
 
 
-def test_on_a_shared_server_the_wall_time_counts_the_open_trainings():
+def test_on_a_shared_server_the_wall_time_counts_the_open_trainings(monkeypatch):
     cfgs = runs(CAPS, 1)
+    monkeypatch.setattr(train.os, "cpu_count", lambda: 1)  # no core for a helper thread
     assert cost.wall_seconds(cfgs, 0) == cost.cpu_seconds(cfgs)
     assert cost.wall_seconds(cfgs, 2) == pytest.approx(3 * cost.cpu_seconds(cfgs))
+    monkeypatch.setattr(train.os, "cpu_count", lambda: 2)  # the evaluation's helper has one
+    assert cost.wall_seconds(cfgs, 0) < cost.cpu_seconds(cfgs)
+
+
+def test_a_stack_split_over_two_processes_takes_its_larger_half(monkeypatch):
+    monkeypatch.setattr(train.os, "cpu_count", lambda: 2)
+    cfgs = runs(CAPS, 5)  # 25,000 model-steps: split 3 + 2
+    assert train.worker_count(cfgs) == 2
+    assert cost.wall_seconds(cfgs, 0) == pytest.approx(cost.cpu_seconds(cfgs[:3]))
+    monkeypatch.setattr(train.os, "cpu_count", lambda: 1)
+    assert cost.wall_seconds(cfgs, 0) == pytest.approx(cost.cpu_seconds(cfgs))
+
+
+@hypothesis.settings(max_examples=25, deadline=None)
+@given(
+    steps=st.integers(1, 450),
+    evaluation=st.sampled_from(["full", "dev"]),
+    runs_=st.integers(1, 2),
+)
+def test_what_the_estimate_counts_is_what_a_training_does(small_ds, steps, evaluation, runs_):
+    """Curve points, diagnostics captures and steps that keep their gradients, as the
+    estimate counts them, against a training's own record of them."""
+    base = RunConfig().replace(
+        n_layers=1, n_hidden=4, n_embd=2, steps=steps, batch_size=4, evaluation=evaluation
+    )
+    kept = []
+    grad_step = StackTrainer.grad_step
+
+    def counted(self, i, *a):
+        kept.append(i)
+        return grad_step(self, i, *a)
+
+    StackTrainer.grad_step = counted
+    try:
+        out = train.train_stack(runs(base, runs_), small_ds, workers=1)[0]
+    finally:
+        StackTrainer.grad_step = grad_step
+    m = out.metrics
+    assert cost.points(base) == len(m["curve"]["step"])
+    diag = m["diagnostics"]
+    assert cost.captures(base) == (len(diag["steps"]) if diag else 0)
+    assert cost.grad_steps(base) == len(kept)
+
+
+@hypothesis.settings(max_examples=12, deadline=None)
+@given(
+    K=st.integers(1, 12),
+    evaluation=st.sampled_from(["full", "dev"]),
+    steps=st.integers(2, 60),
+)
+def test_the_evaluations_rows_and_the_helper_threads_share_are_what_training_does(
+    K, evaluation, steps
+):
+    """The rows each evaluation forwards (the built-in names' distinct contexts) and the
+    share of them the training's own thread computes, against the evaluations' record."""
+    from mlp_core.data import default_dataset
+    from mlp_core.fast import evaluate
+
+    calls, run = [], evaluate._run
+    me = threading.get_ident()
+
+    def recorded(chunk, X, W, starts, n):
+        calls.append((threading.get_ident() == me, len(starts) * n))
+        return run(chunk, X, W, starts, n)
+
+    planned = evaluate._planned_loglik
+
+    def whole(model, X, W, fused):
+        calls.append(("evaluation", len(X)))
+        return planned(model, X, W, fused)
+
+    base = RunConfig().replace(
+        n_layers=1, n_hidden=2, n_embd=2, steps=steps, batch_size=2, evaluation=evaluation
+    )
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(evaluate, "_run", recorded)
+        mp.setattr(evaluate, "_planned_loglik", whole)
+        train.train_stack(runs(base, K), default_dataset(), workers=1)
+    made = [rows for kind, rows in calls if kind == "evaluation"]
+    counted = [rows for rows, times in cost.evaluations(base) for _ in range(times)]
+    assert sorted(made) == sorted(counted)
+    mine = sum(rows for kind, rows in calls if kind is True)
+    helper = sum(rows for kind, rows in calls if kind is False)
+    tails = sum(made) - mine - helper  # each evaluation's last, partial chunk: this thread
+    assert (mine + tails) / sum(made) == pytest.approx(cost.eval_caller_share(runs(base, K), 2))
 
 
 def test_the_pages_first_answers_fit_the_demo_budget(monkeypatch):
