@@ -260,8 +260,8 @@ def held_out(ds, n: int) -> list[dict]:
 
 def caps_forms(ds, repeats: int) -> list[dict]:
     """Forms at the caps' widest shape (6 x 200 at batch 1,024, the demo's heaviest per
-    step): measured CPU seconds (one process, the least of the repeats) over the estimate;
-    their largest is hosting.cost.CAPS_OVERRUN."""
+    step): measured CPU seconds (one process, the least of the repeats) over the estimate
+    (hosting/cost.py cites them)."""
     out = []
     for runs, steps in ((1, 100), (1, 200), (2, 100)):
         base = RunConfig(

@@ -36,8 +36,8 @@ free. On a server shared by n open trainings a new one gets about 1/(n + 1) of t
 The demo's budget per submission (ui.settings.DEMO_BUDGET_S) is sized for a class
 (class_budget): n visitors arriving over T seconds, each asking for a custom zero-init and
 one submission at the budget, fit a server process's one training core (one slice at a
-time) when n x (zero-init + budget x CAPS_OVERRUN) <= T, CAPS_OVERRUN the measured cost
-of a form at the caps over its estimate.
+time) when n x (CUSTOM_ZERO_INIT_S + budget x ANSWER_OVERRUN) <= T, both measured from
+the answers a demo server gives one visitor alone.
 """
 
 from __future__ import annotations
@@ -282,19 +282,29 @@ def fitting(groups: list[list[RunConfig]], budget: float, vocab: int = VOCAB) ->
     return len(groups)
 
 
-# measured CPU seconds over the estimate of forms at the caps' widest shape (6 x 200 at
-# batch 1,024: one run of 100 and 200 steps, two of 100; bench/step_cost.json "caps", one
-# process, one thread, the least of 3): 1.06, 1.13, 1.04. A submission at the caps costs
-# up to this many times its estimate
-CAPS_OVERRUN = 1.13
+# A visitor's answers as a demo server gives them, each measured with one visitor alone
+# (bench/visitors.py --class, its "solo" figures; bench/README.md "Hosted visitors"):
+# a custom zero-init's answer (its two runs trained, its report drawn) took 2.46 s and
+# 2.79 s in two runs of the bench; a compare answer at the caps' widest shape (its runs
+# trained beside the live chart, the page drawn again around them) took 5.64 s for one run
+# of 200 steps (4.49 s estimated: 1.26 times) and 8.49 s for two runs of 100 steps (6.51 s
+# estimated: 1.30 times). The training alone costs 1.04-1.13 times its estimate there
+# (bench/step_cost.json "caps"); the rest is the page's own work.
+CUSTOM_ZERO_INIT_S = 2.8
+ANSWER_OVERRUN = 1.31
 
 
 def class_budget(
-    visitors: int, over_s: float, fixed_s: float, cores: int = 1, overrun: float = CAPS_OVERRUN
+    visitors: int,
+    over_s: float,
+    fixed_s: float = CUSTOM_ZERO_INIT_S,
+    cores: int = 1,
+    overrun: float = ANSWER_OVERRUN,
 ) -> int:
-    """The largest whole budget per submission (CPU seconds) at which a class fits the
-    server: each of ``visitors`` arriving over ``over_s`` seconds brings ``fixed_s`` (its
-    custom zero-init) and one submission at the budget, which at the caps costs
-    ``overrun`` times its estimate, and the server trains on ``cores`` (one slice at a time
-    per process: 1), so visitors x (fixed_s + budget x overrun) <= cores x over_s."""
+    """The largest whole budget per submission (estimated CPU seconds) at which a class fits
+    the server: each of ``visitors`` arriving over ``over_s`` seconds brings ``fixed_s``
+    (its custom zero-init's answer) and one submission at the budget, whose answer at the
+    caps takes ``overrun`` times its estimate, and the server trains on ``cores`` (one
+    slice at a time per process: 1), so visitors x (fixed_s + budget x overrun) <= cores x
+    over_s."""
     return math.floor((cores * over_s / visitors - fixed_s) / overrun)

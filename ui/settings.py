@@ -24,7 +24,7 @@ DEMO_CAPS = {
 # CPU seconds (one core, hosting/cost.py's estimate) one demo submission may take: sized so
 # that a class of 30 arriving over 5 minutes fits the server's one training core
 # (hosting.cost.class_budget; README "Many visitors on one server"; tests/test_cost.py)
-DEMO_BUDGET_S = 7
+DEMO_BUDGET_S = 5
 SEED_RANGE = (0, 2**31 - 1)
 BOUNDS = {  # setting: (low, high) for its widget and its URL parameter; demo caps lower high
     "n_layers": (1, 8),
