@@ -1,17 +1,17 @@
 """The cost of a form: CPU seconds of stacks of many shapes (one process, one thread,
 diagnostics on as the app trains, the built-in names), each trained for S and 3S steps,
 and random forms within the demo's caps (a seeded draw), fitted at once to
-hosting/cost.py's model (non-negative least squares of the relative
-error: every step's and every measuring's constant together), printed with each shape's
-estimate over its measured cost and the machine's load, and written to
-bench/step_cost.json. Then forms the fit never saw: random forms of another draw, each
-trained as the app trains it (its stacks, the default processes),
-the estimate of its CPU seconds and of its wall seconds over what they measured.
+hosting/cost.py's model (non-negative least squares of the relative error: every step's
+and every measuring's constant together; the notebook's arithmetic apart, on shapes of
+its own). Then a check on forms the fit never saw: random forms of another draw (none
+with a fitted stack's settings), each trained as the app trains it (its stacks, the
+default processes), and single notebook-arithmetic runs of a third draw: the estimate of
+their CPU seconds and of their wall seconds over what they measured. Last, the forms at
+the caps' widest shape. Everything, with the machine's load, goes to bench/step_cost.json.
 
     python bench/step_cost.py [--forms 24] [--fit-forms 16] [--repeats 2]
     python bench/step_cost.py --refit        # the json's measures, the model's features now
     python bench/step_cost.py --caps-only    # the caps' forms again, into the json
-    python bench/step_cost.py --notebook-only   # the notebook's shapes again, into the json
 """
 
 from __future__ import annotations
@@ -67,7 +67,52 @@ SHAPES = [
     (9, 4, 100, 32, False, "tanh", "dev", 10, 300),
     (9, 8, 100, 32, True, "tanh", "dev", 10, 200),
 ]
-NOTEBOOK = [(1, 2, 50, 32), (2, 5, 100, 128), (1, 6, 200, 512), (1, 5, 100, 32), (1, 1, 200, 32)]
+# (runs, layers, hidden, batch, batchnorm, activation, steps S): the notebook's
+# arithmetic, at S and 3S steps
+NOTEBOOK = [
+    (1, 2, 50, 32, False, "tanh", 1000),
+    (1, 5, 100, 32, False, "tanh", 1000),
+    (1, 1, 200, 32, False, "tanh", 1000),
+    (2, 5, 100, 128, False, "tanh", 300),
+    (1, 6, 200, 512, False, "tanh", 150),
+    (1, 5, 100, 32, True, "tanh", 1000),
+    (1, 3, 64, 256, True, "relu", 300),
+    (1, 4, 100, 64, False, "relu", 1000),
+    (1, 2, 100, 64, False, "sigmoid", 1000),
+]
+# the estimate's constants that choose the random forms (0.3-8 s each): fixed, so that a
+# fit of the model draws the same forms
+FILTER = {
+    "STEP_S": 1.6e-05,
+    "LAYER_S": 4.8e-06,
+    "BN_LAYER_S": 2.3e-05,
+    "RUN_LAYER_S": 3.2e-06,
+    "ELEM_S": 1.2e-09,
+    "BN_ELEM_S": 4.7e-09,
+    "MAC_S": 5.1e-11,
+    "ROW_S": 1.8e-07,
+    "EMBED_ELEM_S": 2.8e-09,
+    "PARAM_S": 1e-09,
+    "POINT_S": 0.0028,
+    "EVAL_ELEM_S": 1.8e-09,
+    "EVAL_MAC_S": 3.4e-11,
+    "GRAD_S": 3e-09,
+    "CAPTURE_ELEM_S": 1.7e-08,
+}
+NOTEBOOK_FILTER = {
+    "STEP_S": 0.0,
+    "ROW_S": 0.0,
+    "LAYER_S": 1.2e-4,
+    "BN_LAYER_S": 0.0,
+    "ELEM_S": 5e-9,
+    "BN_ELEM_S": 0.0,
+    "MAC_S": 6e-11,
+    "EVAL_ELEM_S": 1.5e-8,
+    "EVAL_MAC_S": 1.5e-11,
+    "GRAD_S": 0.0,
+    "CAPTURE_ELEM_S": 0.0,
+}
+FIT_SEED, CHECK_SEED, NOTEBOOK_CHECK_SEED = 1, 2, 3
 CAPS = {"runs": 8, "n_layers": 6, "n_hidden": 200, "batch_size": 1024, "n_embd": 64}
 
 
@@ -83,9 +128,9 @@ def configs(shape, steps: int) -> list[RunConfig]:
 
 
 def notebook_configs(shape, steps: int) -> list[RunConfig]:
-    runs, layers, hidden, batch = shape
+    runs, layers, hidden, batch, bn, act, _ = shape
     base = RunConfig(
-        model=ModelConfig(n_layers=layers, n_hidden=hidden),
+        model=ModelConfig(n_layers=layers, n_hidden=hidden, batchnorm=bn, activation=act),
         train=TrainConfig(steps=steps, batch_size=batch, arithmetic="notebook"),
     )
     return [replace(base, train=replace(base.train, seed=s)) for s in range(runs)]
@@ -131,7 +176,7 @@ def cpu(cfgs: list[RunConfig], ds, workers: int | None = 1) -> tuple[float, floa
 
 def fit(rows: list[tuple[list[float], float]]) -> list[float]:
     """Non-negative least squares of the relative error: the best over every subset of
-    the features whose plain fit is non-negative."""
+    the features whose plain fit is non-negative, to 3 significant digits."""
     x = np.array([f for f, _ in rows]) / np.array([[s] for _, s in rows])
     best, err = [0.0] * x.shape[1], float("inf")
     for mask in itertools.product([0, 1], repeat=x.shape[1]):
@@ -146,7 +191,7 @@ def fit(rows: list[tuple[list[float], float]]) -> list[float]:
         e = float(((x @ full - 1) ** 2).sum())
         if e < err:
             best, err = [float(v) for v in full], e
-    return best
+    return [float(f"{v:.3g}") for v in best]  # as hosting/cost.py keeps them
 
 
 def features(cfgs: list[RunConfig], vocab: int) -> list[float]:
@@ -166,7 +211,7 @@ def measure(ds, repeats: int, forms: int) -> list[tuple]:
     """Rows (features, CPU seconds: the least of the repeats, label, spec) for each shape at S
     and 3S steps, and for random forms of another draw than the ones checked after."""
     stacks = [configs(shape, n) for shape in SHAPES for n in (shape[-1], 3 * shape[-1])]
-    stacks += random_forms(forms, seed=1)
+    stacks += random_forms(forms, FIT_SEED)
     rows = []
     for cfgs in stacks:
         warm(cfgs, ds)
@@ -177,24 +222,18 @@ def measure(ds, repeats: int, forms: int) -> list[tuple]:
 
 
 def notebook_features(cfgs: list[RunConfig], vocab: int) -> list[float]:
-    """Runs in the notebook's arithmetic: steps x NOTEBOOK_STEP_TERMS' features, then
-    NOTEBOOK_EVAL_TERMS', summed over the runs (one after another)."""
-    out = np.zeros(5)
-    for c in cfgs:
-        m, per_row = c.model, cost.run_macs(c, vocab) / c.train.batch_size
-        step = (m.n_layers, c.train.batch_size * m.n_hidden * m.n_layers, cost.run_macs(c, vocab))
-        once = (cost.EVAL_ROWS * m.n_hidden * m.n_layers, cost.EVAL_ROWS * per_row)
-        out += [c.train.steps * f for f in step] + list(once)
-    return [float(f) for f in out]
+    """Runs in the notebook's arithmetic, one after another: their NOTEBOOK_TERMS'
+    features, summed."""
+    return [float(f) for f in np.sum([cost.notebook_features(c, vocab) for c in cfgs], axis=0)]
 
 
 def measure_notebook(ds, repeats: int) -> list[dict]:
     """Rows (label, spec, CPU seconds: the least of the repeats) of the notebook's shapes
-    at 100 and 300 steps."""
+    at S and 3S steps."""
     rows = []
     for shape in NOTEBOOK:
         warm(notebook_configs(shape, 2), ds)
-        for steps in (100, 300):
+        for steps in (shape[-1], 3 * shape[-1]):
             cfgs = notebook_configs(shape, steps)
             s = min(cpu(cfgs, ds)[0] for _ in range(repeats))
             rows.append({"shape": form_label(cfgs), "spec": spec(cfgs), "measured_s": round(s, 3)})
@@ -202,26 +241,64 @@ def measure_notebook(ds, repeats: int) -> list[dict]:
     return rows
 
 
-def random_forms(n: int, seed: int = 0) -> list[list[RunConfig]]:
-    """n forms within the demo's caps, as the compare form takes them (one shape, K runs,
-    seeds apart), their steps drawn so that each costs 0.3-8 s by the estimate."""
+def notebook_forms(n: int, seed: int) -> list[list[RunConfig]]:
+    """n single runs in the notebook's arithmetic, as Zero init's "in your notebook's
+    arithmetic" takes them (one run; layers, width, BatchNorm, activation, steps drawn),
+    costing 0.3-8 s by NOTEBOOK_FILTER's estimate."""
     rnd, out = random.Random(seed), []
     while len(out) < n:
         model = ModelConfig(
             n_layers=rnd.randint(1, CAPS["n_layers"]),
-            n_hidden=rnd.choice([1, 10, 32, 64, 100, 150, 200]),
-            n_embd=rnd.choice([2, 10, 24, 64]),
+            n_hidden=rnd.choice([10, 32, 64, 100, 200]),
             batchnorm=rnd.random() < 0.4,
             activation=rnd.choice(["tanh", "sigmoid", "relu"]),
         )
-        batch = rnd.choice([1, 8, 32, 64, 128, 256, 512, 1024])
-        if model.batchnorm and batch < 2:
-            continue
-        runs, steps = rnd.randint(1, CAPS["runs"]), rnd.choice([50, 100, 300, 1000, 3000, 5000])
-        base = RunConfig(model=model, train=TrainConfig(steps=steps, batch_size=batch))
-        cfgs = [replace(base, train=replace(base.train, seed=s)) for s in range(runs)]
-        if 0.3 <= cost.cpu_seconds(cfgs) <= 8:
+        batch = rnd.choice([8, 32, 64, 256])
+        steps = rnd.choice([300, 1000, 3000])
+        cfgs = [
+            RunConfig(
+                model=model,
+                train=TrainConfig(steps=steps, batch_size=batch, arithmetic="notebook"),
+            )
+        ]
+        saved = dict(cost.NOTEBOOK)
+        cost.NOTEBOOK.update(NOTEBOOK_FILTER)
+        try:
+            fits = 0.3 <= cost.cpu_seconds(cfgs) <= 8
+        finally:
+            cost.NOTEBOOK.update(saved)
+        if fits:
             out.append(cfgs)
+    return out
+
+
+def random_forms(n: int, seed: int, exclude=()) -> list[list[RunConfig]]:
+    """n forms within the demo's caps (one shape, K runs seeds apart; layers, width,
+    n_embd, BatchNorm, activation, batch, runs and steps drawn), each costing 0.3-8 s by
+    FILTER's estimate, none with the settings of a stack in ``exclude`` (specs)."""
+    rnd, out = random.Random(seed), []
+    saved = dict(cost.ENGINE)
+    cost.ENGINE.update(FILTER)
+    try:
+        while len(out) < n:
+            model = ModelConfig(
+                n_layers=rnd.randint(1, CAPS["n_layers"]),
+                n_hidden=rnd.choice([1, 10, 32, 64, 100, 150, 200]),
+                n_embd=rnd.choice([2, 10, 24, 64]),
+                batchnorm=rnd.random() < 0.4,
+                activation=rnd.choice(["tanh", "sigmoid", "relu"]),
+            )
+            batch = rnd.choice([1, 8, 32, 64, 128, 256, 512, 1024])
+            if model.batchnorm and batch < 2:
+                continue
+            runs = rnd.randint(1, CAPS["runs"])
+            steps = rnd.choice([50, 100, 300, 1000, 3000, 5000])
+            base = RunConfig(model=model, train=TrainConfig(steps=steps, batch_size=batch))
+            cfgs = [replace(base, train=replace(base.train, seed=s)) for s in range(runs)]
+            if spec(cfgs) not in exclude and 0.3 <= cost.cpu_seconds(cfgs) <= 8:
+                out.append(cfgs)
+    finally:
+        cost.ENGINE.update(saved)
     return out
 
 
@@ -231,15 +308,17 @@ def form_label(cfgs: list[RunConfig]) -> str:
         f"{len(cfgs)} x {m.n_layers} x {m.n_hidden} ({m.activation}{', BN' if m.batchnorm else ''}"
         f", n_embd {m.n_embd}), batch {t.batch_size}, {t.steps} steps"
         + (", dev only" if t.evaluation == "dev" else "")
+        + (", notebook" if t.arithmetic == "notebook" else "")
     )
 
 
-def held_out(ds, n: int) -> list[dict]:
-    """Random forms: estimate over measured, CPU (one process) and wall (the default
-    processes, as the app trains them)."""
+def held_out(ds, n: int, fitted: list[dict]) -> list[dict]:
+    """Random forms of a draw of their own, none with a fitted stack's settings: estimate
+    over measured, CPU (one process) and wall (the default processes, as the app trains
+    them)."""
     warm_workers()
     out = []
-    for cfgs in random_forms(n):
+    for cfgs in random_forms(n, CHECK_SEED, exclude=[r["spec"] for r in fitted]):
         warm(cfgs, ds)
         one, _ = cpu(cfgs, ds, workers=1)
         _, wall = cpu(cfgs, ds, workers=None)
@@ -311,10 +390,14 @@ def refit(out: dict, vocab: int) -> dict:
         for r in out["notebook_shapes"]
     ]
     k_nb = fit(nb)
-    out["NOTEBOOK"] = dict(zip(cost.NOTEBOOK_STEP_TERMS + cost.NOTEBOOK_EVAL_TERMS, k_nb))
+    out["NOTEBOOK"] = dict(zip(cost.NOTEBOOK_TERMS, k_nb))
     cost.NOTEBOOK.update(out["NOTEBOOK"])
     for r, (f, s) in zip(out["notebook_shapes"], nb):
         r["estimate_over_measured"] = round(float(np.dot(f, k_nb)) / s, 2)
+    for r in out.get("notebook_held_out", []):
+        r["cpu_estimate_over_measured"] = round(
+            cost.cpu_seconds(from_spec(r["spec"]), vocab) / r["cpu_s"], 2
+        )
     for r in out.get("held_out_forms", []):
         cfgs = from_spec(r["spec"])
         r["cpu_estimate_over_measured"] = round(cost.cpu_seconds(cfgs, vocab) / r["cpu_s"], 2)
@@ -329,6 +412,26 @@ def refit(out: dict, vocab: int) -> dict:
     return out
 
 
+def notebook_held_out(ds, n: int) -> list[dict]:
+    """Single notebook-arithmetic runs of a draw of their own: CPU seconds and settings."""
+    out = []
+    for cfgs in notebook_forms(n, NOTEBOOK_CHECK_SEED):
+        warm(cfgs, ds)
+        row = {"form": form_label(cfgs), "spec": spec(cfgs), "cpu_s": round(cpu(cfgs, ds)[0], 3)}
+        print(row, flush=True)
+        out.append(row)
+    return out
+
+
+def summary(out: dict) -> dict:
+    keys = ("ENGINE", "NOTEBOOK", "fitted_spread", "held_out_cpu_spread", "held_out_wall_spread")
+    return {k: out.get(k) for k in keys} | {
+        "notebook": [r["estimate_over_measured"] for r in out["notebook_shapes"]],
+        "notebook_held_out": [r["cpu_estimate_over_measured"] for r in out["notebook_held_out"]],
+        "caps": [r["measured_over_estimate"] for r in out["caps"]],
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--forms", type=int, default=24, help="random forms checked after the fit")
@@ -340,11 +443,6 @@ def main() -> None:
         help="only the forms at the caps, with hosting/cost.py's constants (into the json)",
     )
     ap.add_argument(
-        "--notebook-only",
-        action="store_true",
-        help="only the notebook's shapes, measured again and fitted (into the json)",
-    )
-    ap.add_argument(
         "--refit",
         action="store_true",
         help="fit the json's measured stacks again with hosting/cost.py's features, no measure",
@@ -353,23 +451,13 @@ def main() -> None:
     ds = default_dataset()
     load0 = os.getloadavg()
     path = ROOT / "bench" / "step_cost.json"
-    if a.caps_only:
+    if a.caps_only or a.refit:
         out = json.loads(path.read_text())
-        out["caps"] = caps_forms(ds, 3)
-        out["caps_load_before_after"] = [load0[0], os.getloadavg()[0]]
-        path.write_text(json.dumps(out, indent=1))
-        return
-    if a.refit:
-        out = refit(json.loads(path.read_text()), ds.vocab_size)
-        print(json.dumps({k: v for k, v in out.items() if "spread" in k or k.isupper()}, indent=1))
-        path.write_text(json.dumps(out, indent=1))
-        return
-    if a.notebook_only:
-        out = json.loads(path.read_text())
-        out["notebook_shapes"] = measure_notebook(ds, a.repeats)
-        out["notebook_load_before_after"] = [load0[0], os.getloadavg()[0]]
+        if a.caps_only:
+            out["caps"] = caps_forms(ds, 3)
+            out["caps_load_before_after"] = [load0[0], os.getloadavg()[0]]
         out = refit(out, ds.vocab_size)
-        print(json.dumps({k: v for k, v in out.items() if "spread" in k or k.isupper()}, indent=1))
+        print(json.dumps(summary(out), indent=1))
         path.write_text(json.dumps(out, indent=1))
         return
     rows = measure(ds, a.repeats, a.fit_forms)
@@ -383,11 +471,12 @@ def main() -> None:
         "notebook_shapes": measure_notebook(ds, a.repeats),
     }
     out = refit(out, ds.vocab_size)  # the forms are priced with the constants just fitted
-    out["held_out_forms"] = held_out(ds, a.forms)
+    out["held_out_forms"] = held_out(ds, a.forms, out["fitted_shapes"])
+    out["notebook_held_out"] = notebook_held_out(ds, 6)
     out["caps"] = caps_forms(ds, 3)
     out["load_before_after"] = [load0[0], os.getloadavg()[0]]
     out = refit(out, ds.vocab_size)
-    print(json.dumps({k: v for k, v in out.items() if "spread" in k or k.isupper()}, indent=1))
+    print(json.dumps(summary(out), indent=1))
     path.write_text(json.dumps(out, indent=1))
 
 

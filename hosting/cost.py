@@ -19,13 +19,19 @@ so a form is priced stack by stack. A stack of K runs pays, every step:
 Once, it pays its measuring:
 - POINT_S per curve point; EVAL_ELEM_S per activation and EVAL_MAC_S per multiply-add of
   every distinct context it evaluates (``evaluations``: the curve's samples, the whole
-  splits at the end);
+  splits at the end; counted on the built-in names at block size 3, so an upload or
+  another block size, with more or fewer distinct contexts, is priced as if it had
+  theirs);
 - GRAD_S per parameter of a run at each step that keeps its gradients (the first
   GRAD_TRACK_FIRST and every diagnostics capture: their norms) and CAPTURE_ELEM_S per
   activation at each diagnostics capture (their statistics and histograms).
 The notebook's arithmetic (autograd, its runs one after another) is priced run by run,
-with constants of its own: LAYER_S per layer, ELEM_S, MAC_S, and its evaluation of
-EVAL_ROWS rows. A form's cost is the sum of its stacks'.
+with constants of its own (``notebook_features``): per step, batch row, layer, activation
+and multiply-add of its steps (BatchNorm's layers and activations apart), per activation
+and multiply-add of the rows it evaluates row by row (its curve's samples and every row of
+both splits at the end), per parameter at each step that keeps its gradients and per
+activation at each capture. A form's cost is the sum of
+its stacks'.
 
 Its wall time (``wall_seconds``): a stack split over two processes (mlp_core.train: a big
 stack of several runs) takes as long as its larger half, and an evaluation of more than
@@ -47,8 +53,8 @@ import os
 
 from mlp_core.config import RunConfig
 from mlp_core.fast.evaluate import EVAL_ROWS as EVAL_CHUNK_ROWS
-from mlp_core.run_rules import GRAD_TRACK_FIRST, curve_from, curve_points
-from mlp_core.train import default_diag_every, split, stack_key, worker_count
+from mlp_core.run_rules import GRAD_TRACK_FIRST, curve_from, curve_points, default_diag_every
+from mlp_core.train import split, stack_key, worker_count
 
 __all__ = [
     "captures",
@@ -58,6 +64,7 @@ __all__ = [
     "evaluations",
     "fitting",
     "grad_steps",
+    "notebook_features",
     "once_features",
     "points",
     "run_macs",
@@ -78,30 +85,37 @@ FINAL_TRAIN_ROWS = 5_427
 DEV_ROWS = 2_932
 POINT_ROWS = 1_382
 START_TRAIN_ROWS = 1_327  # the 4,096-row training sample of a curve's step 0
+CURVE_SAMPLE_ROWS = 4_096  # rows of a curve point's sample, row by row in the notebook
 # measured by bench/step_cost.py (bench/step_cost.json): seconds, one core, one thread
 ENGINE = {
-    "STEP_S": 1.6e-05,
-    "LAYER_S": 4.8e-06,
-    "BN_LAYER_S": 2.3e-05,
-    "RUN_LAYER_S": 3.2e-06,
-    "ELEM_S": 1.2e-09,
-    "BN_ELEM_S": 4.7e-09,
-    "MAC_S": 5.1e-11,
-    "ROW_S": 1.8e-07,
-    "EMBED_ELEM_S": 2.8e-09,
-    "PARAM_S": 1e-09,
-    "POINT_S": 0.0028,
-    "EVAL_ELEM_S": 1.8e-09,
-    "EVAL_MAC_S": 3.4e-11,
-    "GRAD_S": 3e-09,
-    "CAPTURE_ELEM_S": 1.7e-08,
+    "STEP_S": 6.92e-06,
+    "LAYER_S": 1.1e-05,
+    "BN_LAYER_S": 1.87e-05,
+    "RUN_LAYER_S": 2.67e-06,
+    "ELEM_S": 3.84e-10,
+    "BN_ELEM_S": 5.05e-09,
+    "MAC_S": 6.34e-11,
+    "ROW_S": 2.71e-07,
+    "EMBED_ELEM_S": 9.7e-10,
+    "PARAM_S": 1.16e-09,
+    "POINT_S": 0.00269,
+    "EVAL_ELEM_S": 2.41e-09,
+    "EVAL_MAC_S": 2.32e-11,
+    "GRAD_S": 4.76e-09,
+    "CAPTURE_ELEM_S": 1.63e-08,
 }
 NOTEBOOK = {
-    "LAYER_S": 7.8e-05,
+    "STEP_S": 0.000322,
+    "ROW_S": 0.0,
+    "LAYER_S": 1.25e-05,
+    "BN_LAYER_S": 0.000197,
     "ELEM_S": 0.0,
-    "MAC_S": 1.4e-10,
-    "EVAL_ELEM_S": 1.8e-08,
-    "EVAL_MAC_S": 0.0,
+    "BN_ELEM_S": 3.93e-09,
+    "MAC_S": 7.82e-11,
+    "EVAL_ELEM_S": 4.51e-09,
+    "EVAL_MAC_S": 1.93e-11,
+    "GRAD_S": 0.0,
+    "CAPTURE_ELEM_S": 3.69e-08,
 }
 STEP_TERMS = (
     "STEP_S",
@@ -116,8 +130,19 @@ STEP_TERMS = (
     "PARAM_S",
 )
 ONCE_TERMS = ("POINT_S", "EVAL_ELEM_S", "EVAL_MAC_S", "GRAD_S", "CAPTURE_ELEM_S")
-NOTEBOOK_STEP_TERMS = ("LAYER_S", "ELEM_S", "MAC_S")
-NOTEBOOK_EVAL_TERMS = ("EVAL_ELEM_S", "EVAL_MAC_S")
+NOTEBOOK_TERMS = (
+    "STEP_S",
+    "ROW_S",
+    "LAYER_S",
+    "BN_LAYER_S",
+    "ELEM_S",
+    "BN_ELEM_S",
+    "MAC_S",
+    "EVAL_ELEM_S",
+    "EVAL_MAC_S",
+    "GRAD_S",
+    "CAPTURE_ELEM_S",
+)
 
 
 def run_macs(cfg: RunConfig, vocab: int = VOCAB) -> float:
@@ -230,14 +255,37 @@ def once_features(stack: list[RunConfig], vocab: int = VOCAB) -> tuple[float, ..
     )
 
 
-def _notebook_seconds(c: RunConfig, vocab: int) -> float:
-    m, k = c.model, NOTEBOOK
-    step = (m.n_layers, c.train.batch_size * m.n_hidden * m.n_layers, run_macs(c, vocab))
-    per_row = run_macs(c, vocab) / c.train.batch_size
-    once = (EVAL_ROWS * m.n_hidden * m.n_layers, EVAL_ROWS * per_row)
-    return c.train.steps * sum(f * k[t] for f, t in zip(step, NOTEBOOK_STEP_TERMS)) + sum(
-        f * k[t] for f, t in zip(once, NOTEBOOK_EVAL_TERMS)
+def notebook_features(cfg: RunConfig, vocab: int = VOCAB) -> tuple[float, ...]:
+    """One run in the notebook's arithmetic (mlp_core/notebook.py): the features
+    NOTEBOOK_TERMS price. Its steps: steps x (1, batch rows, layers, activations,
+    multiply-adds; layers and activations again for BatchNorm); its
+    evaluations, row by row: every training and dev row at the end (EVAL_ROWS) and 4,096
+    rows at each curve point (two samples at step 0); its gradient-keeping steps and
+    captures, as the engine's."""
+    m, t = cfg.model, cfg.train
+    every = max(1, t.steps // curve_points("full"))
+    n_points = t.steps // every + (1 if t.steps % every else 0)
+    rows = EVAL_ROWS + CURVE_SAMPLE_ROWS * (2 + n_points)
+    acts = t.batch_size * m.n_hidden * m.n_layers
+    macs = run_macs(cfg, vocab)
+    bn = 1.0 if m.batchnorm else 0.0
+    return (
+        t.steps,
+        t.steps * t.batch_size,
+        t.steps * m.n_layers,
+        bn * t.steps * m.n_layers,
+        t.steps * acts,
+        bn * t.steps * acts,
+        t.steps * macs,
+        rows * m.n_hidden * m.n_layers,
+        rows * macs / t.batch_size,
+        grad_steps(cfg) * run_params(cfg, vocab),
+        captures(cfg) * acts,
     )
+
+
+def _notebook_seconds(c: RunConfig, vocab: int) -> float:
+    return sum(f * NOTEBOOK[t] for f, t in zip(notebook_features(c, vocab), NOTEBOOK_TERMS))
 
 
 def stack_seconds(stack: list[RunConfig], vocab: int = VOCAB, eval_share: float = 1.0) -> float:
@@ -266,7 +314,7 @@ def wall_seconds(cfgs: list[RunConfig], open_trainings: int, vocab: int = VOCAB)
     alone, cores = 0.0, os.cpu_count() or 1
     for s in stacks(cfgs):
         n = 1 if s[0].train.arithmetic == "notebook" else worker_count(s)
-        free = cores - n + 1  # a process's helper thread has a core where one is left
+        free = 2 if cores >= 2 * n else 1  # each process's helper thread a core of its own
         alone += max(stack_seconds(g, vocab, eval_caller_share(g, free)) for g in split(s, n))
     return alone * (open_trainings + 1)
 
@@ -287,11 +335,11 @@ def fitting(groups: list[list[RunConfig]], budget: float, vocab: int = VOCAB) ->
 # a custom zero-init's answer (its two runs trained, its report drawn) took 2.46 s and
 # 2.79 s in two runs of the bench; a compare answer at the caps' widest shape (its runs
 # trained beside the live chart, the page drawn again around them) took 5.64 s for one run
-# of 200 steps (4.49 s estimated: 1.26 times) and 8.49 s for two runs of 100 steps (6.51 s
-# estimated: 1.30 times). The training alone costs 1.04-1.13 times its estimate there
+# of 200 steps (4.74 s estimated: 1.19 times) and 8.49 s for two runs of 100 steps (6.59 s
+# estimated: 1.29 times). The training alone costs 1.00-1.06 times its estimate there
 # (bench/step_cost.json "caps"); the rest is the page's own work.
 CUSTOM_ZERO_INIT_S = 2.8
-ANSWER_OVERRUN = 1.31
+ANSWER_OVERRUN = 1.29
 
 
 def class_budget(

@@ -28,6 +28,7 @@ from .run_rules import (
     DIVERGED_FACTOR,
     GRAD_TRACK_FIRST,
     batch_loss_band,
+    default_diag_every,
     divergence,
 )
 
@@ -252,7 +253,7 @@ def train_notebook(cfg: RunConfig, ds: Dataset, on_progress=None, on_slice=None)
     curve) returning True stops it; on_slice(steps just run) -> steps of the next slice is
     called between slices, as train_stack does (turns between visitors)."""
     steps = cfg.train.steps
-    every = max(1, steps // 50)
+    every = default_diag_every(steps)
     run = _Run(cfg, ds, every, every * max(1, steps // (every * 5)))
     curve_every, t0, done, stopped = max(1, steps // CURVE_POINTS), time.perf_counter(), 0, False
     left = ran = 0  # steps left in this slice, steps run in it

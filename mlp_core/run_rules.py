@@ -21,6 +21,11 @@ DIVERGED_FACTOR = 10.0  # a loss this many times the uniform baseline counts as 
 GRAD_TRACK_FIRST = 100
 
 
+def default_diag_every(steps: int) -> int:
+    """Steps between diagnostics captures (about 50 a run, and its last step)."""
+    return max(1, steps // 50)
+
+
 def curve_points(evaluation: str) -> int:
     """steps / this: the steps between a run's curve points, under its
     TrainConfig.evaluation."""

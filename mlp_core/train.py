@@ -21,7 +21,7 @@ from . import workers as pool
 from .config import RunConfig, validate
 from .data import Dataset, make_splits
 from .model import shape_key
-from .run_rules import curve_from, curve_points
+from .run_rules import curve_from, curve_points, default_diag_every
 from .stack import StackTrainer
 
 # model-steps (runs x steps) from which a stack is split over 2 processes (a new worker
@@ -85,11 +85,6 @@ def stack_key(cfg: RunConfig) -> tuple:
         t.arithmetic,
         t.evaluation,
     )
-
-
-def default_diag_every(steps: int) -> int:
-    """Steps between diagnostics captures (about 50 a run, and its last step)."""
-    return max(1, steps // 50)
 
 
 def split(cfgs: list[RunConfig], n: int) -> list[list[RunConfig]]:

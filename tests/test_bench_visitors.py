@@ -143,4 +143,4 @@ def test_a_class_demand_is_its_visitors_estimated_seconds():
     d = v.class_demand(30)
     assert d["compare_form_s"] <= DEMO_BUDGET_S
     per_visitor = d["custom_zero_init_s"] + d["compare_form_s"]
-    assert d["class_s"] == pytest.approx(30 * per_visitor, abs=2)
+    assert d["class_s"] == pytest.approx(30 * per_visitor, abs=3.5)  # rounded: 2 x 0.05 x 30 + 0.5

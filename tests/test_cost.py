@@ -1,8 +1,11 @@
 """A form's cost before it trains (hosting/cost.py), the demo's budget per submission
 (ui.settings.check_cost, on Compare) and the estimates a waiting visitor reads."""
 
+import json
+import os
 import threading
 from dataclasses import replace
+from pathlib import Path
 
 import hypothesis
 import pytest
@@ -20,6 +23,7 @@ from tests.app_helpers import open_app
 from ui import settings
 from ui.waiting import waiting_text
 
+STEP_COST = json.loads((Path(__file__).parents[1] / "bench" / "step_cost.json").read_text())
 CAPS = RunConfig(  # the demo caps' largest run
     model=ModelConfig(n_layers=6, n_hidden=200, n_embd=10),
     train=TrainConfig(steps=5_000, batch_size=1024),
@@ -49,19 +53,19 @@ def test_the_estimate_grows_with_every_dimension_of_a_form():
 
 def test_on_a_shared_server_the_wall_time_counts_the_open_trainings(monkeypatch):
     cfgs = runs(CAPS, 1)
-    monkeypatch.setattr(train.os, "cpu_count", lambda: 1)  # no core for a helper thread
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)  # no core for a helper thread
     assert cost.wall_seconds(cfgs, 0) == cost.cpu_seconds(cfgs)
     assert cost.wall_seconds(cfgs, 2) == pytest.approx(3 * cost.cpu_seconds(cfgs))
-    monkeypatch.setattr(train.os, "cpu_count", lambda: 2)  # the evaluation's helper has one
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)  # the evaluation's helper has one
     assert cost.wall_seconds(cfgs, 0) < cost.cpu_seconds(cfgs)
 
 
 def test_a_stack_split_over_two_processes_takes_its_larger_half(monkeypatch):
-    monkeypatch.setattr(train.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
     cfgs = runs(CAPS, 5)  # 25,000 model-steps: split 3 + 2
     assert train.worker_count(cfgs) == 2
     assert cost.wall_seconds(cfgs, 0) == pytest.approx(cost.cpu_seconds(cfgs[:3]))
-    monkeypatch.setattr(train.os, "cpu_count", lambda: 1)
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
     assert cost.wall_seconds(cfgs, 0) == pytest.approx(cost.cpu_seconds(cfgs))
 
 
@@ -84,11 +88,9 @@ def test_what_the_estimate_counts_is_what_a_training_does(small_ds, steps, evalu
         kept.append(i)
         return grad_step(self, i, *a)
 
-    StackTrainer.grad_step = counted
-    try:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(StackTrainer, "grad_step", counted)
         out = train.train_stack(runs(base, runs_), small_ds, workers=1)[0]
-    finally:
-        StackTrainer.grad_step = grad_step
     m = out.metrics
     assert cost.points(base) == len(m["curve"]["step"])
     diag = m["diagnostics"]
@@ -152,6 +154,35 @@ def test_the_demo_budget_fits_a_class_of_30_over_5_minutes_on_one_core():
     # the custom zero-init is a submission too
     assert cost.cpu_seconds(zero_init_configs(ZERO_INIT_DEFAULT)) <= settings.DEMO_BUDGET_S
     assert cost.class_budget(30, 300, cores=2) == cost.class_budget(15, 300)  # 2 x
+    # an answer costs at least its training: the measured answers are not below the model's
+    zero_training = cost.cpu_seconds(zero_init_configs(ZERO_INIT_DEFAULT))
+    assert zero_training <= cost.CUSTOM_ZERO_INIT_S
+    assert over >= max(r["measured_over_estimate"] for r in STEP_COST["caps"])
+
+
+def test_the_notebooks_evaluations_are_what_it_forwards():
+    """The notebook's arithmetic evaluates row by row: the rows the estimate counts (on the
+    built-in names) against the rows its evaluations forward."""
+    from mlp_core.data import default_dataset
+    from mlp_core.notebook import NotebookNet
+
+    ds = default_dataset()
+    seen, loss = [], NotebookNet.loss
+
+    def counted(self, X, Y):
+        seen.append(len(X))
+        return loss(self, X, Y)
+
+    for steps in (1, 7, 40, 123):
+        seen.clear()
+        cfg = RunConfig().replace(n_layers=1, n_hidden=2, steps=steps, arithmetic="notebook")
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(NotebookNet, "loss", counted)
+            train.train_stack([cfg], ds, workers=1)
+        m = cfg.model
+        f = cost.notebook_features(cfg)[cost.NOTEBOOK_TERMS.index("EVAL_ELEM_S")]
+        rows = f / (m.n_hidden * m.n_layers)
+        assert sum(seen) == rows
 
 
 def test_a_form_over_the_demo_budget_is_refused_with_its_estimate(monkeypatch):
