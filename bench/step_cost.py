@@ -194,11 +194,11 @@ def fit(rows: list[tuple[list[float], float]]) -> list[float]:
     return [float(f"{v:.3g}") for v in best]  # as hosting/cost.py keeps them
 
 
-def features(cfgs: list[RunConfig], vocab: int) -> list[float]:
+def features(cfgs: list[RunConfig], sizes: cost.Sizes) -> list[float]:
     """A stack's features, steps x STEP_TERMS' then ONCE_TERMS'."""
     steps = cfgs[0].train.steps
-    f_step = [steps * f for f in cost.step_features(cfgs, vocab)]
-    return f_step + list(cost.once_features(cfgs, vocab))
+    f_step = [steps * f for f in cost.step_features(cfgs, sizes)]
+    return f_step + list(cost.once_features(cfgs, sizes))
 
 
 def warm(cfgs: list[RunConfig], ds) -> None:
@@ -216,15 +216,15 @@ def measure(ds, repeats: int, forms: int) -> list[tuple]:
     for cfgs in stacks:
         warm(cfgs, ds)
         s = min(cpu(cfgs, ds)[0] for _ in range(repeats))
-        rows.append((features(cfgs, ds.vocab_size), s, form_label(cfgs), spec(cfgs)))
+        rows.append((features(cfgs, cost.data_sizes(ds)), s, form_label(cfgs), spec(cfgs)))
         print(f"{rows[-1][2]}: {s:.3f} s", flush=True)
     return rows
 
 
-def notebook_features(cfgs: list[RunConfig], vocab: int) -> list[float]:
+def notebook_features(cfgs: list[RunConfig], sizes: cost.Sizes) -> list[float]:
     """Runs in the notebook's arithmetic, one after another: their NOTEBOOK_TERMS'
     features, summed."""
-    return [float(f) for f in np.sum([cost.notebook_features(c, vocab) for c in cfgs], axis=0)]
+    return [float(f) for f in np.sum([cost.notebook_features(c, sizes) for c in cfgs], axis=0)]
 
 
 def measure_notebook(ds, repeats: int) -> list[dict]:
@@ -326,10 +326,12 @@ def held_out(ds, n: int, fitted: list[dict]) -> list[dict]:
             "form": form_label(cfgs),
             "spec": spec(cfgs),
             "cpu_s": round(one, 3),
-            "cpu_estimate_over_measured": round(cost.cpu_seconds(cfgs, ds.vocab_size) / one, 2),
+            "cpu_estimate_over_measured": round(
+                cost.cpu_seconds(cfgs, cost.data_sizes(ds)) / one, 2
+            ),
             "wall_s": round(wall, 3),
             "wall_estimate_over_measured": round(
-                cost.wall_seconds(cfgs, 0, ds.vocab_size) / wall, 2
+                cost.wall_seconds(cfgs, 0, cost.data_sizes(ds)) / wall, 2
             ),
         }
         print(row, flush=True)
@@ -350,7 +352,7 @@ def caps_forms(ds, repeats: int) -> list[dict]:
         cfgs = [replace(base, train=replace(base.train, seed=s)) for s in range(runs)]
         warm(cfgs, ds)
         measured = min(cpu(cfgs, ds, workers=1)[0] for _ in range(repeats))
-        estimate = cost.cpu_seconds(cfgs, ds.vocab_size)
+        estimate = cost.cpu_seconds(cfgs, cost.data_sizes(ds))
         out.append(
             {
                 "form": form_label(cfgs),
@@ -374,11 +376,11 @@ def spread(values: list[float]) -> dict:
     }
 
 
-def refit(out: dict, vocab: int) -> dict:
+def refit(out: dict, sizes: cost.Sizes) -> dict:
     """Fit the engine's constants to the measured stacks (their specs built again, so a
     change of hosting/cost.py's features needs no new measure), and price every form the
     json holds with them."""
-    rows = [(features(from_spec(r["spec"]), vocab), r["measured_s"]) for r in out["fitted_shapes"]]
+    rows = [(features(from_spec(r["spec"]), sizes), r["measured_s"]) for r in out["fitted_shapes"]]
     k = fit(rows)
     out["ENGINE"] = dict(zip(cost.STEP_TERMS + cost.ONCE_TERMS, k))
     cost.ENGINE.update(out["ENGINE"])
@@ -386,7 +388,7 @@ def refit(out: dict, vocab: int) -> dict:
         r["estimate_over_measured"] = round(float(np.dot(f, k)) / s, 2)
     out["fitted_spread"] = spread([r["estimate_over_measured"] for r in out["fitted_shapes"]])
     nb = [
-        (notebook_features(from_spec(r["spec"]), vocab), r["measured_s"])
+        (notebook_features(from_spec(r["spec"]), sizes), r["measured_s"])
         for r in out["notebook_shapes"]
     ]
     k_nb = fit(nb)
@@ -396,18 +398,18 @@ def refit(out: dict, vocab: int) -> dict:
         r["estimate_over_measured"] = round(float(np.dot(f, k_nb)) / s, 2)
     for r in out.get("notebook_held_out", []):
         r["cpu_estimate_over_measured"] = round(
-            cost.cpu_seconds(from_spec(r["spec"]), vocab) / r["cpu_s"], 2
+            cost.cpu_seconds(from_spec(r["spec"]), sizes) / r["cpu_s"], 2
         )
     for r in out.get("held_out_forms", []):
         cfgs = from_spec(r["spec"])
-        r["cpu_estimate_over_measured"] = round(cost.cpu_seconds(cfgs, vocab) / r["cpu_s"], 2)
-        r["wall_estimate_over_measured"] = round(cost.wall_seconds(cfgs, 0, vocab) / r["wall_s"], 2)
+        r["cpu_estimate_over_measured"] = round(cost.cpu_seconds(cfgs, sizes) / r["cpu_s"], 2)
+        r["wall_estimate_over_measured"] = round(cost.wall_seconds(cfgs, 0, sizes) / r["wall_s"], 2)
     if out.get("held_out_forms"):
         forms = out["held_out_forms"]
         out["held_out_cpu_spread"] = spread([r["cpu_estimate_over_measured"] for r in forms])
         out["held_out_wall_spread"] = spread([r["wall_estimate_over_measured"] for r in forms])
     for r in out.get("caps", []):
-        r["estimate_s"] = round(cost.cpu_seconds(from_spec(r["spec"]), vocab), 2)
+        r["estimate_s"] = round(cost.cpu_seconds(from_spec(r["spec"]), sizes), 2)
         r["measured_over_estimate"] = round(r["measured_s"] / r["estimate_s"], 2)
     return out
 
@@ -456,7 +458,7 @@ def main() -> None:
         if a.caps_only:
             out["caps"] = caps_forms(ds, 3)
             out["caps_load_before_after"] = [load0[0], os.getloadavg()[0]]
-        out = refit(out, ds.vocab_size)
+        out = refit(out, cost.data_sizes(ds))
         print(json.dumps(summary(out), indent=1))
         path.write_text(json.dumps(out, indent=1))
         return
@@ -470,12 +472,12 @@ def main() -> None:
         ],
         "notebook_shapes": measure_notebook(ds, a.repeats),
     }
-    out = refit(out, ds.vocab_size)  # the forms are priced with the constants just fitted
+    out = refit(out, cost.data_sizes(ds))  # the forms are priced with the constants just fitted
     out["held_out_forms"] = held_out(ds, a.forms, out["fitted_shapes"])
     out["notebook_held_out"] = notebook_held_out(ds, 6)
     out["caps"] = caps_forms(ds, 3)
     out["load_before_after"] = [load0[0], os.getloadavg()[0]]
-    out = refit(out, ds.vocab_size)
+    out = refit(out, cost.data_sizes(ds))
     print(json.dumps(summary(out), indent=1))
     path.write_text(json.dumps(out, indent=1))
 

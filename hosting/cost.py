@@ -19,9 +19,8 @@ so a form is priced stack by stack. A stack of K runs pays, every step:
 Once, it pays its measuring:
 - POINT_S per curve point; EVAL_ELEM_S per activation and EVAL_MAC_S per multiply-add of
   every distinct context it evaluates (``evaluations``: the curve's samples, the whole
-  splits at the end; counted on the built-in names at block size 3, so an upload or
-  another block size, with more or fewer distinct contexts, is priced as if it had
-  theirs);
+  splits at the end; the data set's own counts, ``Sizes``, the built-in names' unless
+  given);
 - GRAD_S per parameter of a run at each step that keeps its gradients (the first
   GRAD_TRACK_FIRST and every diagnostics capture: their norms) and CAPTURE_ELEM_S per
   activation at each diagnostics capture (their statistics and histograms).
@@ -50,16 +49,22 @@ from __future__ import annotations
 
 import math
 import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
 
 from mlp_core.config import RunConfig
+from mlp_core.data import Dataset, make_splits
 from mlp_core.fast.evaluate import EVAL_ROWS as EVAL_CHUNK_ROWS
 from mlp_core.run_rules import GRAD_TRACK_FIRST, curve_from, curve_points, default_diag_every
+from mlp_core.stack import evaluation_sizes
 from mlp_core.train import split, stack_key, worker_count
 
 __all__ = [
     "captures",
     "class_budget",
     "cpu_seconds",
+    "data_sizes",
     "eval_caller_share",
     "evaluations",
     "fitting",
@@ -71,11 +76,13 @@ __all__ = [
     "run_params",
     "stack_seconds",
     "stacks",
+    "Sizes",
+    "BUILT_IN",
     "step_features",
     "wall_seconds",
 ]
 
-VOCAB = 27  # the built-in names' (an upload's may differ a little: a letter's worth)
+VOCAB = 27  # the built-in names' letters and the end mark
 # rows evaluated once per run, on the built-in names (block size 3): the notebook's
 # arithmetic evaluates every train and dev row; the engine each distinct context once
 # (mlp_core/fast/evaluate.py): 5,427 training and 2,932 dev contexts at the end, the
@@ -86,6 +93,49 @@ DEV_ROWS = 2_932
 POINT_ROWS = 1_382
 START_TRAIN_ROWS = 1_327  # the 4,096-row training sample of a curve's step 0
 CURVE_SAMPLE_ROWS = 4_096  # rows of a curve point's sample, row by row in the notebook
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """What a data set gives a run to evaluate (mlp_core.stack.evaluation_sizes): its
+    vocabulary, the distinct contexts of its training and dev splits, of the dev sample
+    behind each curve point and of the training sample at step 0, every row of both splits
+    and the rows of the two samples (the notebook's arithmetic forwards rows, not
+    contexts)."""
+
+    vocab: int = VOCAB
+    train: int = FINAL_TRAIN_ROWS
+    dev: int = DEV_ROWS
+    point: int = POINT_ROWS
+    start: int = START_TRAIN_ROWS
+    rows: int = EVAL_ROWS
+    point_rows: int = CURVE_SAMPLE_ROWS
+    start_rows: int = CURVE_SAMPLE_ROWS
+
+
+BUILT_IN = Sizes()  # the built-in names at block size 3
+SIZES_KEPT = 32  # data sets whose Sizes are kept (a hosted server sees many uploads)
+_sizes: OrderedDict[tuple[str, int], Sizes] = OrderedDict()
+_sizes_lock = threading.Lock()
+
+
+def data_sizes(ds: Dataset, block_size: int = 3) -> Sizes:
+    """A data set's Sizes at this block size (mlp_core.stack.evaluation_sizes: its splits'
+    distinct contexts), computed once per data set (its sha256) and kept for the last
+    SIZES_KEPT of them."""
+    key = (ds.sha256, block_size)
+    with _sizes_lock:
+        if key in _sizes:
+            _sizes.move_to_end(key)
+            return _sizes[key]
+    found = Sizes(**evaluation_sizes(make_splits(ds, block_size), ds.vocab_size))
+    with _sizes_lock:
+        _sizes[key] = found
+        while len(_sizes) > SIZES_KEPT:
+            _sizes.popitem(last=False)
+    return found
+
+
 # measured by bench/step_cost.py (bench/step_cost.json): seconds, one core, one thread
 ENGINE = {
     "STEP_S": 6.92e-06,
@@ -174,11 +224,12 @@ def _activations(stack: list[RunConfig]) -> float:
     return len(stack) * stack[0].train.batch_size * m.n_hidden * m.n_layers
 
 
-def step_features(stack: list[RunConfig], vocab: int = VOCAB) -> tuple[float, ...]:
+def step_features(stack: list[RunConfig], sizes: Sizes = BUILT_IN) -> tuple[float, ...]:
     """One step of a stack of runs (engine): the features STEP_TERMS price."""
     c, K = stack[0], len(stack)
     m, elems = c.model, _activations(stack)
     bn = 1.0 if m.batchnorm else 0.0
+    vocab = sizes.vocab
     macs = sum(run_macs(r, vocab) for r in stack)
     rows = K * c.train.batch_size
     embed = rows * c.data.block_size * m.n_embd
@@ -216,34 +267,35 @@ def points(cfg: RunConfig) -> int:
     return sum(1 for b in ends if b >= first) + (1 if first == 0 else 0)
 
 
-def evaluations(cfg: RunConfig) -> list[tuple[int, int]]:
+def evaluations(cfg: RunConfig, sizes: Sizes = BUILT_IN) -> list[tuple[int, int]]:
     """(distinct contexts, how many times) of each evaluation a run makes: the training
     sample at its curve's step 0 (where the curve starts there), the curve's points on the
     dev sample, then the whole splits it measures at the end."""
     t = cfg.train
-    start = [(START_TRAIN_ROWS, 1)] if curve_from(t.evaluation, t.steps) == 0 else []
-    final = (DEV_ROWS,) if t.evaluation == "dev" else (FINAL_TRAIN_ROWS, DEV_ROWS)
-    return start + [(POINT_ROWS, points(cfg))] + [(rows, 1) for rows in final]
+    start = [(sizes.start, 1)] if curve_from(t.evaluation, t.steps) == 0 else []
+    final = (sizes.dev,) if t.evaluation == "dev" else (sizes.train, sizes.dev)
+    return start + [(sizes.point, points(cfg))] + [(rows, 1) for rows in final]
 
 
-def eval_caller_share(stack: list[RunConfig], cores: int) -> float:
+def eval_caller_share(stack: list[RunConfig], cores: int, sizes: Sizes = BUILT_IN) -> float:
     """The share of a stack's evaluation its own thread computes: an evaluation of more
     than one chunk gives every other chunk to a helper thread (mlp_core/fast/evaluate.py),
     which runs beside it where a core is free."""
     n = max(256, EVAL_CHUNK_ROWS // len(stack))
     mine = every = 0.0
-    for rows, times in evaluations(stack[0]):
+    for rows, times in evaluations(stack[0], sizes):
         chunks = rows // n
         on_caller = rows if chunks < 2 or cores < 2 else -(-chunks // 2) * n + rows - chunks * n
         mine, every = mine + times * on_caller, every + times * rows
-    return mine / every
+    return mine / every if every else 1.0
 
 
-def once_features(stack: list[RunConfig], vocab: int = VOCAB) -> tuple[float, ...]:
+def once_features(stack: list[RunConfig], sizes: Sizes = BUILT_IN) -> tuple[float, ...]:
     """What a stack measures once (engine): the features ONCE_TERMS price."""
     c, K = stack[0], len(stack)
     n_points = points(c)
-    rows = sum(r * times for r, times in evaluations(c))
+    vocab = sizes.vocab
+    rows = sum(r * times for r, times in evaluations(c, sizes))
     per_row = run_macs(c, vocab) / c.train.batch_size
     m = c.model
     return (
@@ -255,7 +307,7 @@ def once_features(stack: list[RunConfig], vocab: int = VOCAB) -> tuple[float, ..
     )
 
 
-def notebook_features(cfg: RunConfig, vocab: int = VOCAB) -> tuple[float, ...]:
+def notebook_features(cfg: RunConfig, sizes: Sizes = BUILT_IN) -> tuple[float, ...]:
     """One run in the notebook's arithmetic (mlp_core/notebook.py): the features
     NOTEBOOK_TERMS price. Its steps: steps x (1, batch rows, layers, activations,
     multiply-adds; layers and activations again for BatchNorm); its
@@ -265,8 +317,9 @@ def notebook_features(cfg: RunConfig, vocab: int = VOCAB) -> tuple[float, ...]:
     m, t = cfg.model, cfg.train
     every = max(1, t.steps // curve_points("full"))
     n_points = t.steps // every + (1 if t.steps % every else 0)
-    rows = EVAL_ROWS + CURVE_SAMPLE_ROWS * (2 + n_points)
+    rows = sizes.rows + sizes.start_rows + sizes.point_rows * (1 + n_points)
     acts = t.batch_size * m.n_hidden * m.n_layers
+    vocab = sizes.vocab
     macs = run_macs(cfg, vocab)
     bn = 1.0 if m.batchnorm else 0.0
     return (
@@ -284,30 +337,32 @@ def notebook_features(cfg: RunConfig, vocab: int = VOCAB) -> tuple[float, ...]:
     )
 
 
-def _notebook_seconds(c: RunConfig, vocab: int) -> float:
-    return sum(f * NOTEBOOK[t] for f, t in zip(notebook_features(c, vocab), NOTEBOOK_TERMS))
+def _notebook_seconds(c: RunConfig, sizes: Sizes) -> float:
+    return sum(f * NOTEBOOK[t] for f, t in zip(notebook_features(c, sizes), NOTEBOOK_TERMS))
 
 
-def stack_seconds(stack: list[RunConfig], vocab: int = VOCAB, eval_share: float = 1.0) -> float:
+def stack_seconds(
+    stack: list[RunConfig], sizes: Sizes = BUILT_IN, eval_share: float = 1.0
+) -> float:
     """Estimated CPU seconds (one core) of one stack of runs; with ``eval_share``, the
     seconds its own thread takes (that share of the rows it evaluates)."""
     if stack[0].train.arithmetic == "notebook":
-        return sum(_notebook_seconds(c, vocab) for c in stack)
+        return sum(_notebook_seconds(c, sizes) for c in stack)
     k = ENGINE
-    step = sum(f * k[t] for f, t in zip(step_features(stack, vocab), STEP_TERMS))
-    once = once_features(stack, vocab)
+    step = sum(f * k[t] for f, t in zip(step_features(stack, sizes), STEP_TERMS))
+    once = once_features(stack, sizes)
     share = [1.0, eval_share, eval_share, 1.0, 1.0]  # ONCE_TERMS: the rows' terms
     return stack[0].train.steps * step + sum(
         f * k[t] * x for f, t, x in zip(once, ONCE_TERMS, share)
     )
 
 
-def cpu_seconds(cfgs: list[RunConfig], vocab: int = VOCAB) -> float:
-    """Estimated CPU seconds (one core) to train these runs."""
-    return sum(stack_seconds(s, vocab) for s in stacks(cfgs))
+def cpu_seconds(cfgs: list[RunConfig], sizes: Sizes = BUILT_IN) -> float:
+    """Estimated CPU seconds (one core) to train these runs on a data set of these sizes."""
+    return sum(stack_seconds(s, sizes) for s in stacks(cfgs))
 
 
-def wall_seconds(cfgs: list[RunConfig], open_trainings: int, vocab: int = VOCAB) -> float:
+def wall_seconds(cfgs: list[RunConfig], open_trainings: int, sizes: Sizes = BUILT_IN) -> float:
     """Estimated seconds to train these runs beside ``open_trainings`` others: each stack
     takes as long as the largest of the groups its processes train (train.worker_count),
     and a process's evaluation shares its rows with a helper thread where a core is free."""
@@ -315,16 +370,18 @@ def wall_seconds(cfgs: list[RunConfig], open_trainings: int, vocab: int = VOCAB)
     for s in stacks(cfgs):
         n = 1 if s[0].train.arithmetic == "notebook" else worker_count(s)
         free = 2 if cores >= 2 * n else 1  # each process's helper thread a core of its own
-        alone += max(stack_seconds(g, vocab, eval_caller_share(g, free)) for g in split(s, n))
+        alone += max(
+            stack_seconds(g, sizes, eval_caller_share(g, free, sizes)) for g in split(s, n)
+        )
     return alone * (open_trainings + 1)
 
 
-def fitting(groups: list[list[RunConfig]], budget: float, vocab: int = VOCAB) -> int:
+def fitting(groups: list[list[RunConfig]], budget: float, sizes: Sizes = BUILT_IN) -> int:
     """How many of these groups of runs, taken in order, fit in ``budget`` CPU seconds
     together (a sweep's stacks: the first ones train in one submission)."""
     total = 0.0
     for n, group in enumerate(groups):
-        total += cpu_seconds(group, vocab)
+        total += cpu_seconds(group, sizes)
         if total > budget:
             return n
     return len(groups)

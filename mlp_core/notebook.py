@@ -24,10 +24,10 @@ from .diagnostics import Recorder, param_table
 from .model import MLP, TORCH_DTYPES, init_and_generator
 from .run_rules import (
     CURVE_POINTS,
-    CURVE_VAL_ROWS,
     DIVERGED_FACTOR,
     GRAD_TRACK_FIRST,
     batch_loss_band,
+    curve_sample,
     default_diag_every,
     divergence,
 )
@@ -159,10 +159,10 @@ class _Run:
         self.shadow.sync(False)
         self.init = {n: p.detach().clone() for n, p in self.shadow.model.named_parameters()}
         self.recorder = Recorder(self.shadow.model, every, hist, last=self.steps - 1)
-        rows = torch.randperm(len(sp.Ydev), generator=torch.Generator().manual_seed(0))
-        self.Xval, self.Yval = sp.Xdev[rows[:CURVE_VAL_ROWS]], sp.Ydev[rows[:CURVE_VAL_ROWS]]
-        rows = torch.randperm(len(sp.Ytr), generator=torch.Generator().manual_seed(0))
-        self.Xts, self.Yts = sp.Xtr[rows[:CURVE_VAL_ROWS]], sp.Ytr[rows[:CURVE_VAL_ROWS]]
+        rows = curve_sample(len(sp.Ydev))
+        self.Xval, self.Yval = sp.Xdev[rows], sp.Ydev[rows]
+        rows = curve_sample(len(sp.Ytr))
+        self.Xts, self.Yts = sp.Xtr[rows], sp.Ytr[rows]
         names = [n for n, _ in self.shadow.model.named_parameters()]
         by_name = {v: k for k, v in self.shadow.names.items()}
         self.order = [by_name[n] for n in names]  # our keys, in named_parameters order

@@ -21,6 +21,13 @@ DIVERGED_FACTOR = 10.0  # a loss this many times the uniform baseline counts as 
 GRAD_TRACK_FIRST = 100
 
 
+def curve_sample(n_rows: int) -> torch.Tensor:
+    """The rows of a split behind the live curve: CURVE_VAL_ROWS of them (or all), in a
+    fixed shuffled order (seed 0), the same for every run."""
+    rows = torch.randperm(n_rows, generator=torch.Generator().manual_seed(0))
+    return rows[:CURVE_VAL_ROWS]
+
+
 def default_diag_every(steps: int) -> int:
     """Steps between diagnostics captures (about 50 a run, and its last step)."""
     return max(1, steps // 50)

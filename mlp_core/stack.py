@@ -26,14 +26,15 @@ from .config import ConfigError, RunConfig
 from .data import Splits
 from .diagnostics import Recorder, param_table
 from .fast.denormals import denormals_flushed
+from .fast.evaluate import distinct
 from .fast.step import Step
 from .model import MLP, TORCH_DTYPES
 from .run_rules import (
-    CURVE_VAL_ROWS,
     DIVERGED_FACTOR,
     GRAD_TRACK_FIRST,
     batch_loss_band,
     curve_points,
+    curve_sample,
 )
 from .stack_rewind import Rewind
 
@@ -44,6 +45,28 @@ def _device(name: str) -> str:
     if name == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device cuda was asked for, but torch sees no CUDA device")
     return name
+
+
+def evaluation_sizes(sp: Splits, vocab_size: int) -> dict[str, int]:
+    """What a run's evaluations forward on these splits (hosting/cost.py prices them): the
+    vocabulary; the distinct contexts of the training and dev splits (the end), of the dev
+    sample (each curve point) and of the training sample (step 0); every row of both splits
+    and the rows of the two samples (the notebook's arithmetic forwards rows)."""
+    dev, train = curve_sample(len(sp.Ydev)), curve_sample(len(sp.Ytr))
+
+    def contexts(X: torch.Tensor, Y: torch.Tensor) -> int:
+        return len(distinct(X, Y, vocab_size)[0])
+
+    return {
+        "vocab": vocab_size,
+        "train": contexts(sp.Xtr, sp.Ytr),
+        "dev": contexts(sp.Xdev, sp.Ydev),
+        "point": contexts(sp.Xdev[dev], sp.Ydev[dev]),
+        "start": contexts(sp.Xtr[train], sp.Ytr[train]),
+        "rows": len(sp.Ytr) + len(sp.Ydev),
+        "point_rows": len(dev),
+        "start_rows": len(train),
+    }
 
 
 class StackTrainer(Rewind):
@@ -93,8 +116,7 @@ class StackTrainer(Rewind):
         first = (min(self.steps, GRAD_TRACK_FIRST), len(self.init), self.K)
         self.grad_first = torch.zeros(first, dtype=torch.float64, device=self.dev)
         self.curve = {"step": [], "train": [], "val": []}
-        val_rows = torch.randperm(len(self.Ydev), generator=torch.Generator().manual_seed(0))
-        val_rows = val_rows[:CURVE_VAL_ROWS].to(self.dev)
+        val_rows = curve_sample(len(self.Ydev)).to(self.dev)
         self.Xval, self.Yval = self.Xdev[val_rows], self.Ydev[val_rows]
         self.diagnostics = diagnostics
         # evaluation "dev" (config.TrainConfig): the same steps keep their gradients, so
@@ -267,8 +289,7 @@ class StackTrainer(Rewind):
     def start_point(self) -> tuple[list[float], list[float]]:
         """The curve at step 0, before any update: losses of the initial weights on a train
         sample and on the dev sample (the lecture's first check: ln(vocab) at zero init)."""
-        rows = torch.randperm(len(self.Ytr), generator=torch.Generator().manual_seed(0))
-        rows = rows[:CURVE_VAL_ROWS].to(self.dev)
+        rows = curve_sample(len(self.Ytr)).to(self.dev)
         self.curve["step"].append(0)
         self.curve["train"].append(self.step.evaluate(self.Xtr[rows], self.Ytr[rows]))
         self.curve["val"].append(self.step.evaluate(self.Xval, self.Yval))

@@ -222,3 +222,69 @@ def test_compare_shows_a_forms_estimate_before_it_trains(fresh_app):
     captions = " ".join(c.value for c in at.caption)
     assert "Training: about" in captions and "on this server now" in captions
     assert "Over this demo" not in captions
+
+
+def test_the_built_in_sizes_are_the_built_in_names_counted():
+    from mlp_core.data import default_dataset
+
+    assert cost.data_sizes(default_dataset()) == cost.BUILT_IN
+
+
+@hypothesis.settings(max_examples=10, deadline=None)
+@given(
+    words=st.lists(st.text(alphabet="abcde", min_size=1, max_size=7), min_size=20, max_size=300),
+    evaluation=st.sampled_from(["full", "dev"]),
+    arithmetic=st.sampled_from(["engine", "notebook"]),
+)
+def test_an_uploads_evaluations_are_counted_on_its_own_splits(words, evaluation, arithmetic):
+    """A word list of its own: the rows each evaluation forwards, against the estimate's
+    count on that list (cost.data_sizes), not the built-in names'."""
+    from mlp_core.data import dataset_from_words
+    from mlp_core.fast import evaluate
+    from mlp_core.notebook import NotebookNet
+
+    ds = dataset_from_words(words, "test: generated")
+    cfg = RunConfig().replace(
+        n_layers=1, n_hidden=2, n_embd=2, steps=30, batch_size=2, evaluation=evaluation
+    )
+    if arithmetic == "notebook":
+        cfg = cfg.replace(arithmetic="notebook", evaluation="full")
+    seen = []
+    planned, loss = evaluate._planned_loglik, NotebookNet.loss
+
+    def engine(model, X, W, fused):
+        seen.append(len(X))
+        return planned(model, X, W, fused)
+
+    def notebook(self, X, Y):
+        seen.append(len(X))
+        return loss(self, X, Y)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(evaluate, "_planned_loglik", engine)
+        mp.setattr(NotebookNet, "loss", notebook)
+        train.train_stack([cfg], ds, workers=1)
+    sizes = cost.data_sizes(ds)
+    if arithmetic == "notebook":
+        f = cost.notebook_features(cfg, sizes)[cost.NOTEBOOK_TERMS.index("EVAL_ELEM_S")]
+        assert sum(seen) == f / (cfg.model.n_hidden * cfg.model.n_layers)
+    else:
+        counted = [rows for rows, times in cost.evaluations(cfg, sizes) for _ in range(times)]
+        assert sorted(seen) == sorted(counted)
+
+
+def test_a_small_upload_costs_less_to_evaluate_and_the_sizes_kept_are_bounded(monkeypatch):
+    from mlp_core.data import dataset_from_words
+
+    monkeypatch.setattr(cost, "_sizes", cost.OrderedDict())
+    cfgs = [RunConfig().replace(n_layers=2, n_hidden=64, steps=1000)]
+    lists = [
+        dataset_from_words([f"{a}{b}" for a in "abcd" for b in "efgh"] + [f"x{i}"], "t")
+        for i in range(cost.SIZES_KEPT + 3)
+    ]
+    small = cost.data_sizes(lists[0])
+    assert small.train < cost.BUILT_IN.train
+    assert cost.cpu_seconds(cfgs, small) < cost.cpu_seconds(cfgs)
+    for ds in lists:
+        cost.data_sizes(ds)
+    assert len(cost._sizes) == cost.SIZES_KEPT

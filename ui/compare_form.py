@@ -145,7 +145,7 @@ def new_run_form(expanded: bool) -> None:
         ticked = (len(s["cmp_activations"]), len(s["cmp_inits"]), s["cmp_seeds"])
         st.caption(tables.form_caption(*ticked, MAX_NEW))
         if cfgs:
-            st.caption(form_estimate(cfgs))
+            st.caption(form_estimate(cfgs, current_dataset()))
         allowed = 0 < len(cfgs) <= MAX_NEW
         if st.button("Train", type="primary", key="cmp_train", disabled=not allowed):
             # trained in a run of the whole page, not of this fragment: Streamlit queues a

@@ -90,20 +90,21 @@ def within_budget(base, ds: Dataset, depths) -> list:
     todo = [
         [c for c in L.depth_configs(base, d) if run_key(c, ds.sha256) not in mem] for d in depths
     ]
-    budget = settings.DEMO_BUDGET_S
-    fit = cost.fitting(todo, budget)
+    budget, sizes = settings.DEMO_BUDGET_S, cost.data_sizes(ds)
+    fit = cost.fitting(todo, budget, sizes)
     if fit == len(depths):
         return list(depths)
     allows = f"the demo allows {budget} s of computing per submission"
     if fit == 0:
-        need = cost.cpu_seconds(todo[0])
+        need = cost.cpu_seconds(todo[0], sizes)
         text = (
             f"Not trained: the stack of {depths[0]} hidden layers would take about {need:,.0f} s "
             f"of computing on this server, and {allows}. Fewer steps fit."
         )
         st.session_state[BUDGET] = ("error", text)
         return []
-    need, now = cost.cpu_seconds(sum(todo, [])), cost.cpu_seconds(sum(todo[:fit], []))
+    need = cost.cpu_seconds(sum(todo, []), sizes)
+    now = cost.cpu_seconds(sum(todo[:fit], []), sizes)
     rows = (
         f"{depths[0]} hidden layer"
         if fit == 1

@@ -91,11 +91,11 @@ def label(p: Preset) -> str:
     return f"lecture: {p.title}"
 
 
-def refusal(cfg: RunConfig) -> str | None:
+def refusal(cfg: RunConfig, ds: Dataset | None = None) -> str | None:
     """Why this run cannot be trained here (the demo caps and budget), or None."""
     try:
         check_caps(cfg)
-        check_cost([cfg])
+        check_cost([cfg], ds)
     except ConfigError as e:
         return str(e)
     return None
@@ -162,7 +162,7 @@ def lecture_runs(ds: Dataset, page: str, on_trained) -> None:
     st.table(table(PRESETS, outcomes))
     st.caption(_caption(ds, run_seed))
     for i, (p, cfg, done) in enumerate(zip(PRESETS, cfgs, outcomes)):
-        why_not = refusal(cfg)
+        why_not = refusal(cfg, ds)
         press, note = st.columns([7, 2], vertical_alignment="center")  # the whole label
         pressed = press.button(
             f"{'Show' if done else 'Train'}: {p.title} · {cfg.train.steps:,} steps",
@@ -173,7 +173,7 @@ def lecture_runs(ds: Dataset, page: str, on_trained) -> None:
         if why_not:
             note.caption(f"Disabled: {why_not}.")
         else:
-            note.caption(button_note(cfg, done is not None))
+            note.caption(button_note(cfg, done is not None, ds))
         if pressed:
             (o,) = train([cfg], ds, [label(p)], page)
             if o.status == "ok":
@@ -181,9 +181,9 @@ def lecture_runs(ds: Dataset, page: str, on_trained) -> None:
             st.rerun()
 
 
-def button_note(cfg: RunConfig, stored: bool) -> str:
+def button_note(cfg: RunConfig, stored: bool, ds: Dataset | None = None) -> str:
     """Beside a preset's button, before it is pressed: stored (shown at once), or how long
     its training takes here (the estimate the compare form shows, ui/waiting.py)."""
     if stored:
         return "Trained already: shows at once."
-    return f"Training: {estimate_text([cfg])}."
+    return f"Training: {estimate_text([cfg], ds)}."

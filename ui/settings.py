@@ -11,6 +11,7 @@ import streamlit as st
 
 from hosting import cost
 from mlp_core.config import ACTIVATIONS, ARITHMETICS, INITS, LIMITS, ConfigError, RunConfig
+from mlp_core.data import Dataset
 
 DEMO_ENV = "PRACTICE_BOARD_DEMO"  # "1" turns on the hosted-demo caps
 DEMO_CAPS = {
@@ -90,10 +91,10 @@ def check_caps(cfg: RunConfig) -> None:
             raise ConfigError(f"{name} is at most {DEMO_CAPS[name]:,} in demo mode (got {value:,})")
 
 
-def check_cost(cfgs: list[RunConfig]) -> None:
+def check_cost(cfgs: list[RunConfig], ds: Dataset | None = None) -> None:
     """Raise ConfigError, with its estimate, if a submission's runs cost more than the
-    demo's budget per submission."""
-    need = cost.cpu_seconds(cfgs)
+    demo's budget per submission (on this data set: the built-in names' without one)."""
+    need = cost.cpu_seconds(cfgs, cost.BUILT_IN if ds is None else cost.data_sizes(ds))
     if demo_mode() and need > DEMO_BUDGET_S:
         raise ConfigError(
             f"This would take about {need:,.0f} s of computing on this server; the demo "

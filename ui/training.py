@@ -41,7 +41,7 @@ def train(
     try:
         for c in cfgs:
             check_caps(c)
-        check_cost(cfgs)
+        check_cost(cfgs, ds)
         outcomes = train_with_progress(cfgs, ds, labels, page)
     except (ConfigError, data.DataError) as e:
         _refuse(e)

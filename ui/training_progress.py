@@ -95,7 +95,7 @@ def train_with_progress(cfgs, ds, labels, page) -> list[RunOutcome]:
         )
         st.html(SHOW_PROGRESS.replace("KEY", f"stop-{page}"), unsafe_allow_javascript=True)
     bar, chart = Bar(st.empty()), st.empty()
-    bar.progress(0.0, text=f"Starting: {estimate_text(cfgs)}.")
+    bar.progress(0.0, text=f"Starting: {estimate_text(cfgs, ds)}.")
     keys = {run_key(c, ds.sha256) for c in cfgs}
     last = {"t": 0.0}
     st.session_state["progress"] = {"step": 0, "steps": cfgs[0].train.steps}

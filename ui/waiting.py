@@ -10,6 +10,7 @@ from hosting import cost
 from hosting.schedule import SCHEDULER
 from hosting.turns import Place
 from mlp_core.config import RunConfig
+from mlp_core.data import Dataset
 
 from . import settings
 
@@ -25,19 +26,25 @@ def others_open(me: str | None = None) -> int:
     return sum(1 for v in (turns.holder(), *turns.queue()) if v is not None and v != me)
 
 
-def estimate_text(cfgs: list[RunConfig]) -> str:
-    """How long these runs take here, shared with the trainings open now (hosting/cost.py)."""
-    wall = cost.wall_seconds(cfgs, others_open())
+def sizes(ds: Dataset | None) -> cost.Sizes:
+    """What the data set in use gives a run to evaluate (the built-in names' without one)."""
+    return cost.BUILT_IN if ds is None else cost.data_sizes(ds)
+
+
+def estimate_text(cfgs: list[RunConfig], ds: Dataset | None = None) -> str:
+    """How long these runs take here on this data set, shared with the trainings open now
+    (hosting/cost.py)."""
+    wall = cost.wall_seconds(cfgs, others_open(), sizes(ds))
     if wall < 0.5:  # "about 0 s" is no time at all
         return "under a second on this server now"
     return f"about {_seconds(wall)} on this server now"
 
 
-def form_estimate(cfgs: list[RunConfig]) -> str:
+def form_estimate(cfgs: list[RunConfig], ds: Dataset | None = None) -> str:
     """A form's line before it trains: its estimate, and in demo mode whether it is over
     the budget per submission (a press is then refused, saying so)."""
-    text = f"Training: {estimate_text(cfgs)}."
-    need = cost.cpu_seconds(cfgs)
+    text = f"Training: {estimate_text(cfgs, ds)}."
+    need = cost.cpu_seconds(cfgs, sizes(ds))
     if settings.demo_mode() and need > settings.DEMO_BUDGET_S:
         text += (
             f" Over this demo's {settings.DEMO_BUDGET_S} s of computing per submission "
