@@ -20,7 +20,7 @@ Once, it pays its measuring:
 - POINT_S per curve point; EVAL_ELEM_S per activation and EVAL_MAC_S per multiply-add of
   every distinct context it evaluates (``evaluations``: the curve's samples, the whole
   splits at the end; the data set's own counts, ``Sizes``, the built-in names' unless
-  given);
+  given, at block size 3 as every page trains: ``data_sizes`` takes another);
 - GRAD_S per parameter of a run at each step that keeps its gradients (the first
   GRAD_TRACK_FIRST and every diagnostics capture: their norms) and CAPTURE_ELEM_S per
   activation at each diagnostics capture (their statistics and histograms).
@@ -61,6 +61,8 @@ from mlp_core.stack import evaluation_sizes
 from mlp_core.train import split, stack_key, worker_count
 
 __all__ = [
+    "BUILT_IN",
+    "Sizes",
     "captures",
     "class_budget",
     "cpu_seconds",
@@ -76,8 +78,6 @@ __all__ = [
     "run_params",
     "stack_seconds",
     "stacks",
-    "Sizes",
-    "BUILT_IN",
     "step_features",
     "wall_seconds",
 ]
@@ -121,8 +121,8 @@ _sizes_lock = threading.Lock()
 
 def data_sizes(ds: Dataset, block_size: int = 3) -> Sizes:
     """A data set's Sizes at this block size (mlp_core.stack.evaluation_sizes: its splits'
-    distinct contexts), computed once per data set (its sha256) and kept for the last
-    SIZES_KEPT of them."""
+    distinct contexts), computed on a data set's (its sha256's) first call (by each thread
+    that asks before the first answer is kept) and kept for the last SIZES_KEPT of them."""
     key = (ds.sha256, block_size)
     with _sizes_lock:
         if key in _sizes:

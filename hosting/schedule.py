@@ -23,8 +23,9 @@ import time
 from collections.abc import Callable
 
 from mlp_core.config import RunConfig
+from mlp_core.data import Dataset
 
-from .cost import cpu_seconds
+from .cost import BUILT_IN, cpu_seconds, data_sizes
 from .reservations import Reservations
 from .turns import Place, Turns
 
@@ -61,13 +62,15 @@ class Scheduler:
         visitor: str | None = None,
         background: bool = False,
         lock: Callable | None = None,
+        ds: Dataset | None = None,
     ) -> list:
         """``missing``: (run key, config) of the runs to train. ``visitor``: who asks
         (default: this thread); a newer request of the same visitor replaces an older one
         still waiting. ``background``: after every other job (warm.py). ``on_wait(place)``
         is called while this visitor waits (it may raise to leave the queue): for another
         visitor's reservation, another process's lock, or a turn. ``lock``: the store's lock
-        context for these runs (runs.get_or_train hands it; none: no locks)."""
+        context for these runs (runs.get_or_train hands it; none: no locks). ``ds``: the data
+        set they train on, for the job's estimate (cost.py; the built-in names' without)."""
         who = visitor or f"thread-{threading.get_ident()}"
         with self.reservations.reserve({k for k, _ in missing}, who, on_wait, background):
             done = prefetch()
@@ -84,7 +87,7 @@ class Scheduler:
                     on_wait,
                     cost=memory_cost(cfgs),
                     background=background,
-                    estimate=cpu_seconds(cfgs),
+                    estimate=cpu_seconds(cfgs, BUILT_IN if ds is None else data_sizes(ds)),
                 )
                 with job:
                     return attempt(job.next_slice)

@@ -24,13 +24,14 @@ def get_or_train(
     """Each config's run: from the store when there, else trained (stacked where shapes
     allow) and stored. Results in config order. Without a ``scheduler`` the missing runs
     train here and now (the CLI, the core's tests). A hosted app hands its scheduler
-    (hosting/schedule.py): ``scheduler.run(missing, prefetch, attempt, lock=lock,
-    **schedule)`` reserves the missing runs, takes their locks with ``lock(on_wait)`` (a
-    context; while another process sharing the store holds one, ``on_wait()`` is called
-    between non-blocking tries, so the caller can show the wait or leave it), calls
-    ``prefetch()`` (the store read again: runs another caller or process trained
-    meanwhile), waits its turn and calls ``attempt(on_slice)`` to train the rest; within
-    ``lock`` the attempt takes no lock of its own."""
+    (hosting/schedule.py): ``scheduler.run(missing, prefetch, attempt, lock=lock, ds=ds,
+    **schedule)`` reserves the missing runs (``ds``: what they train on, for their
+    estimate), takes their locks with ``lock(on_wait)`` (a context; while another process
+    sharing the store holds one, ``on_wait()`` is called between non-blocking tries, so the
+    caller can show the wait or leave it), calls ``prefetch()`` (the store read again: runs
+    another caller or process trained meanwhile), waits its turn and calls
+    ``attempt(on_slice)`` to train the rest; within ``lock`` the attempt takes no lock of
+    its own."""
     results = [store.get(c, ds.sha256) if store else None for c in cfgs]
     if all(results):
         return results
@@ -64,7 +65,7 @@ def get_or_train(
     def attempt_held(on_slice=None) -> list:
         return _train_missing(cfgs, ds, store, on_progress, results, on_slice, bool(held))
 
-    return scheduler.run(missing, prefetch, attempt_held, lock=lock, **schedule)
+    return scheduler.run(missing, prefetch, attempt_held, lock=lock, ds=ds, **schedule)
 
 
 def run_experiment(

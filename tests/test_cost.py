@@ -288,3 +288,25 @@ def test_a_small_upload_costs_less_to_evaluate_and_the_sizes_kept_are_bounded(mo
     for ds in lists:
         cost.data_sizes(ds)
     assert len(cost._sizes) == cost.SIZES_KEPT
+
+
+def test_a_waiting_jobs_estimate_is_priced_on_the_data_set_it_trains_on(tmp_path, small_ds):
+    """The scheduler's job estimate (what visitors waiting behind it read) counts the data
+    set the runs train on, as the form's estimate does."""
+    from hosting.schedule import Scheduler
+    from hosting.turns import Turns
+    from mlp_core.runs import get_or_train
+    from mlp_core.store import RunStore
+
+    estimates, job = [], Turns.job
+
+    def recorded(self, *a, **k):
+        estimates.append(k.get("estimate"))
+        return job(self, *a, **k)
+
+    cfg = RunConfig().replace(n_layers=1, n_hidden=4, steps=20)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Turns, "job", recorded)
+        get_or_train([cfg], small_ds, RunStore(tmp_path), scheduler=Scheduler())
+    assert estimates == [cost.cpu_seconds([cfg], cost.data_sizes(small_ds))]
+    assert estimates[0] != cost.cpu_seconds([cfg])  # 3,000 names: fewer contexts
