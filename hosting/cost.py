@@ -119,10 +119,13 @@ _sizes: OrderedDict[tuple[str, int], Sizes] = OrderedDict()
 _sizes_lock = threading.Lock()
 
 
-def data_sizes(ds: Dataset, block_size: int = 3) -> Sizes:
+def data_sizes(ds: Dataset | None, block_size: int = 3) -> Sizes:
     """A data set's Sizes at this block size (mlp_core.stack.evaluation_sizes: its splits'
     distinct contexts), computed on a data set's (its sha256's) first call (by each thread
-    that asks before the first answer is kept) and kept for the last SIZES_KEPT of them."""
+    that asks before the first answer is kept) and kept for the last SIZES_KEPT of them;
+    BUILT_IN without a data set."""
+    if ds is None:
+        return BUILT_IN
     key = (ds.sha256, block_size)
     with _sizes_lock:
         if key in _sizes:
@@ -242,10 +245,12 @@ def grad_steps(cfg: RunConfig) -> int:
     """Steps that keep their gradients: the first GRAD_TRACK_FIRST and every diagnostics
     capture's after them (evaluation "dev" keeps the same ones, so that its arithmetic is
     the full evaluation's, and measures nothing from them)."""
-    steps = cfg.train.steps
-    every = default_diag_every(steps)
-    later = range(GRAD_TRACK_FIRST, steps)
-    return min(steps, GRAD_TRACK_FIRST) + sum(1 for i in later if i % every == 0 or i == steps - 1)
+    steps, first = cfg.train.steps, GRAD_TRACK_FIRST
+    if steps <= first:
+        return steps
+    every, last = default_diag_every(steps), steps - 1
+    # the captures at first .. last: multiples of every, and the last step where it is not one
+    return first + last // every - (first - 1) // every + (1 if last % every else 0)
 
 
 def captures(cfg: RunConfig) -> int:
@@ -315,9 +320,8 @@ def notebook_features(cfg: RunConfig, sizes: Sizes = BUILT_IN) -> tuple[float, .
     rows at each curve point (two samples at step 0); its gradient-keeping steps and
     captures, as the engine's."""
     m, t = cfg.model, cfg.train
-    every = max(1, t.steps // curve_points("full"))
-    n_points = t.steps // every + (1 if t.steps % every else 0)
-    rows = sizes.rows + sizes.start_rows + sizes.point_rows * (1 + n_points)
+    # the training sample at step 0, the dev sample at step 0 and at every later point
+    rows = sizes.rows + sizes.start_rows + sizes.point_rows * points(cfg)
     acts = t.batch_size * m.n_hidden * m.n_layers
     vocab = sizes.vocab
     macs = run_macs(cfg, vocab)
@@ -351,9 +355,9 @@ def stack_seconds(
     k = ENGINE
     step = sum(f * k[t] for f, t in zip(step_features(stack, sizes), STEP_TERMS))
     once = once_features(stack, sizes)
-    share = [1.0, eval_share, eval_share, 1.0, 1.0]  # ONCE_TERMS: the rows' terms
+    share = {"EVAL_ELEM_S": eval_share, "EVAL_MAC_S": eval_share}  # the rows' terms
     return stack[0].train.steps * step + sum(
-        f * k[t] * x for f, t, x in zip(once, ONCE_TERMS, share)
+        f * k[t] * share.get(t, 1.0) for f, t in zip(once, ONCE_TERMS)
     )
 
 

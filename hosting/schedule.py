@@ -25,7 +25,7 @@ from collections.abc import Callable
 from mlp_core.config import RunConfig
 from mlp_core.data import Dataset
 
-from .cost import BUILT_IN, cpu_seconds, data_sizes
+from .cost import cpu_seconds, data_sizes
 from .reservations import Reservations
 from .turns import Place, Turns
 
@@ -87,7 +87,7 @@ class Scheduler:
                     on_wait,
                     cost=memory_cost(cfgs),
                     background=background,
-                    estimate=cpu_seconds(cfgs, BUILT_IN if ds is None else data_sizes(ds)),
+                    estimate=cpu_seconds(cfgs, data_sizes(ds)),
                 )
                 with job:
                     return attempt(job.next_slice)

@@ -94,7 +94,7 @@ def check_caps(cfg: RunConfig) -> None:
 def check_cost(cfgs: list[RunConfig], ds: Dataset | None = None) -> None:
     """Raise ConfigError, with its estimate, if a submission's runs cost more than the
     demo's budget per submission (on this data set: the built-in names' without one)."""
-    need = cost.cpu_seconds(cfgs, cost.BUILT_IN if ds is None else cost.data_sizes(ds))
+    need = cost.cpu_seconds(cfgs, cost.data_sizes(ds))
     if demo_mode() and need > DEMO_BUDGET_S:
         raise ConfigError(
             f"This would take about {need:,.0f} s of computing on this server; the demo "

@@ -26,15 +26,10 @@ def others_open(me: str | None = None) -> int:
     return sum(1 for v in (turns.holder(), *turns.queue()) if v is not None and v != me)
 
 
-def sizes(ds: Dataset | None) -> cost.Sizes:
-    """What the data set in use gives a run to evaluate (the built-in names' without one)."""
-    return cost.BUILT_IN if ds is None else cost.data_sizes(ds)
-
-
 def estimate_text(cfgs: list[RunConfig], ds: Dataset | None = None) -> str:
     """How long these runs take here on this data set, shared with the trainings open now
     (hosting/cost.py)."""
-    wall = cost.wall_seconds(cfgs, others_open(), sizes(ds))
+    wall = cost.wall_seconds(cfgs, others_open(), cost.data_sizes(ds))
     if wall < 0.5:  # "about 0 s" is no time at all
         return "under a second on this server now"
     return f"about {_seconds(wall)} on this server now"
@@ -44,7 +39,7 @@ def form_estimate(cfgs: list[RunConfig], ds: Dataset | None = None) -> str:
     """A form's line before it trains: its estimate, and in demo mode whether it is over
     the budget per submission (a press is then refused, saying so)."""
     text = f"Training: {estimate_text(cfgs, ds)}."
-    need = cost.cpu_seconds(cfgs, sizes(ds))
+    need = cost.cpu_seconds(cfgs, cost.data_sizes(ds))
     if settings.demo_mode() and need > settings.DEMO_BUDGET_S:
         text += (
             f" Over this demo's {settings.DEMO_BUDGET_S} s of computing per submission "
