@@ -17,6 +17,7 @@ the caps' widest shape. Everything, with the machine's load, goes to bench/step_
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import os
@@ -241,6 +242,17 @@ def measure_notebook(ds, repeats: int) -> list[dict]:
     return rows
 
 
+@contextlib.contextmanager
+def priced_by(constants: dict, values: dict):
+    """hosting/cost.py's constants (ENGINE or NOTEBOOK) set to these within the block."""
+    saved = dict(constants)
+    constants.update(values)
+    try:
+        yield
+    finally:
+        constants.update(saved)
+
+
 def notebook_forms(n: int, seed: int) -> list[list[RunConfig]]:
     """n single runs in the notebook's arithmetic, as Zero init's "in your notebook's
     arithmetic" takes them (one run; layers, width, BatchNorm, activation, steps drawn),
@@ -261,14 +273,9 @@ def notebook_forms(n: int, seed: int) -> list[list[RunConfig]]:
                 train=TrainConfig(steps=steps, batch_size=batch, arithmetic="notebook"),
             )
         ]
-        saved = dict(cost.NOTEBOOK)
-        cost.NOTEBOOK.update(NOTEBOOK_FILTER)
-        try:
-            fits = 0.3 <= cost.cpu_seconds(cfgs) <= 8
-        finally:
-            cost.NOTEBOOK.update(saved)
-        if fits:
-            out.append(cfgs)
+        with priced_by(cost.NOTEBOOK, NOTEBOOK_FILTER):
+            if 0.3 <= cost.cpu_seconds(cfgs) <= 8:
+                out.append(cfgs)
     return out
 
 
@@ -277,9 +284,7 @@ def random_forms(n: int, seed: int, exclude=()) -> list[list[RunConfig]]:
     n_embd, BatchNorm, activation, batch, runs and steps drawn), each costing 0.3-8 s by
     FILTER's estimate, none with the settings of a stack in ``exclude`` (specs)."""
     rnd, out = random.Random(seed), []
-    saved = dict(cost.ENGINE)
-    cost.ENGINE.update(FILTER)
-    try:
+    with priced_by(cost.ENGINE, FILTER):
         while len(out) < n:
             model = ModelConfig(
                 n_layers=rnd.randint(1, CAPS["n_layers"]),
@@ -297,8 +302,6 @@ def random_forms(n: int, seed: int, exclude=()) -> list[list[RunConfig]]:
             cfgs = [replace(base, train=replace(base.train, seed=s)) for s in range(runs)]
             if spec(cfgs) not in exclude and 0.3 <= cost.cpu_seconds(cfgs) <= 8:
                 out.append(cfgs)
-    finally:
-        cost.ENGINE.update(saved)
     return out
 
 
