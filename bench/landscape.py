@@ -24,6 +24,13 @@ moves within a minute); the whole grid's figures are the sums over the depths:
         stack.StackTrainer.run: no diagnostics, no curve, no evaluation, no store), as the seed
         loop's steps are timed: what the engine's steps give before the whole call's other
         work.
+(products) the same stacks' matrix products alone, in this process (one core): per step and
+        layer, the forward product and the two gradient products (weights and inputs, the
+        first layer's too: the embedding trains), stacked nine at a time in the engine's
+        feature-major layout, every operand contiguous, nothing else (no activation, loss,
+        update, evaluation or Python beyond the calls). What any float32 engine on this
+        core spends at the least; half of it is the least on two perfectly shared cores,
+        and the seed loop's steps over that half bound the whole grid's ratio from above.
 (init)  landscape.at_init of the whole grid (warm: the splits are built).
 
 ``--browser``: a real chromium against `streamlit run app.py` (an empty run store): per
@@ -174,6 +181,29 @@ def engine_steps(base, ds, depths) -> float:
     return spent
 
 
+def products_alone(base, ds, depths) -> float:
+    """The seconds of the stacks' matrix products alone (docstring: (products))."""
+    K, B, m = len(L.SCALES), base.train.batch_size, base.model
+    g, spent = torch.Generator().manual_seed(0), 0.0
+    for depth in depths:
+        dims = [m.n_embd * base.data.block_size] + [m.n_hidden] * depth + [ds.vocab_size]
+        W = [torch.randn(K, o, i, generator=g) / i**0.5 for i, o in zip(dims[:-1], dims[1:])]
+        Wt = [w.transpose(1, 2).contiguous() for w in W]
+        x = [torch.randn(K, d, B, generator=g) for d in dims]
+        xt = [t.transpose(1, 2).contiguous() for t in x]
+        grad = [torch.randn(K, d, B, generator=g) / 10 for d in dims]
+        dW = [torch.empty_like(w) for w in W]
+        t0 = time.perf_counter()
+        for _ in range(base.train.steps):
+            for i, w in enumerate(W):
+                torch.bmm(w, x[i], out=x[i + 1])
+            for i in reversed(range(len(W))):
+                torch.bmm(grad[i + 1], xt[i], out=dW[i])
+                torch.bmm(Wt[i], grad[i + 1], out=grad[i])
+        spent += time.perf_counter() - t0
+    return spent
+
+
 def run_init(base, ds, depths) -> float:
     t0 = time.perf_counter()
     L.at_init(base, ds, depths)
@@ -247,7 +277,8 @@ def main() -> None:
     rows = []
     for r in range(a.repeats):
         init = [run_init(base, ds, depths) for _ in range(3)]
-        grid, seed = {"whole_s": 0.0, "eval_s": 0.0, "steps_s": 0.0, "val": {}}, {}
+        grid = {"whole_s": 0.0, "eval_s": 0.0, "steps_s": 0.0, "products_s": 0.0, "val": {}}
+        seed: dict = {}
         with tempfile.TemporaryDirectory() as tmp:
             for depth in depths:  # interleaved: each depth through every contender
                 one = run_grid(base, ds, (depth,), RunStore(tmp))
@@ -260,6 +291,7 @@ def main() -> None:
                         seed.get(key, {}) | value if key == "val" else seed.get(key, 0) + value
                     )
                 grid["steps_s"] += engine_steps(base, ds, (depth,))
+                grid["products_s"] += products_alone(base, ds, (depth,))
                 ratio = seed["steps_s"] / grid["whole_s"]
                 print(
                     f"  depth {depth}: whole grid so far {ratio:.2f}x the seed's steps", flush=True
@@ -291,6 +323,9 @@ def summary(grid: dict, seed: dict, init: list[float], run_steps: int) -> dict:
         "ratio_vs_seed_with_eval": seed["whole_s"] / grid["whole_s"],
         "engine_steps_s": grid["steps_s"],
         "ratio_steps_alone": seed["steps_s"] / grid["steps_s"],
+        "products_s": grid["products_s"],
+        "ratio_products_one_core": seed["steps_s"] / grid["products_s"],
+        "ratio_products_two_cores": seed["steps_s"] / (grid["products_s"] / 2),
         "grid_run_steps_per_s": run_steps / grid["whole_s"],
         "at_init_s": statistics.median(init),
         "max_val_diff_vs_seed": diffs[worst],
