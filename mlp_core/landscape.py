@@ -28,8 +28,8 @@ Two views:
 - ``sweep``: each depth's cells through runs.get_or_train, one stack per depth (the
   scales of one depth share train.stack_key; n_layers does not), each stored like any
   run; a cell's dev loss is placed on the data's ladder (regime.place). The zero column
-  also names the tensors with an exact gradient within the run's steps
-  (zero_init_exact.analyse, the facts Zero init's answer is written from).
+  also says which tensors have an exact gradient within the run's steps and which of them
+  moved in its floats (``zero_column``: Zero init's facts, zero_init_facts.gradient_facts).
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ from .store import RunStore, run_key
 from .train import Progress, RunOutcome
 from .zero_init import zero_init_configs
 from .zero_init_exact import analyse
+from .zero_init_facts import gradient_facts
 
 SCALES = (0.0, 0.01, 0.1, 0.3, 0.5, 1.0, 2.0, 3.0, 10.0)  # x the activation's kaiming gain
 DEPTHS = tuple(range(1, 9))  # hidden layers
@@ -119,7 +120,9 @@ def at_init(
     for depth in depths:
         cfgs = depth_configs(base, depth, scales)
         stats = init_stats(cfgs, X, Y, ds.vocab_size)
-        out += [cell_head(depth, s, c) | st for s, c, st in zip(scales, cfgs, stats)]
+        out += [
+            cell_head(depth, s, c) | {"rows": len(Y)} | st for s, c, st in zip(scales, cfgs, stats)
+        ]
     return out
 
 
@@ -244,22 +247,35 @@ def trained_cell(
         "cached": o.cached,
     }
     if o.config.model.init == "zeros":
-        cell["trains"] = exact_gradients(o.config, ds)
+        cell |= zero_column(o, ds)
     return cell
 
 
 def rungs_beaten(loss: float | None, base: dict) -> int | None:
-    """How many rungs of the ladder the loss is strictly below (0: not even the uniform
-    guess; 3: better than the bigram model)."""
+    """How many rungs of the ladder the loss is strictly below (0: none; 3: every rung,
+    whatever their order on a small data set)."""
     if loss is None or not math.isfinite(loss):
         return None
     return sum(loss < v for _, v in ladder(base))
 
 
-def exact_gradients(cfg: RunConfig, ds: Dataset) -> list[str]:
-    """The tensors of a zero-init run with a nonzero gradient in exact arithmetic within its
-    steps (Zero init's "exact" fact, zero_init_facts.gradient_facts)."""
-    sp = make_splits(ds, cfg.data.block_size)
-    ex = analyse(cfg, sp.Xtr, sp.Ytr, ds.vocab_size)
-    steps = cfg.train.steps
-    return [n for n in ex.names if ex.onset[n] is not None and ex.onset[n] < steps]
+def zero_column(o: RunOutcome, ds: Dataset) -> dict:
+    """What a zero-init cell's tensors did within the steps it ran, as Zero init's answer
+    reads them (zero_init_facts.gradient_facts): "exact", the tensors with a nonzero
+    gradient in exact arithmetic; of those, "trains" (it moved in this run's floats) and
+    "too_small" (its exact gradient too small to move a float32 number); "roundoff", the
+    tensors that moved with no exact gradient (round-off alone). Moved: the run's final
+    weights differ from its initial ones (the parameter table's "moved", an exact
+    comparison). A cell keeps no float gradients, so a tensor that neither has an exact
+    gradient nor moved is in none of the lists."""
+    sp = make_splits(ds, o.config.data.block_size)
+    ex = analyse(o.config, sp.Xtr, sp.Ytr, ds.vocab_size)
+    steps = o.metrics.get("steps") or 0
+    kinds = gradient_facts(ex, o.metrics.get("params") or [], {}, steps)
+    exact = [n for n, k in kinds.items() if k["kind"] == "exact"]
+    return {
+        "exact": exact,
+        "trains": [n for n in exact if kinds[n]["moved"] > 0],
+        "too_small": [n for n in exact if kinds[n]["moved"] == 0],
+        "roundoff": [n for n, k in kinds.items() if k["kind"] != "exact" and k["moved"] > 0],
+    }

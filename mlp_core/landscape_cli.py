@@ -11,6 +11,7 @@ import time
 from .config import ACTIVATIONS, LIMITS, ConfigError, validate
 from .data import baselines
 from .landscape import DEPTHS, SCALES, STEPS, at_init, base_config, cell_config, sweep
+from .run_text import plural
 
 
 def register(sub) -> None:
@@ -81,7 +82,7 @@ def cmd_landscape(a: argparse.Namespace) -> dict:
             | (
                 {}
                 if a.at_init_only
-                else {f"dev loss after {a.steps:,} steps": _grid(trained, _val)}
+                else {f"dev loss after {plural(a.steps, 'step')}": _grid(trained, _val)}
             )
         )
     return out | {"at_init": init, "trained": trained}

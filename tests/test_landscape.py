@@ -15,14 +15,19 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from mlp_core import cli, data
 from mlp_core import landscape as L
+from mlp_core.config import ConfigError, validate
 from mlp_core.model import GAINS, init_run
-from mlp_core.runs import run_experiment
+from mlp_core.runs import get_or_train, run_experiment
 from mlp_core.store import RunStore
 from mlp_core.train import stack_key, train_stack
 from mlp_core.zero_init import zero_init_configs, zero_init_report
+from tests.test_zero_init_exact import word_lists
+from tests.zero_init_reference import LONG, examples
 
 ACT = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu}
 CHECKED = (0.0, 1.0, 10.0)  # the zero, the kaiming and a saturated column
@@ -174,10 +179,60 @@ def test_the_zero_column_agrees_with_zero_inits_answer(small_ds, tmp_path, activ
     # follow the stack's size)
     assert zero["val_loss"] == pytest.approx(rep.val_loss["zero"], rel=1e-6)
     assert kaiming["val_loss"] == pytest.approx(rep.val_loss["compare"], rel=1e-6)
-    assert zero["trains"] == rep.facts["exact"]
+    f = rep.facts
+    assert zero["exact"] == f["exact"] and zero["too_small"] == f["too_small"]
+    assert zero["trains"] == [n for n in f["exact"] if n not in f["too_small"]]
+    moved_roundoff = [n for n, g in f["gradients"].items() if g["kind"] != "exact" and g["moved"]]
+    assert zero["roundoff"] == moved_roundoff
     if activation == "tanh":  # only the output bias trains: the net is a unigram model
         assert zero["trains"] == ["layers.6.bias"]
         assert zero["place"].endswith(f"the unigram model ({rep.baselines['dev_unigram']:.4f})")
+
+
+@settings(
+    max_examples=examples(12),
+    derandomize=not LONG,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+@given(
+    activation=st.sampled_from(["tanh", "sigmoid", "relu"]),
+    batchnorm=st.booleans(),
+    depth=st.integers(1, 3),
+    steps=st.sampled_from([1, 2, 3, 10, 37, 150]),
+    seed=st.integers(0, 500),
+    words=st.one_of(word_lists(max_words=80), st.just(None)),
+)
+def test_the_zero_columns_lists_say_what_its_tensors_did(
+    small_ds, activation, batchnorm, depth, steps, seed, words
+):
+    """A zero cell's "trains", "too_small" and "roundoff" against its own weights (moved or
+    not: the final tensor against the zero init's known start, compared exactly) and its
+    "exact" against Zero init's answer on the same run."""
+    ds = small_ds if words is None else data.dataset_from_words(words, "generated")
+    base = L.base_config(activation, batchnorm, steps, seed)
+    cfg = L.cell_config(base, depth, 0.0)
+    try:
+        validate(cfg, len(data.make_splits(ds, cfg.data.block_size).Ytr))
+    except ConfigError:
+        assume(False)  # the page refuses it: fewer training rows than a batch
+    (row,) = L.sweep(base, ds, None, depths=(depth,), scales=(0.0,))
+    (cell,) = row
+    (o,) = train_stack([cfg], ds)  # the same run again, its weights to compare
+    start = init_run(cfg.model, ds.vocab_size, cfg.data.block_size, seed)["C"]
+    moved = set()
+    for name, t in o.state.items():
+        if "running" in name:
+            continue  # BatchNorm's statistics are not parameters
+        was = start if name == "C" else torch.ones_like(t) if "gamma" in name else 0 * t
+        if not torch.equal(t, was):
+            moved.add(name)
+    assert set(cell["trains"]) | set(cell["roundoff"]) == moved
+    assert not set(cell["trains"]) & set(cell["roundoff"])
+    assert set(cell["trains"]) | set(cell["too_small"]) == set(cell["exact"])
+    assert not set(cell["too_small"]) & moved
+    full = get_or_train(zero_init_configs(base.replace(n_layers=depth)), ds)
+    assert cell["exact"] == zero_init_report(*full, ds).facts["exact"]
 
 
 def test_a_cell_trains_as_its_run_with_every_measurement_does(small_ds):
