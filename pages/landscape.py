@@ -11,6 +11,7 @@ ui.page_entry()  # before the page's heavy imports: see ui/navigation.py
 from mlp_core import landscape as L
 from mlp_core import train
 from mlp_core.config import ACTIVATIONS
+from mlp_core.run_text import plural
 from ui import landscape as view
 from ui import landscape_charts as charts
 
@@ -66,8 +67,9 @@ def show_init(v: dict, ds, depths) -> dict | None:
     event = st.altair_chart(
         charts.init_chart(cells, v["color"]), key="ls-init", on_select="rerun", width="stretch"
     )
+    rows = cells[0]["rows"] if cells else L.AT_INIT_ROWS
     st.caption(
-        f"One forward and one backward pass per cell on {L.AT_INIT_ROWS} training rows, no "
+        f"One forward and one backward pass per cell on {plural(rows, 'training row')}, no "
         "training. Saturated: tanh |h| > 0.97, sigmoid outside [0.03, 0.97]; ReLU: units "
         "that are 0 on every row (dead). Gradient ratio: the loss gradient's std at the first "
         "hidden layer over the last (1: it reaches the first layer undiminished). Hover a cell "
@@ -85,34 +87,32 @@ def show_trained(v: dict, ds, depths) -> dict | None:
         slot.altair_chart(charts.trained_chart(list(cells), ds, base.train.steps), width="stretch")
 
     cells = view.known_cells(base, ds, depths)
-    missing = [d for d in depths if any(cells[d, s].get("pending") for s in L.SCALES)]
-    if missing:
-        n = sum(1 for c in cells.values() if c.get("pending"))
-        label = f"Train the {n} missing cells ({len(missing)} stacks of {len(L.SCALES)} runs)"
-        if st.button(label, type="primary", key="ls-train"):
-            draw()
-            view.sweep(base, ds, missing, draw)
-            st.rerun()
+    todo = view.missing(base, ds, depths)
+    label = f"Train the {view.missing_label(todo)}" if todo else ""
+    if todo and st.button(label, type="primary", key="ls-train"):
+        draw()
+        view.sweep(base, ds, list(todo), draw)
+        st.rerun()
     chart = charts.trained_chart(list(cells.values()), ds, base.train.steps)
     event = st.altair_chart(chart, key="ls-trained", on_select="rerun", width="stretch")
     st.caption(
-        "Dev loss after N steps of SGD (lr 0.1, batch 32, width 100), coloured on the data's "
-        "own ladder: red at the uniform guess, yellow at the unigram model (the character "
-        "frequencies), blue at and below the bigram model. Each depth's cells train as one "
-        "stack and are stored like any run."
+        "Dev loss after N steps of SGD (lr 0.1, batch 32, width 100), coloured on this data's "
+        f"own ladder (its dev losses): {charts.ladder_colors(ds)[2]}. The unigram model is "
+        "the character frequencies, the bigram model the next character's frequencies after "
+        "each character. Each depth's cells train as one stack and are stored like any run."
     )
     return event
 
 
+rows = tuple(range(1, ui.cap("n_layers", L.DEPTHS[-1]) + 1))
 st.markdown(
     "Every **init scale** (columns: zero, then 0.01× to 10× the activation's kaiming gain) "
-    "at every **depth** (rows: 1 to 8 hidden layers of 100). The zero column is Zero init's "
-    "own run, the 1× column its default comparison. Click a cell to open its run."
+    f"at every **depth** (rows: 1 to {rows[-1]} hidden layers of 100). The zero column is "
+    "Zero init's own run, the 1× column its default comparison. Click a cell to open its run."
 )
 view.stopped_note()
 dataset = ui.current_dataset()
 settings = controls()
-rows = tuple(range(1, ui.cap("n_layers", L.DEPTHS[-1]) + 1))
 show = show_init if settings["view"] == "init" else show_trained
 picked = (show(settings, dataset, rows) or {}).get("selection", {}).get("cell")
 if picked:

@@ -19,19 +19,19 @@ VIEW = {"width": 1400, "height": 900}
 LONG_MS = 600_000  # a whole grid on a busy 2-core box
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 CHART = "[data-testid='stVegaLiteChart']"
-CELL = "path[aria-label*='cell: {depth} hidden layers, {scale};']"
+CELL = "path[aria-label*='cell: {depth} hidden layer{s}, {scale};']"
 STEPS = 100  # the trained view's N here: short runs, the same sweep
 STOP_STEPS = 1000  # rows long enough that a Stop pressed after the first lands before the last
 FIRST_ROW_DONE = r"""() => [...document.querySelectorAll("[data-testid='stVegaLiteChart'] path")]
-  .some((p) => /cell: 1 hidden layers, 1×;.*dev loss: \d/.test(p.getAttribute("aria-label")))"""
+  .some((p) => /cell: 1 hidden layer, 1×;.*dev loss: \d/.test(p.getAttribute("aria-label")))"""
 RECORD = """() => {
   window.__grids = [];
   const snap = () => {
     const chart = document.querySelector("[data-testid='stVegaLiteChart']");
     if (!chart) return;
     const done = new Set(), pending = new Set();
-    for (const p of chart.querySelectorAll("path[aria-label*='hidden layers, ']")) {
-      const l = p.getAttribute("aria-label"), m = l.match(/cell: (\\d+) hidden layers, ([^;]+);/);
+    for (const p of chart.querySelectorAll("path[aria-label*='hidden layer']")) {
+      const l = p.getAttribute("aria-label"), m = l.match(/cell: (\\d+) hidden layers?, ([^;]+);/);
       if (!m) continue;
       (l.includes("not trained yet") ? pending : done).add(m[1] + "|" + m[2]);
     }
@@ -88,7 +88,8 @@ def drawn_row_by_row(grids: list[dict]) -> list[int]:
 def marks(page, depth: int, scale: str):
     """A cell's marks in the page's first chart (while a sweep runs, the chart of the run
     before it may still stand below, stale)."""
-    return page.locator(CHART).first.locator(CELL.format(depth=depth, scale=scale))
+    s = "" if depth == 1 else "s"
+    return page.locator(CHART).first.locator(CELL.format(depth=depth, s=s, scale=scale))
 
 
 def cell(page, depth: int, scale: str):
@@ -121,7 +122,7 @@ def shot(page, name: str) -> None:
 def test_the_at_init_heatmap_its_tooltip_and_a_click_to_zero_init(server, page):
     page.goto(f"{server}/landscape")
     cell(page, 8, "10×").wait_for(timeout=120_000)
-    every = page.locator(CHART).first.locator("path[aria-label*='hidden layers, ']")
+    every = page.locator(CHART).first.locator("path[aria-label*='hidden layer']")
     assert every.count() >= 8 * 9  # a mark for every depth and scale
     zero = "0 (zero init)"  # cells' left edges (a box's width has its stroke too):
     x = {s: cell(page, 8, s).bounding_box()["x"] for s in (zero, "0.01×", "0.1×", "2×", "3×")}
@@ -161,7 +162,7 @@ def test_the_trained_grid_fills_in_live_and_a_click_opens_compare(server, page):
     cell(page, 8, "1×").wait_for(timeout=60_000)
     pending = page.locator(CHART).first.locator("path[aria-label*='not trained yet']")
     assert pending.count() == 0
-    assert "exact gradients: layers.8.bias;" in label(page, 4, "0 (zero init)") + ";"
+    assert "trains: layers.8.bias;" in label(page, 4, "0 (zero init)") + ";"
     shot(page, "landscape_trained")
     val = re.search(r"dev loss: (\d\.\d{4}),", label(page, 2, "3×")).group(1)
     point(page, 2, "3×", click=True)
@@ -176,7 +177,7 @@ def test_stop_keeps_the_rows_already_done(server, page):
     page.get_by_role("button", name=re.compile("Train the 72 missing cells")).click()
     page.wait_for_function(FIRST_ROW_DONE, timeout=LONG_MS)  # seven rows to go: Stop
     page.get_by_role("button", name="Stop").click()
-    page.get_by_text("Stopped: the cells trained before the Stop are stored").wait_for(
+    page.get_by_text("Stopped: the rows finished before the Stop are kept").wait_for(
         timeout=LONG_MS
     )
     page.wait_for_selector(IDLE, timeout=LONG_MS)

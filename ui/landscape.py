@@ -17,6 +17,7 @@ from hosting.schedule import SCHEDULER
 from hosting.turns import Place
 from mlp_core import landscape as L
 from mlp_core.data import Dataset, baselines
+from mlp_core.run_text import plural
 from mlp_core.store import run_key
 
 from . import settings, tables, training
@@ -47,9 +48,35 @@ def known_cells(base, ds: Dataset, depths) -> dict:
     return out
 
 
+def missing(base, ds: Dataset, depths) -> dict[int, tuple]:
+    """depth -> the scales of its cells this session does not know (from the store or
+    trained here): the ones a press trains. Depths with none are left out."""
+    mem = st.session_state.get(CELLS, {})
+    out = {}
+    for depth in depths:
+        cfgs = L.depth_configs(base, depth)
+        scales = tuple(s for s, c in zip(L.SCALES, cfgs) if run_key(c, ds.sha256) not in mem)
+        if scales:
+            out[depth] = scales
+    return out
+
+
+def missing_label(todo: dict[int, tuple]) -> str:
+    """ "N missing cells (S stacks of K runs)", the stacks' true sizes (missing())."""
+    sizes = [len(s) for s in todo.values()]
+    if len(set(sizes)) == 1:
+        stacks = f"{plural(len(sizes), 'stack')} of {plural(sizes[0], 'run')}"
+    else:
+        runs = ", ".join(str(k) for k in sizes[:-1]) + f" and {sizes[-1]}"
+        stacks = f"{plural(len(sizes), 'stack')}: {runs} runs"
+    return f"{plural(sum(sizes), 'missing cell')} ({stacks})"
+
+
 def sweep(base, ds: Dataset, depths, draw) -> None:
-    """Train the depths' missing cells, one stack per depth, drawing the grid again as each
-    stack is done (draw(cells)); a progress bar and one Stop button meanwhile."""
+    """Train the depths' missing cells (missing()), one stack per depth, drawing the grid
+    again as each stack is done (draw(cells)); a progress bar and one Stop button
+    meanwhile. A diverged cell, which the store never keeps, is not trained again while
+    this session knows it."""
     for depth in depths:
         for cfg in L.depth_configs(base, depth):
             check_caps(cfg)
@@ -64,17 +91,22 @@ def sweep(base, ds: Dataset, depths, draw) -> None:
 
     def on_progress(depth: int, p) -> None:
         done = (order[depth] + p.step / p.steps) / len(depths)
-        text = f"{depth} hidden layers ({order[depth] + 1} of {len(depths)}): step {p.step:,}"
-        bar.progress(done, text=f"{text} of {p.steps:,} · {p.seconds:.1f} s")
+        row = f"{plural(depth, 'hidden layer')} ({order[depth] + 1} of {len(depths)})"
+        bar.progress(done, text=f"{row}: step {p.step:,} of {p.steps:,} · {p.seconds:.1f} s")
 
     def on_wait(place: Place) -> None:
         bar.wait(place)
 
     mem = st.session_state.setdefault(CELLS, {})
     schedule = {"scheduler": SCHEDULER, "on_wait": on_wait, "visitor": visitor()}
-    for row in L.sweep(base, ds, run_store(), depths, on_progress=on_progress, **schedule):
-        mem.update({c["key"]: c for c in row if c["status"] != "stopped"})  # diverged: never stored
+    todo = missing(base, ds, depths)
+    for depth in [d for d in depths if d in todo]:
+        rows = L.sweep(base, ds, run_store(), (depth,), todo[depth], on_progress, **schedule)
+        row = [c for r in rows for c in r]
+        mem.update({c["key"]: c for c in row if c["status"] != "stopped"})  # diverged: kept here
         draw()
+        if any(c["status"] == "stopped" for c in row):
+            break
     stop.empty()
     bar.slot.empty()
 
@@ -126,7 +158,11 @@ def _stop() -> None:
 def stopped_note() -> None:
     """The note of the last press: a Stop, or the demo budget's (within_budget)."""
     if st.session_state.pop(STOPPED, False):
-        st.warning("Stopped: the cells trained before the Stop are stored; the rest are not.")
+        st.warning(
+            "Stopped: the rows finished before the Stop are kept (stored, and a diverged "
+            "cell, which the store never keeps, in this session); the stopped row's cells "
+            "are not."
+        )
     if note := st.session_state.pop(BUDGET, None):
         getattr(st, note[0])(note[1])
 

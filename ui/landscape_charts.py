@@ -11,6 +11,8 @@ import pandas as pd
 
 from mlp_core import landscape as L
 from mlp_core.data import Dataset, baselines
+from mlp_core.regime import ladder
+from mlp_core.run_text import plural
 
 INIT_METRICS = {  # the at-init view's colour: label, value of a cell, log scale
     "std": ("activation std, last layer", lambda c: c["act_std"][-1], True),
@@ -126,7 +128,7 @@ def _init_row(c: dict, v: float | None, log: bool) -> dict:
         | {
             "loss at init": f"{c['loss']:.4f}",
             "activation std per layer": _list(c["act_std"]),
-            f"{sat} per layer": ", ".join(f"{s:.0%}" for s in _sat(c)),
+            f"{sat} per layer": ", ".join(share(s) for s in _sat(c)),
             "gradient std per layer": _list(c["grad_std"]),
             "gradient first / last": "no gradient"
             if c["grad_ratio"] is None
@@ -135,17 +137,61 @@ def _init_row(c: dict, v: float | None, log: bool) -> dict:
     }
 
 
+def share(f: float) -> str:
+    """A fraction as a percentage with the decimals it takes never to read 0% or 100% for
+    a fraction that is neither."""
+    for d in range(0, 7):
+        text = f"{100 * f:.{d}f}"
+        if (f == 0 or float(text) != 0) and (f == 1 or float(text) != 100):
+            return f"{text}%"
+    return f"{100 * f:.7f}%"
+
+
+LADDER_BELOW = 0.15  # nats below the best rung where the colour reaches its darkest blue
+LADDER_RANGE = ("#313695", "#4575b4", "#ffffbf", "#a50026")  # darkest, best, middle, worst
+
+
+def ladder_colors(ds: Dataset, block_size: int = 3) -> tuple[list[float], list[str], str]:
+    """The trained view's colour scale from the data's own ladder (regime.ladder: the
+    rungs sorted by their dev loss, worst first, whatever their order on this data):
+    red at and above the worst rung, yellow at the middle one, blue at the best and
+    darkest LADDER_BELOW nats below it. Returns the domain (ascending), its colours, and
+    the caption's sentence naming the rungs in that order. Rungs of the same loss share
+    one colour stop."""
+    stops: list[tuple[float, list[str]]] = []  # best first
+    for name, v in reversed(ladder(baselines(ds, block_size))):
+        if stops and stops[-1][0] == v:
+            stops[-1][1].append(name)
+        else:
+            stops.append((v, [name]))
+    colours = (LADDER_RANGE[1], LADDER_RANGE[2], LADDER_RANGE[3])
+    if len(stops) == 2:
+        colours = (LADDER_RANGE[1], LADDER_RANGE[3])
+    elif len(stops) == 1:
+        colours = (LADDER_RANGE[3],)
+    domain = [stops[0][0] - LADDER_BELOW] + [v for v, _ in stops]
+    rng = [LADDER_RANGE[0], *colours]
+    said = {LADDER_RANGE[1]: "blue at", LADDER_RANGE[2]: "yellow at"}
+    words = []
+    for (v, names), colour in zip(stops, colours):
+        rung = f"{' and '.join(names)} ({v:.4f})"
+        words.append(f"{said.get(colour, 'red at and above')} {rung}")
+    text = ", ".join(reversed(words)) + f", darkest blue {LADDER_BELOW} nats below the best"
+    return domain, rng, text
+
+
 def trained_chart(cells: list[dict], ds: Dataset, steps: int) -> alt.LayerChart:
-    """Dev loss, coloured on the data's ladder: blue below the unigram model, red above."""
-    b = baselines(ds)
+    """Dev loss, coloured on the data's own ladder (ladder_colors)."""
+    domain, rng, _ = ladder_colors(ds)
     rows = [_trained_row(c) for c in cells]
-    domain = [b["dev_bigram"] - 0.15, b["dev_unigram"], b["uniform"]]
+    worst = domain[-1]
     for r in rows:
-        r["ink"] = (
-            "white" if r["color"] is not None and r["color"] > b["uniform"] - 0.1 else "black"
-        )
-    scale = alt.Scale(scheme="redyellowblue", reverse=True, domain=domain, clamp=True)
-    return heatmap(rows, f"After {steps:,} steps: dev loss", "dev loss (nats)", scale)
+        v = r["color"]
+        dark = v is not None and (v > worst - 0.1 or v <= domain[1])  # dark red, blue
+        r["ink"] = "white" if dark else "black"
+    scale = alt.Scale(domain=domain, range=rng, clamp=True, interpolate="lab")
+    title = f"After {plural(steps, 'step')}: dev loss"
+    return heatmap(rows, title, "dev loss (nats)", scale)
 
 
 def _trained_row(c: dict) -> dict:
@@ -155,7 +201,12 @@ def _trained_row(c: dict) -> dict:
     run = c["status"] if c["diverged_at"] is None else f"diverged at step {c['diverged_at']:,}"
     tips = {"dev loss": c["place"], "curve": c["regime"] or "—", "run": run}
     if "trains" in c:
-        tips["run"] += "; exact gradients: " + (", ".join(c["trains"]) or "none")
+        tips["run"] += "; trains: " + (", ".join(c["trains"]) or "none")
+        if c.get("too_small"):
+            tips["run"] += "; exact gradient too small to move it in float32: "
+            tips["run"] += ", ".join(c["too_small"])
+        if c.get("roundoff"):
+            tips["run"] += "; moved by round-off only: " + ", ".join(c["roundoff"])
     text = f"{c['val_loss']:.3f}" if c["val_loss"] is not None else c["status"]
     return _row(c) | {"color": c["val_loss"], "text": text, "tips": _tips(c) | tips}
 
@@ -168,7 +219,8 @@ def _row(c: dict) -> dict:
 
 def _tips(c: dict) -> dict:
     init = "zero init" if c["init"] == "zeros" else f"kaiming, gain {c['gain']:.4g}"
-    return {"cell": f"{c['depth']} hidden layers, {scale_label(c['scale'])}", "init": init}
+    cell = f"{plural(c['depth'], 'hidden layer')}, {scale_label(c['scale'])}"
+    return {"cell": cell, "init": init}
 
 
 def _list(values: list[float]) -> str:
