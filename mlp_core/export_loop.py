@@ -133,7 +133,8 @@ def curve_points(lossi):
     every = max(1, max_steps // $points)
     losses = torch.tensor(lossi, dtype=torch.float64)
     steps = [s for s in range(1, len(lossi) + 1) if s % every == 0 or s == max_steps]
-    return steps, [losses[max(0, s - every) : s].mean().item() for s in steps]
+    starts = [max(0, steps[0] - every)] + steps[:-1] if steps else []
+    return steps, [losses[a:s].mean().item() for a, s in zip(starts, steps)]
 
 
 def how_close(what, ours, app, tol=0.0):

@@ -30,6 +30,7 @@ from .run_rules import (
     curve_sample,
     default_diag_every,
     divergence,
+    train_point_from,
 )
 
 ACTS = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu}
@@ -216,8 +217,9 @@ class _Run:
             self.recorder.capture(i, lr, self.shadow.activations())
 
     def curve_point(self, done: int, every: int) -> None:
+        start = train_point_from(self.curve["step"], done, every)
         self.curve["step"].append(done)
-        self.curve["train"].append(float(self.losses[max(0, done - every) : done].mean()))
+        self.curve["train"].append(float(self.losses[start:done].mean()))
         self.curve["val"].append(self.loss(self.Xval, self.Yval))
 
     def divergence(self) -> dict:

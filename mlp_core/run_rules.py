@@ -28,6 +28,14 @@ def curve_sample(n_rows: int) -> torch.Tensor:
     return rows[:CURVE_VAL_ROWS]
 
 
+def train_point_from(points: list[int], done: int, every: int) -> int:
+    """The first step whose minibatch loss the curve's train point after ``done`` steps
+    averages: the previous point's step (its losses are the steps after it), or for a
+    curve's first point ``every`` steps back. A last point closer than ``every`` to the one
+    before it averages only its own steps."""
+    return points[-1] if points else max(0, done - every)
+
+
 def default_diag_every(steps: int) -> int:
     """Steps between diagnostics captures (about 50 a run, and its last step)."""
     return max(1, steps // 50)

@@ -35,6 +35,7 @@ from .run_rules import (
     batch_loss_band,
     curve_points,
     curve_sample,
+    train_point_from,
 )
 from .stack_rewind import Rewind
 
@@ -298,7 +299,8 @@ class StackTrainer(Rewind):
     def curve_point(self, i: int) -> tuple[list[float], list[float]]:
         """The live curve after step i: mean train loss since the last point, val loss on
         the dev sample; returns both rows."""
-        done = self.losses[max(0, i + 1 - max(self.steps // self.points, 1)) : i + 1]
+        every = max(self.steps // self.points, 1)
+        done = self.losses[train_point_from(self.curve["step"], i + 1, every) : i + 1]
         self.curve["step"].append(i + 1)
         self.curve["train"].append(done.nanmean(0).tolist())
         self.curve["val"].append(self.step.evaluate(self.Xval, self.Yval))

@@ -42,7 +42,7 @@ from . import store_disk as disk
 from .config import RunConfig
 from .train import RunOutcome
 
-CACHE_VERSION = "8"  # bump when training or metrics change meaning: old entries are ignored
+CACHE_VERSION = "9"  # bump when training or metrics change meaning: old entries are ignored
 CACHE_ENV = "PRACTICE_BOARD_CACHE"  # overrides the default cache folder
 CACHE_MAX_ENV = "PRACTICE_BOARD_CACHE_MAX_MB"  # overrides the default bound
 # a hosted box (Streamlit Community Cloud) has a few GB of disk for the app, its

@@ -157,3 +157,20 @@ def test_a_mixed_stack_matches_each_reference_in_float32(small_ds, batchnorm):
         want = _curve_from(ref["losses"])
         assert run.metrics["curve"]["train"][1:] == pytest.approx(want, abs=1e-5)
         assert run.metrics["val_loss"] == pytest.approx(ref["split_loss"]["val"], abs=1e-5)
+
+
+@pytest.mark.parametrize("arithmetic", ["engine", "notebook"])
+@pytest.mark.parametrize("steps", [81, 119])
+def test_each_train_point_averages_the_steps_since_the_point_before(small_ds, arithmetic, steps):
+    """The curve's train points against the reference's minibatch losses: every
+    steps // 40 steps and the last step, each the mean of the losses since the point
+    before (a last point closer than that averages its own steps only)."""
+    cfg = _base().replace(steps=steps, lr_decay_step=0, arithmetic=arithmetic)
+    (run,) = train.train_stack([cfg], small_ds)
+    losses = reference_run(cfg, small_ds)["losses"]
+    every = steps // 40
+    points = [s for s in range(1, steps + 1) if s % every == 0 or s == steps]
+    starts = [0] + points[:-1]
+    want = [math.fsum(losses[a:b]) / (b - a) for a, b in zip(starts, points)]
+    assert run.metrics["curve"]["step"][1:] == points
+    assert run.metrics["curve"]["train"][1:] == pytest.approx(want, abs=1e-10)
