@@ -97,7 +97,7 @@ def show_architecture(m: dict) -> None:
     c[1].metric("Parameters folded", f"{m['params_after']:,}", delta, delta_color="off")
     st.caption(
         "' marks a Linear that absorbed a BN: the weights keep their shape, and each BN's γ, β "
-        f"and running mean, var ({m['buffers_before']:,} buffers with BN, "
+        f"and running mean, var ({m['buffers_before']:,} running-statistic values with BN, "
         f"{m['buffers_after']:,} folded) become one bias b' per neuron. Not foldable: a BN in "
         "training mode, or a BN with a nonlinearity on both sides (no Linear to absorb it); a "
         "BN after an activation folds forward into the next Linear's rows."
@@ -192,13 +192,20 @@ def show_timing(m: dict, outcome, ds, key: str) -> None:
         "folded": m["eval_seconds_folded"],
     }
     c = st.columns(3)
-    c[0].metric("With BN", f"{1000 * t['bn']:.1f} ms")
-    c[1].metric("Folded", f"{1000 * t['folded']:.1f} ms")
+    c[0].metric("With BN", _ms(t["bn"]))
+    c[1].metric("Folded", _ms(t["folded"]))
     c[2].metric("Speed-up", f"{t['bn'] / t['folded']:.2f}×")
     st.caption(
         f"One eval pass over the {m['dev_rows']:,} dev rows on this server, one thread, best of 5, "
         "the two models taking turns."
     )
+
+
+def _ms(seconds: float) -> str:
+    """Milliseconds to a tenth, or to two significant digits below 1 ms (a tiny dev split's
+    pass is never shown as 0.0 ms beside a finite speed-up)."""
+    ms = 1000 * seconds
+    return f"{ms:.1f} ms" if ms >= 1 else f"{ms:.2g} ms"
 
 
 def show_download(cfg: RunConfig, rep: FoldReport, key: str) -> None:
