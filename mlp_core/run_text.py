@@ -12,6 +12,16 @@ def plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n:,} {one if n == 1 else many or one + 's'}"
 
 
+def share(f: float) -> str:
+    """A fraction as a percentage with the decimals it takes never to read 0% or 100% for
+    a fraction that is neither."""
+    for d in range(0, 7):
+        text = f"{100 * f:.{d}f}"
+        if (f == 0 or float(text) != 0) and (f == 1 or float(text) != 100):
+            return f"{text}%"
+    return f"{100 * f:.7f}%"
+
+
 def nats(x: float) -> str:
     return f"{x:.4f}" if abs(x) >= 1e-3 or x == 0 else f"{x:.1e}"
 

@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 
 from mlp_core import data
 from mlp_core.regime import ladder
+from mlp_core.run_text import share
 from tests.test_zero_init_exact import word_lists
-from ui.landscape_charts import LADDER_RANGE, ladder_colors, share
+from ui.landscape_charts import LADDER_RANGE, ladder_colors
 
 WORDS = data.default_words()
 

@@ -6,11 +6,14 @@ import json
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mlp_core import data
 from mlp_core.runs import get_or_train
 from mlp_core.store import RunStore, run_key
 from ui import tables
+from ui.compare import reference_lines
 
 pytestmark = pytest.mark.usefixtures("fresh_app")
 
@@ -77,3 +80,68 @@ def test_exports_hold_metrics_and_curves(two_runs):
     assert [e["config"]["train"]["lr"] for e in exported] == [0.1, 0.05]
     assert exported[0]["curve"]["val"] == two_runs[0]["metrics"]["curve"]["val"]
     assert "params" not in exported[0]["metrics"]  # no weights or diagnostics
+
+
+def test_a_gain_left_to_the_activation_differs_from_a_set_one(two_runs):
+    own = two_runs[0] | {"config": two_runs[0]["config"].replace(init_gain=None)}
+    set_ = two_runs[0] | {"config": two_runs[0]["config"].replace(init_gain=1 / 6)}
+    rows = tables.config_diff([own, set_], tables.names([own, set_])).to_dict("records")
+    assert rows == [
+        {"setting": "Kaiming gain", "#1": "1.667 (tanh's own)", "#2": "0.16666666666666666"}
+    ]
+
+
+def test_two_word_lists_of_one_name_are_two_data_sets(two_runs):
+    other = two_runs[0] | {"data_sha256": "f" * 64, "baselines": {"uniform": 2.0}}
+    runs = [two_runs[0], other]
+    rows = tables.config_diff(runs, tables.names(runs)).to_dict("records")
+    assert [r["setting"] for r in rows] == ["Data set"]
+    assert rows[0]["#2"].endswith("sha256 ffffffff")
+    lines = reference_lines(runs)  # each data set's yardsticks, told apart by sha256
+    assert sorted(lines.values()) == [2.0, 3.0] and len(lines) == 2
+
+
+def test_an_embedding_no_init_zeroes_is_no_difference(two_runs):
+    zeros = two_runs[0] | {"config": two_runs[0]["config"].replace(init="zeros")}
+    runs = [two_runs[0], zeros]
+    rows = [r["setting"] for r in tables.config_diff(runs, tables.names(runs)).to_dict("records")]
+    assert rows == ["Init", "Kaiming gain"]  # a gain where it applies, "—" where not
+    zeroed = zeros | {"config": zeros["config"].replace(zero_embedding=True)}
+    rows = tables.config_diff([two_runs[0], zeroed], tables.names(runs)).to_dict("records")
+    assert {r["setting"]: (r["#1"], r["#2"]) for r in rows}["Embedding zeroed"] == ("—", "True")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_a_setting_that_changes_a_run_always_shows_in_the_diff(two_runs, data):
+    """Change one setting of a run where it applies (it changes what trains): the diff
+    names it; the run beside itself: no row at all."""
+    base = two_runs[0]["config"].replace(
+        batchnorm=data.draw(st.booleans()),
+        init=data.draw(st.sampled_from(["kaiming", "normal", "zeros"])),
+        steps=data.draw(st.sampled_from([10, 200])),
+        lr_decay_step=data.draw(st.sampled_from([0, 5, 100])),
+    )
+    changes = {
+        "n_hidden": 7, "n_layers": 3, "activation": "relu", "lr": 0.3, "seed": 1,
+        "batch_size": 8, "block_size": 2, "n_embd": 4, "arithmetic": "notebook",
+        "dtype": "float64", "rng": "lecture", "init_gain": 0.5, "init_scale": 0.2,
+        "bn_eps": 0.1, "bn_momentum": 0.5, "output_bn": False, "zero_embedding": True,
+        "lr_decay_step": 3,
+    }  # fmt: skip
+    applies = {
+        "init_gain": base.model.init == "kaiming",
+        "init_scale": base.model.init == "normal",
+        "zero_embedding": base.model.init == "zeros",
+        "bn_eps": base.model.batchnorm,
+        "bn_momentum": base.model.batchnorm,
+        "output_bn": base.model.batchnorm,
+        "lr_decay_step": base.train.lr_decay_step != 3 and base.train.steps > 3,
+    }
+    name = data.draw(st.sampled_from(sorted(k for k in changes if applies.get(k, True))))
+    changed = base.replace(**{name: changes[name]})
+    assert changed != base
+    runs = [two_runs[0] | {"config": base}, two_runs[0] | {"config": changed}]
+    rows = tables.config_diff(runs, tables.names(runs))
+    assert tables.SETTING_WORDS[name] in list(rows["setting"])
+    assert tables.config_diff(runs[:1] * 2, tables.names(runs)).empty

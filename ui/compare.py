@@ -54,11 +54,17 @@ def pick(runs: list[dict], shown: list[str]) -> list[int]:
 
 
 def reference_lines(runs: list[dict]) -> dict[str, float]:
-    """The yardsticks of the runs' data; named by data set when runs use several."""
-    by_data = {r["data"]: r["baselines"] for r in runs}
-    if len(by_data) == 1:
-        return next(iter(by_data.values()))
-    return {f"{k} · {d}": v for d, b in by_data.items() for k, v in b.items()}
+    """The yardsticks of the runs' data; named by data set when runs use several (one per
+    data set: its content, not its name; two of one name are told apart by sha256)."""
+    by_sha = {r.get("data_sha256") or r["data"]: r for r in runs}
+    if len(by_sha) == 1:
+        return next(iter(by_sha.values()))["baselines"]
+    names = [r["data"] for r in by_sha.values()]
+    out = {}
+    for key, r in by_sha.items():
+        name = r["data"] if names.count(r["data"]) == 1 else f"{r['data']} ({key[:8]})"
+        out |= {f"{k} · {name}": v for k, v in r["baselines"].items()}
+    return out
 
 
 def slider_step(last: int) -> int:
@@ -105,7 +111,9 @@ def compare(runs: list[dict], shown: list[str]) -> None:
     if shown_steps and not any(lo <= s <= hi for c in curves.values() for s in c["step"]):
         st.caption(f"No curve point lies between steps {lo:,} and {hi:,}: widen the range.")
     st.caption(
-        "Solid: val (4,096 dev rows); dashed: train (minibatch losses, averaged between points)."
+        "Solid: val (the loss on 4,096 dev rows, all of them on a smaller dev split); dashed:"
+        " train (the mean minibatch loss over the steps since the previous point; at step 0"
+        " the initial weights' loss on 4,096 training rows, or all)."
         " Grey: the data's yardsticks (see the Dataset page). Curves on top of each other:"
         " click a run in the legend below the chart to pick its curves out (shift-click:"
         " several), the others fade; double-click the chart to see every run again."

@@ -12,7 +12,7 @@ from mlp_core.store import run_key
 from . import tables
 from .compare import PAGE, select_also
 from .datasets import current_dataset
-from .run_cache import cache_note
+from .run_cache import cache_note, lookup
 from .settings import bounds, note_dropped, param, seed, set_params
 from .training import train
 from .waiting import form_estimate
@@ -87,6 +87,14 @@ def form_configs(write_link: bool = True) -> list[RunConfig]:
     return [base.replace(activation=a, init=i, seed=sd) for a, i, sd in combos]
 
 
+def not_added(o) -> str:
+    """A run that did not finish: where it diverged (its own step, counted from 0 as every
+    page counts it), or where it was stopped (the steps it ran)."""
+    d = o.metrics.get("diverged_at")
+    step = d if o.status == "diverged" and d is not None else o.metrics["steps"]
+    return f"{tables.short_label(o.config)}: {o.status} at step {step:,}, not added"
+
+
 def train_new(cfgs: list[RunConfig]) -> None:
     """Train the form's runs, select them, and draw the page again around them (notes on
     runs that did not finish survive that rerun)."""
@@ -95,11 +103,9 @@ def train_new(cfgs: list[RunConfig]) -> None:
         return
     ds = current_dataset()
     outcomes = train(cfgs, ds, _coming_names(cfgs, ds), PAGE)
-    st.session_state["cmp_notes"] = [
-        f"{tables.short_label(o.config)}: {o.status} at step {o.metrics['steps']:,}, not added"
-        for o in outcomes
-        if o.status != "ok"
-    ] + ([note] if (note := cache_note(outcomes)) else [])
+    st.session_state["cmp_notes"] = [not_added(o) for o in outcomes if o.status != "ok"] + (
+        [note] if (note := cache_note(outcomes)) else []
+    )
     select_also([run_key(o.config, ds.sha256) for o in outcomes if o.status == "ok"])
     st.rerun()
 
@@ -145,7 +151,9 @@ def new_run_form(expanded: bool) -> None:
         ticked = (len(s["cmp_activations"]), len(s["cmp_inits"]), s["cmp_seeds"])
         st.caption(tables.form_caption(*ticked, MAX_NEW))
         if cfgs:
-            st.caption(form_estimate(cfgs, current_dataset()))
+            ds = current_dataset()
+            todo = [c for c in cfgs if lookup([c], ds) is None]
+            st.caption(form_estimate(todo, ds, stored=len(cfgs) - len(todo)))
         allowed = 0 < len(cfgs) <= MAX_NEW
         if st.button("Train", type="primary", key="cmp_train", disabled=not allowed):
             # trained in a run of the whole page, not of this fragment: Streamlit queues a

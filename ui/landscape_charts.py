@@ -12,7 +12,7 @@ import pandas as pd
 from mlp_core import landscape as L
 from mlp_core.data import Dataset, baselines
 from mlp_core.regime import ladder
-from mlp_core.run_text import plural
+from mlp_core.run_text import plural, share
 
 INIT_METRICS = {  # the at-init view's colour: label, value of a cell, log scale
     "std": ("activation std, last layer", lambda c: c["act_std"][-1], True),
@@ -135,16 +135,6 @@ def _init_row(c: dict, v: float | None, log: bool) -> dict:
             else f"{c['grad_ratio']:.3g}",
         },
     }
-
-
-def share(f: float) -> str:
-    """A fraction as a percentage with the decimals it takes never to read 0% or 100% for
-    a fraction that is neither."""
-    for d in range(0, 7):
-        text = f"{100 * f:.{d}f}"
-        if (f == 0 or float(text) != 0) and (f == 1 or float(text) != 100):
-            return f"{text}%"
-    return f"{100 * f:.7f}%"
 
 
 LADDER_BELOW = 0.15  # nats below the best rung where the colour reaches its darkest blue

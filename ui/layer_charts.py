@@ -24,8 +24,12 @@ def in_layer_order(names) -> list[str]:
 
 
 def all_zero(hists: dict[str, dict]) -> bool:
-    """Every value of every histogram exactly 0 (the core's histogram then spans +-1e-12)."""
-    return all(h["hi"] - h["lo"] <= 2e-12 for h in hists.values())
+    """Every value of every histogram exactly 0: the core's histogram spans exactly
+    +-1e-12 then, and only then (a float32 value's magnitude is never exactly 1e-12), and
+    none is NaN or infinite."""
+    return all(
+        h["lo"] == -1e-12 and h["hi"] == 1e-12 and not h.get("nonfinite") for h in hists.values()
+    )
 
 
 def histograms(hists: dict[str, dict], title: str, extra: dict[str, str] | None = None):

@@ -10,6 +10,8 @@ import pandas as pd
 
 from mlp_core import data
 from mlp_core.config import RunConfig
+from mlp_core.model import GAINS
+from mlp_core.run_text import share
 
 from .layer_charts import layer_key
 
@@ -139,28 +141,54 @@ def _applies(name: str, cfg: RunConfig) -> bool:
 
 
 def flat_config(run: dict) -> dict:
-    """Every setting by its field name (unique across data/model/train) plus the data."""
+    """Every setting by its field name (unique across data/model/train) plus the data: its
+    name and the start of its sha256 (two uploads of one file name are two data sets)."""
     parts = run["config"].to_dict()
-    return {"data": run["data"], **parts["data"], **parts["model"], **parts["train"]}
+    sha = run.get("data_sha256")
+    data_set = run["data"] if not sha else f"{run['data']} · sha256 {sha[:8]}"
+    return {"data": data_set, **parts["data"], **parts["model"], **parts["train"]}
+
+
+def _said(name: str, value, cfg: RunConfig) -> str:
+    """A setting's value as text (a gain left to the activation's own: that gain)."""
+    if name == "init_gain" and value is None:
+        act = cfg.model.activation
+        return f"{GAINS[act]:.4g} ({act}'s own)"
+    return str(value)
 
 
 def _shown_config(run: dict) -> dict:
     """The settings that apply to a run, in its widgets' words; "—" where one does not."""
     cfg = run["config"]
     return {
-        SETTING_WORDS.get(k, k): (v if _applies(k, cfg) else "—")
+        SETTING_WORDS.get(k, k): (_said(k, v, cfg) if _applies(k, cfg) else "—")
         for k, v in flat_config(run).items()
     }
 
 
+def _effect(run: dict) -> dict:
+    """Each setting as set, for telling runs apart: its value where it applies, "—" where
+    it does not; a kaiming gain left to the activation's own is one setting whatever the
+    activation (the activation's row shows that difference), and an embedding not zeroed
+    by an init that never zeroes it is the same as one not zeroed."""
+    shown = _shown_config(run)
+    cfg = run["config"]
+    if cfg.model.init == "kaiming" and cfg.model.init_gain is None:
+        shown[SETTING_WORDS["init_gain"]] = "the activation's own"
+    if shown[SETTING_WORDS["zero_embedding"]] == "—":
+        shown[SETTING_WORDS["zero_embedding"]] = "False"
+    return shown
+
+
 def config_diff(runs: list[dict], shown: list[str]) -> pd.DataFrame:
-    """One row per setting whose value is not the same in every run (only where it applies
-    to the run: "—" where not), in the widgets' words; one column per run, headed by its
-    number (#3) so the headers stay short. The setting is a column (first), not the
-    index, so a table shows it whole."""
+    """One row per setting that does not do the same in every run (_effect), shown as it
+    applies to each run ("—" where it does not), in the widgets' words; one column per run,
+    headed by its number (#3) so the headers stay short. The setting is a column (first),
+    not the index, so a table shows it whole."""
     heads = [n.split(" ", 1)[0] for n in shown]
-    table = pd.DataFrame({h: _shown_config(r) for h, r in zip(heads, runs)}).astype(str)
-    table = table[table.nunique(axis=1) > 1]
+    table = pd.DataFrame({h: _shown_config(r) for h, r in zip(heads, runs)}, dtype=str)
+    effect = pd.DataFrame({h: _effect(r) for h, r in zip(heads, runs)}, dtype=str)
+    table = table[effect.nunique(axis=1) > 1]
     return table.rename_axis("setting").reset_index()
 
 
@@ -177,7 +205,7 @@ def saturation(diag: dict, step: int) -> pd.DataFrame:
             "layer": name,
             "mean": f"{a['mean'][j]:+.2f}",
             "std": f"{a['std'][j]:.2f}",
-            "saturated (ReLU: dead)": f"{100 * a['saturation'][j]:.0f}%",
+            "saturated (ReLU: dead)": share(a["saturation"][j]),
         }
         for name, a in diag["activations"].items()
     ]

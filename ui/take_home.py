@@ -116,8 +116,9 @@ def any_run(runs: list[dict], shown: list[str], page: str) -> None:
     ds = _dataset_of(run["data_sha256"])
     if ds is None:
         st.caption(
-            "This run's word list is no longer in this session (another upload replaced it): "
-            "upload it again to take the run home."
+            "This run's word list is not the one in use now (the session keeps the word list "
+            "in use and the built-in names, not earlier uploads): upload it again to take the "
+            "run home."
         )
         return
     notebook("run", run["config"], ds, page, heading=False)

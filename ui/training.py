@@ -41,8 +41,9 @@ def train(
     try:
         for c in cfgs:
             check_caps(c)
-        check_cost(cfgs, ds)
-        outcomes = train_with_progress(cfgs, ds, labels, page)
+        todo = [c for c in cfgs if lookup([c], ds) is None]  # stored runs cost nothing
+        check_cost(todo, ds)
+        outcomes = train_with_progress(cfgs, ds, labels, page, todo)
     except (ConfigError, data.DataError) as e:
         _refuse(e)
     if note := cache_note(outcomes):  # every time: the next visit trains it again

@@ -81,9 +81,11 @@ SHOW_PROGRESS = """<script>
 </script>"""
 
 
-def train_with_progress(cfgs, ds, labels, page) -> list[RunOutcome]:
+def train_with_progress(cfgs, ds, labels, page, todo=None) -> list[RunOutcome]:
     """One Stop button (the app's: Streamlit's own is hidden, ui.style says why), a
-    progress bar and the live chart, in the colours the final chart gives the same labels."""
+    progress bar and the live chart, in the colours the final chart gives the same labels.
+    ``todo``: the runs not stored yet (default: all), the ones the first line's estimate
+    counts."""
     stop = st.empty()  # a placeholder, so the button goes when the training is over
     with stop.container():
         st.button(
@@ -95,7 +97,7 @@ def train_with_progress(cfgs, ds, labels, page) -> list[RunOutcome]:
         )
         st.html(SHOW_PROGRESS.replace("KEY", f"stop-{page}"), unsafe_allow_javascript=True)
     bar, chart = Bar(st.empty()), st.empty()
-    bar.progress(0.0, text=f"Starting: {estimate_text(cfgs, ds)}.")
+    bar.progress(0.0, text=f"Starting: {estimate_text(cfgs if todo is None else todo, ds)}.")
     keys = {run_key(c, ds.sha256) for c in cfgs}
     last = {"t": 0.0}
     st.session_state["progress"] = {"step": 0, "steps": cfgs[0].train.steps}

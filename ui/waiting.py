@@ -35,10 +35,16 @@ def estimate_text(cfgs: list[RunConfig], ds: Dataset | None = None) -> str:
     return f"about {_seconds(wall)} on this server now"
 
 
-def form_estimate(cfgs: list[RunConfig], ds: Dataset | None = None) -> str:
-    """A form's line before it trains: its estimate, and in demo mode whether it is over
-    the budget per submission (a press is then refused, saying so)."""
+def form_estimate(cfgs: list[RunConfig], ds: Dataset | None = None, stored: int = 0) -> str:
+    """A form's line before it trains: the estimate of its runs not stored yet (``cfgs``;
+    ``stored``: how many others it has, shown at once), and in demo mode whether they are
+    over the budget per submission (a press is then refused, saying so)."""
+    if not cfgs:
+        return "Trained already: shows at once."
     text = f"Training: {estimate_text(cfgs, ds)}."
+    if stored:
+        n = len(cfgs) + stored
+        text += f" {stored:,} of these {n:,} runs {'is' if stored == 1 else 'are'} stored already."
     need = cost.cpu_seconds(cfgs, cost.data_sizes(ds))
     if settings.demo_mode() and need > settings.DEMO_BUDGET_S:
         text += (
