@@ -34,6 +34,7 @@ from .folding import (
     linear_bn_pairs,
     torch_reference_diff,
 )
+from .layers import BatchNorm1d, Linear
 from .model import MLP, from_state
 from .train import Diverged, RunOutcome
 
@@ -176,18 +177,51 @@ def proof(model: MLP, X: torch.Tensor, Y: torch.Tensor, fold=fold_model) -> Proo
     exact_logits = logits(exact, X)
     f32 = logits(copy_as(model, torch.float32), X)  # bn_logits when the model is float32
     agree = (bn_logits.argmax(1) == folded_logits.argmax(1)).double().mean()
+    exact_folded = fold(exact)
     m = {
         "dtype": str(bn_logits.dtype).removeprefix("torch."),
         "dev_rows": len(Y),
         "max_abs_logit": float(bn_logits.abs().max()),
+        "round_off_scale": round_off_scale(exact_folded, X),
         "max_abs_diff_logits": _max_diff(bn_logits, folded_logits),
         "round_off_floor": _max_diff(f32, exact_logits),
-        "max_abs_diff_logits_float64": _max_diff(exact_logits, logits(fold(exact), X)),
+        "max_abs_diff_logits_float64": _max_diff(exact_logits, logits(exact_folded, X)),
         "argmax_agreement": float(agree),
         "val_loss_bn": _loss(bn_logits, Y),
         "val_loss_folded": _loss(folded_logits, Y),
     }
     return Proof(folded, bn_logits, folded_logits, m | bn_fold_text.tolerances(m))
+
+
+def round_off_scale(model, X: torch.Tensor, chunk: int = EVAL_ROWS) -> float:
+    """What rounding can move a logit by, in units of the precision's epsilon: the
+    largest, over the rows of X and the logits, of a first-order bound that rounds every
+    sum and every activation once. A Linear carries the bound in through |W| and adds its
+    sum's terms, |x| @ |W| + |b|; an activation carries it by its slope and adds its
+    output; a kept BatchNorm (eval mode) carries it by its scale and adds its terms.
+    Computed on the net as it is, in float64: a fold's large terms that cancel (a BN of
+    tiny variance scales its Linear up) count at their size, not at what is left of them."""
+    out = 0.0
+    for i in range(0, len(X), chunk):
+        rows = X[i : i + chunk][None]
+        x = model.C[torch.zeros_like(rows), rows].reshape(1, rows.shape[1], -1)
+        e = torch.zeros_like(x)
+        for layer in model.layers:
+            if isinstance(layer, Linear):
+                w = layer.weight.abs()
+                b = 0 if layer.bias is None else layer.bias.abs()
+                e = torch.bmm(e, w) + torch.bmm(x.abs(), w) + b
+                x = layer(x)
+            elif isinstance(layer, BatchNorm1d):
+                s = (layer.gamma * torch.rsqrt(layer.running_var + layer.eps)).abs()
+                e = (e + x.abs() + layer.running_mean.abs()) * s + layer.beta.abs()
+                x = layer(x)
+            else:  # an activation: its slope from its own backward
+                y = layer(x)
+                e = e * layer.backward(torch.ones_like(y)).abs() + y.abs()
+                x = y
+        out = max(out, float(e.max()))
+    return out
 
 
 def _scatter(a: torch.Tensor, b: torch.Tensor) -> dict[str, list[float]]:

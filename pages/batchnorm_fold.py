@@ -117,10 +117,11 @@ def show_proof(m: dict, rep: FoldReport) -> None:
         delta_color="off",
     )
     st.caption(
-        f"Round-off allows {m['logits_tolerance']:.1e} here: it grows with the logits "
-        f"(±{m['max_abs_logit']:,.1f}), measured as the BN net's float32 logits against its "
-        f"float64 ones ({m['round_off_floor']:.1e}). In float64 the two nets differ by "
-        f"{m['max_abs_diff_logits_float64']:.1e}."
+        f"Round-off allows {m['logits_tolerance']:.1e} here: it grows with the terms every "
+        f"sum adds up (round-off scale {m['round_off_scale']:,.3g}; logits "
+        f"±{m['max_abs_logit']:,.1f}), and with the BN net's own round-off, its float32 "
+        f"logits against its float64 ones ({m['round_off_floor']:.1e}). In float64 the two "
+        f"nets differ by {m['max_abs_diff_logits_float64']:.1e}."
     )
     left, right = st.columns([3, 2])
     left.altair_chart(ui.charts.fold_scatter(rep.scatter), width="stretch")

@@ -4,7 +4,7 @@ import json
 
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from torch.nn.utils.fusion import fuse_linear_bn_eval
 
@@ -291,3 +291,71 @@ def test_a_wrong_fold_fails_the_verdict_at_any_scale(bn_nets, net, scale, kind):
     assert m["max_abs_diff_logits_float64"] > 1e6 * m["float64_tolerance"]
     text = answer(m | {"layers_folded": 1})
     assert text.startswith("Not the same forward pass: ") and "erased 1 BatchNorm layer." in text
+
+
+TINY_12 = [
+    "caf",
+    "bbdbb",
+    "dbfac",
+    "cabfc",
+    "bdcaac",
+    "bbbd",
+    "aacbcada",
+    "abb",
+    "cbbda",
+    "aadc",
+    "ddbad",
+    "bab",
+]
+TINY_17 = [
+    "cbcaca",
+    "bad",
+    "abbca",
+    "bdfbbb",
+    "bdad",
+    "aaabac",
+    "bbbdaab",
+    "cac",
+    "abead",
+    "efbcdbc",
+    "bbdbbdca",
+    "abadfff",
+    "bbdcbe",
+    "adefdac",
+    "bacbecdb",
+    "ceaba",
+    "cabdcbeb",
+]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    words=st.lists(
+        st.text(alphabet="abcdef", min_size=1, max_size=8), min_size=data.MIN_WORDS, max_size=20
+    ),
+    layers=st.integers(1, 3),
+    width=st.integers(1, 8),
+    steps=st.integers(1, 50),
+    output_bn=st.booleans(),
+    seed=st.integers(0, 10**6),
+)
+@example(words=TINY_12, layers=3, width=1, steps=2, output_bn=False, seed=497318)
+@example(words=TINY_17, layers=2, width=1, steps=2, output_bn=True, seed=408097)
+def test_an_exact_fold_of_a_tiny_upload_is_the_same_forward_pass(
+    words, layers, width, steps, output_bn, seed
+):
+    """A few dev rows, nets of width 1: the BN net's own round-off, a maximum over a few
+    logits, is small by chance, and a fold's terms cancel; the verdict holds wherever the
+    fold is exact (its float64 rebuild within float64's round-off of the BN net's)."""
+    ds = data.dataset_from_words(words, "generated")
+    cfg = RunConfig().replace(
+        n_layers=layers, n_hidden=width, batchnorm=True, output_bn=output_bn, steps=steps,
+        batch_size=8, seed=seed,
+    )  # fmt: skip
+    sp = data.make_splits(ds, cfg.data.block_size)
+    assume(len(sp.Ytr) >= 8 and len(sp.Ydev) >= 1)
+    (outcome,) = train_stack([cfg], ds)
+    assume(outcome.status == "ok")
+    m = fold_report(outcome, ds).metrics
+    assert m["max_abs_diff_logits_float64"] <= 1e-12 * max(1.0, m["round_off_scale"])  # exact
+    assert all(checks(m).values()), m
