@@ -130,8 +130,8 @@ def baselines(ds: Dataset, block_size: int = 3) -> dict[str, float]:
     cond1 = (pairs + 1) / (pairs + 1).sum(1, keepdim=True)
     return {
         "uniform": math.log(V),
-        "unigram_entropy": float(unigram),
-        "bigram": float(bigram),
+        "unigram_entropy": float(unigram) + 0.0,  # + 0.0: an entropy of 0 is never -0.0
+        "bigram": float(bigram) + 0.0,
         "dev_unigram": float(-p1[sp.Ydev].log().mean()),
         "dev_bigram": float(-cond1[sp.Xdev[:, -1], sp.Ydev].log().mean()),
     }
@@ -144,7 +144,8 @@ def warnings(ds: Dataset, block_size: int) -> list[str]:
     if block_size > longest:
         out.append(
             f"block_size {block_size} is longer than every word (the longest has "
-            f"{longest} characters): every context still starts with '.' padding"
+            f"{longest} character{'' if longest == 1 else 's'}): every context still starts "
+            "with '.' padding"
         )
     return out
 

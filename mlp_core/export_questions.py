@@ -6,6 +6,7 @@ split and torch's own fusion as the reference. export.py assembles them.
 from __future__ import annotations
 
 from .export_cells import ACT_CLASS, Cells, code
+from .run_text import plural
 
 GRADIENT_TABLE = '''
 def onset(norms):
@@ -79,12 +80,13 @@ def zero_init_cells(activation: str) -> Cells:
 def gradient_table_cell(tracked: int) -> Cells:
     return [
         (
-            f"Which tensors got a gradient, and from which step: over the first {tracked} "
-            "steps, the first step whose gradient is not exactly zero in this notebook's "
-            "float32, and its largest norm; beside them the app's (the same arithmetic: the "
-            "same bits), and the app's verdict in exact arithmetic, which tells a real "
-            "gradient from round-off: a BatchNorm blows round-off up to float32 size, and a "
-            "deep sigmoid net's real gradient can be too small for float32.",
+            "Which tensors got a gradient, and from which step: over each run's first "
+            f"{plural(tracked, 'step')} (a run that diverged: until it did), the first step "
+            "whose gradient is not exactly zero in this notebook's float32, and its largest "
+            "norm; beside them the app's (the same arithmetic: the same bits), and the app's "
+            "verdict in exact arithmetic, which tells a real gradient from round-off: a "
+            "BatchNorm blows round-off up to float32 size, and a deep sigmoid net's real "
+            "gradient can be too small for float32.",
             code(GRADIENT_TABLE),
             ["gradient-table"],
         )

@@ -12,6 +12,7 @@ import torch
 from .config import RunConfig
 from .data import DEFAULT_SOURCE, Dataset
 from .model import GAINS
+from .run_text import plural
 from .train import RunOutcome
 
 TITLES = {
@@ -63,7 +64,7 @@ def _losses(numbers: dict) -> str:
         return f"diverges at step {numbers['diverged_at']:,}"
     return (
         f"train loss {numbers['train_loss']:.7f}, dev loss {numbers['dev_loss']:.7f}, and "
-        f"the {len(numbers['curve'])} points of its loss curve"
+        f"the {plural(len(numbers['curve']), 'point')} of its loss curve"
     )
 
 

@@ -75,7 +75,7 @@ def _decode(raw: bytes) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
+        line = len(_lines(raw[: e.start].decode("utf-8", errors="replace")))  # \r too
         raise DataError(
             f"line {line}: not UTF-8 text (byte {raw[e.start]:#04x} at offset {e.start}); "
             "is this a text file with one name per line?"
@@ -116,7 +116,8 @@ def parse_words(text: str) -> list[str]:
     if not words:
         raise DataError("no words: the file is empty or has only blank lines")
     if len(words) < MIN_WORDS:
-        raise DataError(f"only {len(words)} words; the 80/10/10 split needs at least {MIN_WORDS}")
+        n = f"{len(words)} word{'' if len(words) == 1 else 's'}"
+        raise DataError(f"only {n}; the 80/10/10 split needs at least {MIN_WORDS}")
     n_chars = len(set("".join(words)))
     if n_chars > MAX_VOCAB:
         raise DataError(f"{n_chars} distinct characters; at most {MAX_VOCAB} are supported")

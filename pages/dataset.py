@@ -22,13 +22,14 @@ YARDSTICKS = {
     ),
     "unigram_entropy": (
         "Unigram",
-        "Entropy of the character frequencies: knows how common each character is, ignores "
-        "the context (where a zero-init net gets stuck).",
+        "Entropy of the next-character frequencies of the training split ('.', a word's end, "
+        "included): knows how common each character is, ignores the context (where a tanh "
+        "net at zero init gets stuck).",
     ),
     "bigram": (
         "Bigram",
-        "The best any model can do seeing only the previous character, counted on train: "
-        "an MLP with a longer context should beat it.",
+        "The best any model can do on the training split seeing only the previous character: "
+        "a model that sees more of the context can go below it.",
     ),
 }
 
@@ -62,11 +63,18 @@ def overview(ds: data.Dataset, lengths: list[tuple[int, int]]) -> None:
 
 def yardsticks(ds: data.Dataset, block_size: int) -> None:
     st.subheader("Reference losses")
-    st.caption("The yardsticks every loss chart on this board draws (nats per character).")
+    st.caption(
+        "The uniform guess, and two models' entropies on the training split (nats per character)."
+    )
     base = ui.baselines(ds, ds.sha256, block_size)
     for col, (key, (name, why)) in zip(st.columns(3), YARDSTICKS.items()):
         col.metric(name, f"{base[key]:.4f}")
         col.caption(why)
+    st.caption(
+        "The loss charts on this board draw the uniform guess and these two models fitted on "
+        "the training split (add-one smoothed) and scored on the dev split, as a net's dev "
+        f"loss is: unigram {base['dev_unigram']:.4f}, bigram {base['dev_bigram']:.4f}."
+    )
 
 
 def splits(ds: data.Dataset, block_size: int) -> None:
@@ -93,7 +101,8 @@ def contexts(ds: data.Dataset, block_size: int, n_words: int) -> None:
     """The lecture's print loop: each context of block_size characters and its target."""
     lines = data.context_lines(ds, block_size, n_words, show=visible)
     st.subheader("Contexts → target")
-    st.caption(f"The first {n_words} words, block_size {block_size}:")
+    shown = min(n_words, len(ds.words))
+    st.caption(f"The first {shown:,} word{'' if shown == 1 else 's'}, block_size {block_size}:")
     st.text(", ".join(ui.cut(w, 40) for w in ds.words[:n_words]))
     st.code("\n".join(lines), language=None)  # at most data.MAX_CONTEXT_LINES lines
 
