@@ -61,24 +61,35 @@ def _all_zero(f: dict) -> dict:
 
 
 def _learns_nothing(f: dict) -> dict:
-    b, val = f["baselines"], f["val_loss"]["zero"]
-    learned = val < b["uniform"]
+    """Learned: its loss on the training split, what it was trained on, is below the
+    uniform guess it started from (a tiny dev split can stay above it while training learns
+    the frequencies). Each clause after that is a comparison or an exact fact."""
+    b, val, train = f["baselines"], f["val_loss"]["zero"], f["train_loss"]["zero"]
+    learned = train is not None and train < b["uniform"]
     if not learned:
-        what = "no better than a uniform guess."
-    elif not f["exact_context"]:
-        what = "it learned the character frequencies only (its output ignores the context)."
-    elif val < b["dev_unigram"] and f["context_gain"]["zero"] > 0:
-        what = "it learned to use the context."
+        what = "no better than a uniform guess on the training split."
     else:
+        below = "below" if val is not None and val < b["dev_unigram"] else "not below"
         what = (
-            "its output depends on the context, but its dev loss is not below the unigram "
-            f"model's ({b['dev_unigram']:.4f})."
+            f"its dev loss, {_loss(val)}, is {below} the unigram model's ({b['dev_unigram']:.4f})"
         )
+        if not f["exact_context"]:
+            cd = f["context_dependence"]["zero"]
+            what += (
+                "; in exact arithmetic its output ignores the context, so it learns the "
+                "character frequencies only"
+                + (f" (in this run rounding makes it vary by {cd:.1e} nats)" if cd else "")
+            )
+        what += "."
     return _claim(
         "The network does not learn anything.",
         "contradicted" if learned else "supported",
-        f"dev loss {val:.4f} vs {b['uniform']:.4f} for a uniform guess: {what}",
+        f"training-split loss {_loss(train)} vs {b['uniform']:.4f} for a uniform guess: {what}",
     )
+
+
+def _loss(x) -> str:
+    return "not finite" if x is None or x != x else f"{x:.4f}"
 
 
 def _only_output(f: dict) -> dict:
@@ -91,10 +102,11 @@ def _only_output(f: dict) -> dict:
         verdict = "contradicted"
     elif later and not set(later) <= out:
         verdict = "partly supported"
-        first = min(f["gradients"][n]["onset"] for n in later)
+        onsets = [(f["gradients"][n]["onset"], n) for n in later if n not in out]
         evidence += (
-            f" Only because the run stopped after {plural(f['steps'], 'step')}: from step "
-            f"{first:,} on, {', '.join(n for n in later if n not in out)} get one too."
+            f" Only because the run stopped after {plural(f['steps'], 'step')}: later "
+            + ", ".join(f"{n} from step {t:,}" for t, n in sorted(onsets))
+            + " get one too."
         )
     else:
         verdict = "supported" if exact == out else "partly supported"

@@ -11,6 +11,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+from .bn_fold import round_off_scale
 from .data import Dataset, make_splits
 from .diagnostics import distinct_neurons
 from .fast.evaluate import distinct
@@ -41,18 +42,24 @@ def dev_forward(outcome, ds: Dataset) -> tuple[torch.Tensor, list[torch.Tensor]]
 
 
 @torch.inference_mode()
-def wide_context(outcome, ds: Dataset) -> tuple[float, float]:
-    """(context_dependence, context_gain) of the run's stored weights evaluated in float64,
-    so that the sizes a sentence gives are the net's own and not the rounding of a float32
-    forward pass: over every dev row, each distinct context evaluated once and weighted by
-    its rows (fast.evaluate.distinct)."""
+def wide_context(outcome, ds: Dataset) -> tuple[float, float, float]:
+    """(context_dependence, context_gain, resolution) of the run's stored weights evaluated
+    in float64, so that the sizes a sentence gives are the net's own and not the rounding
+    of a float32 forward pass: over every dev row, each distinct context evaluated once and
+    weighted by its rows (fast.evaluate.distinct). ``resolution``: what float64's own
+    rounding can make a difference of two log-probabilities, 2 x eps x (the net's round-off
+    scale, bn_fold.round_off_scale, plus the largest log-sum-exp the log-softmax takes
+    away): a spread or a gain no larger is not measured, whatever exact arithmetic says."""
     cfg = outcome.config
     state = {k: v.double() if v.is_floating_point() else v for k, v in outcome.state.items()}
     model = from_state(cfg.model, state, ds.vocab_size, cfg.data.block_size)
     sp = make_splits(ds, cfg.data.block_size)
     X, counts = distinct(sp.Xdev, sp.Ydev, ds.vocab_size)  # counts (vocab, contexts)
-    logp = F.log_softmax(model(X[None])[0], dim=1)  # (contexts, vocab), float64
-    return context_dependence(logp, counts.sum(0)), context_gain(logp, counts)
+    logits = model(X[None])[0]
+    logp = F.log_softmax(logits, dim=1)  # (contexts, vocab), float64
+    lse = float(torch.logsumexp(logits, 1).abs().max())
+    resolution = 2 * torch.finfo(torch.float64).eps * (round_off_scale(model, X) + lse)
+    return context_dependence(logp, counts.sum(0)), context_gain(logp, counts), resolution
 
 
 def context_dependence(logp: torch.Tensor, rows: torch.Tensor | None = None) -> float:

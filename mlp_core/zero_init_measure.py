@@ -176,7 +176,13 @@ def _per_run(zero: RunOutcome, other: RunOutcome, ds: Dataset) -> dict:
     ``context_spread`` and ``context_gain``: the same net's weights evaluated in float64,
     the sizes a sentence gives (a float32 forward pass rounds a spread of 3e-5 nats by a
     few percent)."""
-    keys = ("context_dependence", "context_spread", "context_gain", "effective_width")
+    keys = (
+        "context_dependence",
+        "context_spread",
+        "context_gain",
+        "context_resolution",
+        "effective_width",
+    )
     out = {k: {} for k in keys}
     for key, o in zip(RUNS, (zero, other)):
         if o.status != "ok":
@@ -185,7 +191,9 @@ def _per_run(zero: RunOutcome, other: RunOutcome, ds: Dataset) -> dict:
             continue
         logp, hidden = dev_forward(o, ds)
         out["context_dependence"][key] = context_dependence(logp)
-        out["context_spread"][key], out["context_gain"][key] = wide_context(o, ds)
+        wide = wide_context(o, ds)
+        out["context_spread"][key], out["context_gain"][key] = wide[:2]
+        out["context_resolution"][key] = wide[2]
         out["effective_width"][key] = effective_width(hidden)
     return out
 

@@ -223,7 +223,24 @@ def _context(f: dict) -> str:
     run)."""
     cd, gain = f["context_dependence"]["zero"], f["context_gain"]["zero"]
     if f["exact_context"]:
-        spread = f["context_spread"]["zero"]
+        spread, res = f["context_spread"]["zero"], f["context_resolution"]["zero"]
+        if spread <= res:
+            floats = (
+                "in this run's floats it predicts the same distribution after every context"
+                if cd == 0
+                else f"in this run's floats rounding makes it vary by {cd:.1e} nats"
+            )
+            return (
+                "In exact arithmetic its output depends on the context, too little for "
+                "float64 to measure on these weights: the spread it computes across dev "
+                f"contexts, {spread:.1e} nats, is within its own rounding (up to {res:.1e}); "
+                f"{floats}."
+            )
+        if abs(gain) <= res:
+            return (
+                f"Across dev contexts its log-probabilities spread by {spread:.2e} nats; what "
+                f"the context is worth on dev is within float64's rounding (up to {res:.1e})."
+            )
         worth = (
             f"the context is worth {nats(gain)} nats on dev against the net's own average "
             "prediction"

@@ -185,7 +185,10 @@ def show_answer(rep: ZeroInitReport) -> None:
     if details:
         left.markdown(details)
     if rep.facts.get("compare_trained") is False:
-        left.caption("A comparison that trains, one click (every other setting as now):")
+        left.caption(
+            "Two comparisons that train at the lecture's settings, one click (every other "
+            "setting as now, which may still make them diverge):"
+        )
         a, b = left.columns(2)
         a.button("Add BatchNorm", on_click=_also, args=({"batchnorm": True},))
         b.button("One hidden layer of 200", on_click=_also, args=({"layers": 1, "n_hidden": 200},))

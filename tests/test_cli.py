@@ -110,7 +110,7 @@ WORD_LISTS = {  # case: (bytes, exit code, text expected on stderr or in the JSO
     "utf-16 with bom": ("\n".join(["anna"] * 12).encode("utf-16"), 0, '"n_words": 12'),
     "digits, spaces, punctuation, accents": (ACCEPTED.encode(), 0, '"vocab_size": 20'),
     "uppercase is lower-cased": (b"ANNA\n" * 12, 0, '"chars": "an"'),
-    "a single 1-letter name": (b"a\n", 2, "only 1 words; the 80/10/10 split needs at least 10"),
+    "a single 1-letter name": (b"a\n", 2, "only 1 word; the 80/10/10 split needs at least 10"),
     "fewer words than the split needs": (b"ann\nbob\ncy\n", 2, "needs at least 10"),
     "not utf-8": (b"anna\n\xff\xfe\xfa\n" * 6, 2, "line 2: not UTF-8"),
 }

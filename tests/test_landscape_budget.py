@@ -45,7 +45,7 @@ def test_a_sweep_whose_first_row_is_over_the_budget_is_refused(monkeypatch, stor
     at = open_trained(monkeypatch, round(depth_cost(1) / 2, 2)).button(key="ls-train").click().run()
     assert not at.exception
     error = " ".join(e.value for e in at.error)
-    assert "Not trained: the stack of 1 hidden layers would take about" in error
+    assert "Not trained: the stack of 1 hidden layer would take about" in error
     assert f"{depth_cost(1):,.0f} s of computing on this server" in error
     assert not RunStore(store_dir).entries()
     assert at.button(key="ls-train").label == "Train the 54 missing cells (6 stacks of 9 runs)"

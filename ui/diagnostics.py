@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from mlp_core.run_text import share
+
 from . import charts, layer_charts, tables
 
 SPREAD_NOTE = (
@@ -42,7 +44,7 @@ def _items(diag: dict, step: int) -> list[tuple]:
     sat = {
         n: f"mean {a['mean'][j]:+.2f}, std {a['std'][j]:.2f}, "
         f"{tables.SATURATED_WORD.get(n.split('(')[-1].rstrip(')'), 'saturated')} "
-        f"{100 * a['saturation'][j]:.0f}%"
+        f"{share(a['saturation'][j])}"
         for n, a in diag["activations"].items()
     }
     ratio, why = layer_charts.update_ratio(diag["steps"], diag["update_ratio"])

@@ -130,7 +130,8 @@ def within_budget(base, ds: Dataset, depths) -> list:
     if fit == 0:
         need = cost.cpu_seconds(todo[0], sizes)
         text = (
-            f"Not trained: the stack of {depths[0]} hidden layers would take about {need:,.0f} s "
+            f"Not trained: the stack of {plural(depths[0], 'hidden layer')} would take about "
+            f"{need:,.0f} s "
             f"of computing on this server, and {allows}. Fewer steps fit."
         )
         st.session_state[BUDGET] = ("error", text)

@@ -125,9 +125,9 @@ def _no_values(title: str) -> alt.Chart:
 
 
 UPDATE_RATIO_WHY = (
-    "log10(std(lr·grad) / std(weight)) is undefined for a weight whose entries are all equal "
-    "(std 0: a zero-init weight that never moves stays all 0) or whose gradient is all 0, "
-    "and NaN once a run diverges"
+    "log10(std(lr·grad) / std(weight)) is undefined for a weight of a single entry (no std), "
+    "for one whose entries are all equal (std 0: a zero-init weight that never moves stays "
+    "all 0) or whose gradient is all 0, and NaN once a run diverges"
 )
 
 

@@ -43,12 +43,17 @@ def show_facts(rep: ZeroInitReport) -> None:
         len(f["roundoff"]),
         help="Exactly zero in exact arithmetic, nonzero in this run's floats",
     )
-    # a net that uses the context: its weights' spread (float64); else the run's rounding
-    cd = f["context_spread" if f["exact_context"] else "context_dependence"]["zero"]
+    # a net that uses the context: its weights' spread (float64), where float64 measures
+    # it; else the run's own rounding
+    if f["exact_context"]:
+        spread, res = f["context_spread"]["zero"], f["context_resolution"]["zero"]
+        varies = f"{spread:.2g} nats (float64)" if spread > res else "too little for float64"
+    else:
+        varies = f"{f['context_dependence']['zero']:.2g} nats in this run"
     c[0].metric(
         "Output varies with context",
         ("yes" if f["exact_context"] else "no") + " (exact)",
-        f"{cd:.2g} nats in this run",
+        varies,
         delta_color="off",
         help="Exact: every link from C to the output is nonzero. In this run: spread of the "
         "log-probabilities across dev contexts (0 = the same prediction everywhere)",
@@ -97,8 +102,9 @@ def show_divergence(rep: ZeroInitReport) -> None:
 def show_losses(rep: ZeroInitReport) -> None:
     b, v = rep.baselines, rep.val_loss
     cols = st.columns(5)
-    cols[0].metric("Dev loss, zero init", _fmt(v["zero"]))
-    cols[1].metric(f"Dev loss, {rep.compare['init']}", _fmt(v["compare"]))
+    s = rep.status
+    cols[0].metric("Dev loss, zero init", _fmt(v["zero"], s["zero"]))
+    cols[1].metric(f"Dev loss, {rep.compare['init']}", _fmt(v["compare"], s["compare"]))
     cols[2].metric("Uniform (ln vocab)", f"{b['uniform']:.4f}")
     cols[3].metric(
         "Unigram (dev)", f"{b['dev_unigram']:.4f}", help="Fitted on train, scored on dev"
@@ -115,8 +121,10 @@ def show_losses(rep: ZeroInitReport) -> None:
         )
 
 
-def _fmt(x) -> str:
-    return "diverged" if x is None or x != x else f"{x:.4f}"
+def _fmt(x, status: str = "ok") -> str:
+    """A dev loss, or "diverged" for a diverged run (its last weights are no trained
+    state) and for a loss that is not a number."""
+    return "diverged" if status == "diverged" or x is None or x != x else f"{x:.4f}"
 
 
 def show_params(rep: ZeroInitReport) -> None:

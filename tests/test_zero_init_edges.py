@@ -1,0 +1,41 @@
+"""Zero init's texts at the edges: a float64 spread within float64's own rounding is not
+given as the net's; the draft's evidence names each later tensor's own onset; a diverged
+run's dev loss reads "diverged"."""
+
+from mlp_core.runs import get_or_train
+from mlp_core.zero_init import zero_init_configs, zero_init_report
+from mlp_core.zero_init_draft import assess_draft
+from ui.zero_init_report import _fmt
+
+
+def report(cfg, ds):
+    return zero_init_report(*get_or_train(zero_init_configs(cfg), ds), ds)
+
+
+def test_a_spread_within_float64s_rounding_is_not_given_as_the_nets(small_ds, tiny_cfg):
+    """Sigmoid, 5 layers: in exact arithmetic the output depends on the context, but the
+    first layer's weights stay below 1e-20, so every difference float64 computes between
+    two contexts' predictions is its own rounding."""
+    cfg = tiny_cfg.replace(activation="sigmoid", n_layers=5, n_hidden=100, steps=300)
+    rep = report(cfg, small_ds)
+    f = rep.facts
+    (zero, _) = get_or_train(zero_init_configs(cfg), small_ds)
+    assert f["exact_context"] and zero.state["layers.0.weight"].abs().max() < 1e-20
+    assert f["context_spread"]["zero"] <= f["context_resolution"]["zero"]
+    assert "too little for float64 to measure" in rep.answer
+    assert f"spread by {f['context_spread']['zero']:.2e}" not in rep.answer
+
+
+def test_the_drafts_evidence_gives_each_later_tensor_its_onset(small_ds, tiny_cfg):
+    cfg = tiny_cfg.replace(activation="sigmoid", n_layers=3, steps=1)
+    f = report(cfg, small_ds).facts
+    claim = next(c for c in assess_draft(f) if c["claim"].startswith("Only the output layer"))
+    later = [n for n in f["later"] if n not in f["output_params"]]
+    assert later
+    for n in later:
+        assert f"{n} from step {f['gradients'][n]['onset']:,}" in claim["evidence"]
+
+
+def test_a_diverged_runs_dev_loss_reads_diverged():
+    assert _fmt(31.9963, "diverged") == "diverged"
+    assert _fmt(float("nan")) == "diverged" and _fmt(2.5, "ok") == "2.5000"
