@@ -119,14 +119,18 @@ def gradient_facts(exact: ExactResult, params: list[dict], first: dict, steps: i
     (nonzero in exact arithmetic within the run's steps), "later" (nonzero in exact
     arithmetic only from a step after the run's last), "round-off" (zero in exact
     arithmetic, nonzero in this run), "undecided" (a gradient too small or too cancelling
-    for 64-bit mantissas to tell from zero) or "none". onset: the exact onset, or for round-off
-    the first tracked step this run saw it (None: only after the first tracked steps).
+    for 64-bit mantissas to tell from zero), "undefined" (the exact computation has no
+    value: BatchNorm with eps = 0 divides 0 by 0, ExactResult.undefined) or "none". onset:
+    the exact onset, or for round-off the first tracked step this run saw it (None: only
+    after the first tracked steps).
     verdict: the table's last column, from the same facts."""
     out = {}
     for p in params:
         name, gmax, moved = p["name"], p["grad_norm_max"] or 0.0, p["moved"] or 0.0
         onset, seen = exact.onset.get(name), gmax > 0 or moved > 0
-        if onset is not None:
+        if exact.undefined:
+            kind, onset = "undefined", None
+        elif onset is not None:
             kind = "exact" if onset < steps else "later"
         elif name in exact.undecided:
             kind = "undecided"
@@ -157,6 +161,7 @@ def _verdict(kind: str, moved: float) -> str:
         "later": "not within this run's steps",
         "round-off": "round-off only",
         "undecided": "too small to resolve",
+        "undefined": "undefined in exact arithmetic (0/0)",
         "none": "no gradient",
     }[kind]
 

@@ -139,7 +139,7 @@ def _exact(zero: RunOutcome, ds: Dataset) -> dict:
     }
 
 
-GRADIENT_KINDS = ("exact", "later", "round-off", "undecided", "none")
+GRADIENT_KINDS = ("exact", "later", "round-off", "undecided", "undefined", "none")
 
 
 def _output_params(params: list[dict]) -> list[str]:

@@ -39,3 +39,15 @@ def test_the_drafts_evidence_gives_each_later_tensor_its_onset(small_ds, tiny_cf
 def test_a_diverged_runs_dev_loss_reads_diverged():
     assert _fmt(31.9963, "diverged") == "diverged"
     assert _fmt(float("nan")) == "diverged" and _fmt(2.5, "ok") == "2.5000"
+
+
+def test_with_batchnorm_and_eps_0_no_tensor_reads_as_having_no_gradient(small_ds, tiny_cfg):
+    """eps = 0: BatchNorm divides 0 by 0 at zero init; the exact computation has no value,
+    so no tensor's gradient is "none" (exactly zero), each is undefined."""
+    cfg = tiny_cfg.replace(batchnorm=True, bn_eps=0.0, steps=20)
+    rep = report(cfg, small_ds)
+    assert rep.facts["exact_undefined"]
+    kinds = {p["gradient_kind"] for p in rep.params}
+    assert kinds == {"undefined"}, kinds
+    assert {p["verdict"] for p in rep.params} == {"undefined in exact arithmetic (0/0)"}
+    assert rep.facts["no_gradient"] == []

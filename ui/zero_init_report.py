@@ -21,7 +21,15 @@ VERDICT = {
     "not tested": "– not tested",
 }
 EMPTY_NAME = "∅  (an empty name: the model ended the word at once)"
-KIND_ORDER = {"exact": 0, "later": 1, "round-off": 2, "undecided": 3, "none": 4, None: 5}
+KIND_ORDER = {
+    "exact": 0,
+    "later": 1,
+    "round-off": 2,
+    "undecided": 3,
+    "undefined": 4,
+    "none": 5,
+    None: 6,
+}
 
 
 def show_facts(rep: ZeroInitReport) -> None:
@@ -129,7 +137,7 @@ def _fmt(x, status: str = "ok") -> str:
 
 def show_params(rep: ZeroInitReport) -> None:
     st.subheader("Every parameter tensor of the zero-init run")
-    rows = sorted(rep.params, key=lambda p: KIND_ORDER.get(p.get("gradient_kind"), 5))
+    rows = sorted(rep.params, key=lambda p: KIND_ORDER.get(p.get("gradient_kind"), 6))
     table = pd.DataFrame(
         {
             "name": [p["name"] for p in rows],
@@ -143,7 +151,8 @@ def show_params(rep: ZeroInitReport) -> None:
     st.table(table.style.hide())  # every row, no inner scroll: the rows with a gradient first
     st.caption(
         "Exact gradient: the first step at which the tensor's gradient is nonzero in exact "
-        "arithmetic, and its size there (none: exactly zero at every step). Largest in run: "
+        "arithmetic, and its size there (none: exactly zero at every step; undefined: the "
+        "exact computation divides 0 by 0). Largest in run: "
         "the largest gradient norm this run's float32 arithmetic saw (each of the first 100 "
         "steps, then every steps/50, and the last); moved: how far the tensor moved from its "
         "initial value. Round-off only: exactly zero in exact arithmetic, nonzero in floats."
@@ -153,6 +162,8 @@ def show_params(rep: ZeroInitReport) -> None:
 def _exact(p: dict) -> str:
     if p.get("gradient_kind") == "undecided":
         return "too small to resolve"
+    if p.get("gradient_kind") == "undefined":
+        return "undefined (0/0)"
     if p.get("gradient_kind") not in ("exact", "later"):
         return "none"
     return f"from step {p['onset']:,}: {p['exact_size']}"
