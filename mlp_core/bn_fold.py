@@ -32,9 +32,9 @@ from .folding import (
     fold_linear_bn,
     fold_model,
     linear_bn_pairs,
+    round_off_scale,
     torch_reference_diff,
 )
-from .layers import BatchNorm1d, Linear
 from .model import MLP, from_state
 from .train import Diverged, RunOutcome
 
@@ -191,37 +191,6 @@ def proof(model: MLP, X: torch.Tensor, Y: torch.Tensor, fold=fold_model) -> Proo
         "val_loss_folded": _loss(folded_logits, Y),
     }
     return Proof(folded, bn_logits, folded_logits, m | bn_fold_text.tolerances(m))
-
-
-def round_off_scale(model, X: torch.Tensor, chunk: int = EVAL_ROWS) -> float:
-    """What rounding can move a logit by, in units of the precision's epsilon: the
-    largest, over the rows of X and the logits, of a first-order bound that rounds every
-    sum and every activation once. A Linear carries the bound in through |W| and adds its
-    sum's terms, |x| @ |W| + |b|; an activation carries it by its slope and adds its
-    output; a kept BatchNorm (eval mode) carries it by its scale and adds its terms.
-    Computed on the net as it is, in float64: a fold's large terms that cancel (a BN of
-    tiny variance scales its Linear up) count at their size, not at what is left of them."""
-    out = 0.0
-    for i in range(0, len(X), chunk):
-        rows = X[i : i + chunk][None]
-        x = model.C[torch.zeros_like(rows), rows].reshape(1, rows.shape[1], -1)
-        e = torch.zeros_like(x)
-        for layer in model.layers:
-            if isinstance(layer, Linear):
-                w = layer.weight.abs()
-                b = 0 if layer.bias is None else layer.bias.abs()
-                e = torch.bmm(e, w) + torch.bmm(x.abs(), w) + b
-                x = layer(x)
-            elif isinstance(layer, BatchNorm1d):
-                s = (layer.gamma * torch.rsqrt(layer.running_var + layer.eps)).abs()
-                e = (e + x.abs() + layer.running_mean.abs()) * s + layer.beta.abs()
-                x = layer(x)
-            else:  # an activation: its slope from its own backward
-                y = layer(x)
-                e = e * layer.backward(torch.ones_like(y)).abs() + y.abs()
-                x = y
-        out = max(out, float(e.max()))
-    return out
 
 
 def _scatter(a: torch.Tensor, b: torch.Tensor) -> dict[str, list[float]]:

@@ -4,7 +4,7 @@ Round-off grows with what a logit adds up, so "the same forward pass" is judged 
 BN net's own round-off, measured on the same rows: the round-off floor is the largest
 difference between its float32 logits and its float64 logits (the same weights cast to
 float64). A tolerance in a precision is MULTIPLE times that floor plus REL_TOL times the
-folded net's round-off scale (bn_fold.round_off_scale: a first-order bound that rounds
+folded net's round-off scale (folding.round_off_scale: a first-order bound that rounds
 every sum and activation once, carried through the layers), both scaled by the
 precision's epsilon over float32's. The floor is a maximum over the rows measured, small
 by chance on a few rows; the scale follows the terms each sum adds up, however few the
@@ -23,6 +23,8 @@ Over the whole dev split in eval mode, the verdict needs all three checks:
 """
 
 from __future__ import annotations
+
+from .run_text import plural
 
 EPS = {"float32": 2.0**-23, "float64": 2.0**-52}  # torch.finfo(dtype).eps
 # times the floor. The folded net rounds as much as the BN net, differently: over ~50
@@ -66,10 +68,6 @@ def checks(m: dict) -> dict[str, bool]:
 def same_forward_pass(m: dict) -> bool:
     """The verdict, from a fold report's metrics."""
     return all(checks(m).values())
-
-
-def plural(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _round_off(m: dict, t: dict) -> str:

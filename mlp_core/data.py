@@ -12,6 +12,7 @@ from functools import lru_cache
 
 import torch
 
+from .run_text import plural
 from .words import (  # noqa: F401 - the word lists' names, used as data.*
     BOUNDARY,
     DEFAULT_SOURCE,
@@ -144,8 +145,7 @@ def warnings(ds: Dataset, block_size: int) -> list[str]:
     if block_size > longest:
         out.append(
             f"block_size {block_size} is longer than every word (the longest has "
-            f"{longest} character{'' if longest == 1 else 's'}): every context still starts "
-            "with '.' padding"
+            f"{plural(longest, 'character')}): every context still starts with '.' padding"
         )
     return out
 

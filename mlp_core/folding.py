@@ -10,6 +10,10 @@ What cannot be folded: a BN in training mode (it normalises with each batch's ow
 statistics, so its output depends on the other rows of the batch: no fixed W', b' can
 reproduce it), and a BN with no Linear on either side (e.g. between two nonlinearities),
 which the folded model keeps, in eval mode.
+
+Beside the algebra, round_off_scale: how far rounding can move an eval-mode net's logits,
+which the fold's verdict (bn_fold_text) and Zero init's float64 measures
+(zero_init_facts.wide_context) are judged against.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .fast.evaluate import EVAL_ROWS
 from .layers import BatchNorm1d, Linear
 from .model import BaseMLP
 
@@ -213,3 +218,34 @@ def torch_reference_diff(layers: list) -> float | None:
             diffs.append(float((ours.weight[k] - ref.weight.T).abs().max()))
             diffs.append(float((ours.bias[k, 0] - ref.bias).abs().max()))
     return max(diffs) if diffs else None
+
+
+def round_off_scale(model, X: torch.Tensor, chunk: int = EVAL_ROWS) -> float:
+    """What rounding can move a logit by, in units of the precision's epsilon: the
+    largest, over the rows of X and the logits, of a first-order bound that rounds every
+    sum and every activation once. A Linear carries the bound in through |W| and adds its
+    sum's terms, |x| @ |W| + |b|; an activation carries it by its slope and adds its
+    output; a kept BatchNorm (eval mode) carries it by its scale and adds its terms.
+    Computed on the net as it is, in float64: a fold's large terms that cancel (a BN of
+    tiny variance scales its Linear up) count at their size, not at what is left of them."""
+    out = 0.0
+    for i in range(0, len(X), chunk):
+        rows = X[i : i + chunk][None]
+        x = model.C[torch.zeros_like(rows), rows].reshape(1, rows.shape[1], -1)
+        e = torch.zeros_like(x)
+        for layer in model.layers:
+            if isinstance(layer, Linear):
+                w = layer.weight.abs()
+                b = 0 if layer.bias is None else layer.bias.abs()
+                e = torch.bmm(e, w) + torch.bmm(x.abs(), w) + b
+                x = layer(x)
+            elif isinstance(layer, BatchNorm1d):
+                s = (layer.gamma * torch.rsqrt(layer.running_var + layer.eps)).abs()
+                e = (e + x.abs() + layer.running_mean.abs()) * s + layer.beta.abs()
+                x = layer(x)
+            else:  # an activation: its slope from its own backward
+                y = layer(x)
+                e = e * layer.backward(torch.ones_like(y)).abs() + y.abs()
+                x = y
+        out = max(out, float(e.max()))
+    return out

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from .run_text import plural
+
 BOUNDARY = "."  # start/end token, index 0 (lecture)
 MIN_WORDS = 10  # the 80/10/10 split needs at least one word in dev and in test
 MAX_BYTES = 5_000_000  # uploads and files larger than this are refused
@@ -116,7 +118,7 @@ def parse_words(text: str) -> list[str]:
     if not words:
         raise DataError("no words: the file is empty or has only blank lines")
     if len(words) < MIN_WORDS:
-        n = f"{len(words)} word{'' if len(words) == 1 else 's'}"
+        n = plural(len(words), "word")
         raise DataError(f"only {n}; the 80/10/10 split needs at least {MIN_WORDS}")
     n_chars = len(set("".join(words)))
     if n_chars > MAX_VOCAB:

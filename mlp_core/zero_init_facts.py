@@ -11,10 +11,10 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .bn_fold import round_off_scale
 from .data import Dataset, make_splits
 from .diagnostics import distinct_neurons
 from .fast.evaluate import distinct
+from .folding import round_off_scale
 from .layers import BatchNorm1d, Linear
 from .model import from_state
 from .scaled import magnitude_text
@@ -48,7 +48,7 @@ def wide_context(outcome, ds: Dataset) -> tuple[float, float, float]:
     of a float32 forward pass: over every dev row, each distinct context evaluated once and
     weighted by its rows (fast.evaluate.distinct). ``resolution``: what float64's own
     rounding can make a difference of two log-probabilities, 2 x eps x (the net's round-off
-    scale, bn_fold.round_off_scale, plus the largest log-sum-exp the log-softmax takes
+    scale, folding.round_off_scale, plus the largest log-sum-exp the log-softmax takes
     away): a spread or a gain no larger is not measured, whatever exact arithmetic says."""
     cfg = outcome.config
     state = {k: v.double() if v.is_floating_point() else v for k, v in outcome.state.items()}

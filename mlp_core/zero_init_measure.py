@@ -191,9 +191,11 @@ def _per_run(zero: RunOutcome, other: RunOutcome, ds: Dataset) -> dict:
             continue
         logp, hidden = dev_forward(o, ds)
         out["context_dependence"][key] = context_dependence(logp)
-        wide = wide_context(o, ds)
-        out["context_spread"][key], out["context_gain"][key] = wide[:2]
-        out["context_resolution"][key] = wide[2]
+        (
+            out["context_spread"][key],
+            out["context_gain"][key],
+            out["context_resolution"][key],
+        ) = wide_context(o, ds)
         out["effective_width"][key] = effective_width(hidden)
     return out
 

@@ -13,9 +13,9 @@ import pandas as pd
 
 from mlp_core import bn_fold
 from mlp_core.bn_fold import FoldError, FoldReport, fold_report
-from mlp_core.bn_fold_text import plural
 from mlp_core.config import RunConfig
 from mlp_core.model import bn_after
+from mlp_core.run_text import plural
 from mlp_core.store import run_key
 from ui import take_home
 

@@ -10,6 +10,7 @@ ui.page_entry()  # before the page's heavy imports: see ui/navigation.py
 import pandas as pd
 
 from mlp_core import data
+from mlp_core.run_text import plural
 from ui.text import visible
 
 COUNT_COLUMNS = {
@@ -101,8 +102,8 @@ def contexts(ds: data.Dataset, block_size: int, n_words: int) -> None:
     """The lecture's print loop: each context of block_size characters and its target."""
     lines = data.context_lines(ds, block_size, n_words, show=visible)
     st.subheader("Contexts → target")
-    shown = min(n_words, len(ds.words))
-    st.caption(f"The first {shown:,} word{'' if shown == 1 else 's'}, block_size {block_size}:")
+    shown = plural(min(n_words, len(ds.words)), "word")
+    st.caption(f"The first {shown}, block_size {block_size}:")
     st.text(", ".join(ui.cut(w, 40) for w in ds.words[:n_words]))
     st.code("\n".join(lines), language=None)  # at most data.MAX_CONTEXT_LINES lines
 

@@ -216,9 +216,8 @@ def test_the_zero_columns_lists_say_what_its_tensors_did(
         validate(cfg, len(data.make_splits(ds, cfg.data.block_size).Ytr))
     except ConfigError:
         assume(False)  # the page refuses it: fewer training rows than a batch
-    (row,) = L.sweep(base, ds, None, depths=(depth,), scales=(0.0,))
-    (cell,) = row
-    (o,) = train_stack([cfg], ds)  # the same run again, its weights to compare
+    (o,) = get_or_train([cfg], ds)  # the cell's run, as sweep trains it
+    cell = L.trained_cell(depth, 0.0, o, ds)  # and reads it
     start = init_run(cfg.model, ds.vocab_size, cfg.data.block_size, seed)["C"]
     moved = set()
     for name, t in o.state.items():

@@ -12,14 +12,19 @@ def report(cfg, ds):
     return zero_init_report(*get_or_train(zero_init_configs(cfg), ds), ds)
 
 
+def trained(cfg, ds):
+    """The pair's runs and Zero init's report of them, each run trained once."""
+    outcomes = get_or_train(zero_init_configs(cfg), ds)
+    return outcomes, zero_init_report(*outcomes, ds)
+
+
 def test_a_spread_within_float64s_rounding_is_not_given_as_the_nets(small_ds, tiny_cfg):
     """Sigmoid, 5 layers: in exact arithmetic the output depends on the context, but the
     first layer's weights stay below 1e-20, so every difference float64 computes between
     two contexts' predictions is its own rounding."""
     cfg = tiny_cfg.replace(activation="sigmoid", n_layers=5, n_hidden=100, steps=300)
-    rep = report(cfg, small_ds)
+    (zero, _), rep = trained(cfg, small_ds)
     f = rep.facts
-    (zero, _) = get_or_train(zero_init_configs(cfg), small_ds)
     assert f["exact_context"] and zero.state["layers.0.weight"].abs().max() < 1e-20
     assert f["context_spread"]["zero"] <= f["context_resolution"]["zero"]
     assert "too little for float64 to measure" in rep.answer

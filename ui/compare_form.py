@@ -12,7 +12,7 @@ from mlp_core.store import run_key
 from . import tables
 from .compare import PAGE, select_also
 from .datasets import current_dataset
-from .run_cache import cache_note, lookup
+from .run_cache import cache_note, not_stored
 from .settings import bounds, note_dropped, param, seed, set_params
 from .training import train
 from .waiting import form_estimate
@@ -152,7 +152,7 @@ def new_run_form(expanded: bool) -> None:
         st.caption(tables.form_caption(*ticked, MAX_NEW))
         if cfgs:
             ds = current_dataset()
-            todo = [c for c in cfgs if lookup([c], ds) is None]
+            todo = not_stored(cfgs, ds)
             st.caption(form_estimate(todo, ds, stored=len(cfgs) - len(todo)))
         allowed = 0 < len(cfgs) <= MAX_NEW
         if st.button("Train", type="primary", key="cmp_train", disabled=not allowed):

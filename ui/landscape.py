@@ -118,10 +118,8 @@ def within_budget(base, ds: Dataset, depths) -> list:
     None fitting: nothing trains, and the note says why."""
     if not settings.demo_mode():
         return list(depths)
-    mem = st.session_state.get(CELLS, {})
-    todo = [
-        [c for c in L.depth_configs(base, d) if run_key(c, ds.sha256) not in mem] for d in depths
-    ]
+    scales = missing(base, ds, depths)
+    todo = [L.depth_configs(base, d, scales.get(d, ())) for d in depths]
     budget, sizes = settings.DEMO_BUDGET_S, cost.data_sizes(ds)
     fit = cost.fitting(todo, budget, sizes)
     if fit == len(depths):
@@ -131,15 +129,14 @@ def within_budget(base, ds: Dataset, depths) -> list:
         need = cost.cpu_seconds(todo[0], sizes)
         text = (
             f"Not trained: the stack of {plural(depths[0], 'hidden layer')} would take about "
-            f"{need:,.0f} s "
-            f"of computing on this server, and {allows}. Fewer steps fit."
+            f"{need:,.0f} s of computing on this server, and {allows}. Fewer steps fit."
         )
         st.session_state[BUDGET] = ("error", text)
         return []
     need = cost.cpu_seconds(sum(todo, []), sizes)
     now = cost.cpu_seconds(sum(todo[:fit], []), sizes)
     rows = (
-        f"{depths[0]} hidden layer"
+        plural(depths[0], "hidden layer")
         if fit == 1
         else f"{depths[0]} to {depths[fit - 1]} hidden layers"
     )

@@ -48,6 +48,11 @@ def remember(key: str, outcome: RunOutcome) -> None:
         mem.pop(next(iter(mem)))
 
 
+def not_stored(cfgs: list[RunConfig], ds: data.Dataset) -> list[RunConfig]:
+    """The configs whose runs are not computed yet (lookup): the ones a press trains."""
+    return [c for c in cfgs if lookup([c], ds) is None]
+
+
 def lookup(cfgs: list[RunConfig], ds: data.Dataset) -> list[RunOutcome] | None:
     """The runs' results if all are already computed (store or this session), else None."""
     mem = st.session_state.get("results", {})

@@ -166,12 +166,13 @@ def _shown_config(run: dict) -> dict:
     }
 
 
-def _effect(run: dict) -> dict:
-    """Each setting as set, for telling runs apart: its value where it applies, "—" where
-    it does not; a kaiming gain left to the activation's own is one setting whatever the
-    activation (the activation's row shows that difference), and an embedding not zeroed
-    by an init that never zeroes it is the same as one not zeroed."""
-    shown = _shown_config(run)
+def _effect(run: dict, shown: dict) -> dict:
+    """Each setting as set, for telling runs apart (``shown``: the run's _shown_config):
+    its value where it applies, "—" where it does not; a kaiming gain left to the
+    activation's own is one setting whatever the activation (the activation's row shows
+    that difference), and an embedding not zeroed by an init that never zeroes it is the
+    same as one not zeroed."""
+    shown = dict(shown)
     cfg = run["config"]
     if cfg.model.init == "kaiming" and cfg.model.init_gain is None:
         shown[SETTING_WORDS["init_gain"]] = "the activation's own"
@@ -186,8 +187,10 @@ def config_diff(runs: list[dict], shown: list[str]) -> pd.DataFrame:
     headed by its number (#3) so the headers stay short. The setting is a column (first),
     not the index, so a table shows it whole."""
     heads = [n.split(" ", 1)[0] for n in shown]
-    table = pd.DataFrame({h: _shown_config(r) for h, r in zip(heads, runs)}, dtype=str)
-    effect = pd.DataFrame({h: _effect(r) for h, r in zip(heads, runs)}, dtype=str)
+    shown_configs = [_shown_config(r) for r in runs]
+    table = pd.DataFrame(dict(zip(heads, shown_configs)), dtype=str)
+    effects = [_effect(r, s) for r, s in zip(runs, shown_configs)]
+    effect = pd.DataFrame(dict(zip(heads, effects)), dtype=str)
     table = table[effect.nunique(axis=1) > 1]
     return table.rename_axis("setting").reset_index()
 

@@ -20,7 +20,7 @@ from mlp_core.zero_init import ZERO_INIT_DEFAULT, zero_init_configs
 
 from . import session_memory
 from .datasets import default_dataset
-from .run_cache import cache_note, lookup, remember, run_store
+from .run_cache import cache_note, lookup, not_stored, remember, run_store
 from .settings import check_caps, check_cost
 from .training_progress import train_with_progress
 
@@ -41,7 +41,7 @@ def train(
     try:
         for c in cfgs:
             check_caps(c)
-        todo = [c for c in cfgs if lookup([c], ds) is None]  # stored runs cost nothing
+        todo = not_stored(cfgs, ds)  # stored runs cost nothing
         check_cost(todo, ds)
         outcomes = train_with_progress(cfgs, ds, labels, page, todo)
     except (ConfigError, data.DataError) as e:
